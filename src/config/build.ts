@@ -1,0 +1,270 @@
+/**
+ * Turns the schema-valid raw document into the resolved `Config`: secret references
+ * resolved, defaults applied, durations and sizes converted, paths made absolute, PEM files
+ * read — and the checks a schema cannot express (duplicates, cross-field rules, ranges of
+ * converted values). Every problem is collected, so one run reports them all.
+ */
+import { dirname, resolve } from 'node:path';
+import type {
+  AccessList,
+  Config,
+  ConnectionConfig,
+  IssuerConfig,
+  PostgresListenerConfig,
+} from './types.js';
+import { DurationError, formatDuration, parseDuration } from './duration.js';
+import { formatPath, IssueList, showValue, type ConfigPath, type PathIssue } from './issues.js';
+import { DEFAULT_ALGORITHMS, DEFAULTS, type RawConfig, type RawConnection, type RawIssuer, type RawPostgresListener } from './schema.js';
+import { describeFsError, describeSecret, resolveTree, type SecretPaths } from './secrets.js';
+import { formatSize, parseSize, SizeError } from './size.js';
+
+export interface BuildContext {
+  /** Absolute path of the config file. */
+  readonly file: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Reads a whole file as UTF-8; throws (with `code`) when it cannot. */
+  readFile(absolutePath: string): string;
+}
+
+export interface BuildResult {
+  /** Present only when there are no issues. */
+  readonly config: Config | undefined;
+  readonly secrets: SecretPaths;
+  readonly issues: readonly PathIssue[];
+}
+
+const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+const MIN_MESSAGE_BYTES = 8 * 1024;
+const MAX_MESSAGE_BYTES = 1024 ** 3;
+
+export function buildConfig(raw: RawConfig, ctx: BuildContext): BuildResult {
+  const dir = dirname(ctx.file);
+  const issues = new IssueList();
+  const resolved = resolveTree(raw, { env: ctx.env, readFile: ctx.readFile, baseDir: dir });
+  for (const issue of resolved.issues) issues.add(issue.path, issue.message);
+  const b = new Builder(dir, ctx, issues, resolved.secrets);
+  const r = resolved.value;
+
+  const issuers = (r.identity?.issuers ?? []).map((issuer, i) => b.issuer(issuer, ['identity', 'issuers', i]));
+  b.noDuplicates(issuers.map((issuer) => issuer.issuer), (i) => ['identity', 'issuers', i, 'issuer'], 'issuer');
+  const connections = (r.connections ?? []).map((connection, i) => b.connection(connection, ['connections', i]));
+  b.noDuplicates(connections.map((connection) => connection.name), (i) => ['connections', i, 'name'], 'connection name');
+  if (connections.length > 0 && issuers.length === 0) {
+    issues.add(
+      ['identity', 'issuers'],
+      'at least one issuer is required when connections are defined: without one no agent could authenticate to use them',
+    );
+  }
+  const listener = r.listen?.postgres;
+  const config: Config = {
+    file: ctx.file,
+    dataDir: resolve(dir, r.data_dir ?? DEFAULTS.dataDir),
+    log: { level: r.log?.level ?? DEFAULTS.logLevel },
+    identity: { issuers },
+    postgres: listener === undefined ? undefined : b.postgresListener(listener, ['listen', 'postgres']),
+    connections,
+  };
+  const all = issues.all;
+  return { config: all.length === 0 ? config : undefined, secrets: resolved.secrets, issues: all };
+}
+
+/** Conversion helpers sharing the issue list; each returns a placeholder when it reports an issue. */
+class Builder {
+  constructor(
+    private readonly dir: string,
+    private readonly ctx: BuildContext,
+    private readonly issues: IssueList,
+    private readonly secrets: SecretPaths,
+  ) {}
+
+  issuer(raw: RawIssuer, path: ConfigPath): IssuerConfig {
+    this.url(raw.issuer, [...path, 'issuer']);
+    if (raw.jwks_uri !== undefined) this.url(raw.jwks_uri, [...path, 'jwks_uri']);
+    return {
+      issuer: raw.issuer,
+      audiences: typeof raw.audience === 'string' ? [raw.audience] : raw.audience,
+      jwksUri: raw.jwks_uri,
+      groupsClaim: raw.groups_claim ?? DEFAULTS.groupsClaim,
+      algorithms: raw.algorithms ?? [...DEFAULT_ALGORITHMS],
+      clockSkewMs: this.duration(raw.clock_skew ?? DEFAULTS.clockSkew, [...path, 'clock_skew'], { max: MAX_CLOCK_SKEW_MS }),
+      maxTokenAgeMs: this.duration(raw.max_token_age ?? DEFAULTS.maxTokenAge, [...path, 'max_token_age'], { positive: true }),
+      strictTyp: raw.strict_typ ?? DEFAULTS.strictTyp,
+    };
+  }
+
+  postgresListener(raw: RawPostgresListener, path: ConfigPath): PostgresListenerConfig {
+    const { host, port } = this.address(raw.address ?? DEFAULTS.listenAddress, [...path, 'address']);
+    const tls = raw.tls ?? {};
+    const tlsPath = [...path, 'tls'];
+    const mode = tls.mode ?? (tls.cert_file === undefined ? 'disable' : 'allow');
+    let cert: string | undefined;
+    let key: string | undefined;
+    // With TLS disabled the files are not needed, so they are not read (nor required to exist).
+    if (mode !== 'disable') {
+      const needs = `tls mode "${mode}" needs a certificate and key: set cert_file and key_file`;
+      if (tls.cert_file === undefined) this.issues.add([...tlsPath, 'cert_file'], needs);
+      else cert = this.pem(tls.cert_file, [...tlsPath, 'cert_file'], 'certificate', /-----BEGIN CERTIFICATE-----/);
+      if (tls.key_file === undefined) this.issues.add([...tlsPath, 'key_file'], needs);
+      else key = this.pem(tls.key_file, [...tlsPath, 'key_file'], 'private key', /-----BEGIN [A-Z ]*PRIVATE KEY-----/);
+    }
+    return {
+      host,
+      port,
+      tls: {
+        mode,
+        cert,
+        key,
+        allowLoopbackPlaintext: tls.allow_loopback_plaintext ?? DEFAULTS.allowLoopbackPlaintext,
+      },
+      maxMessageBytes: this.size(raw.max_message_size ?? DEFAULTS.maxMessageSize, [...path, 'max_message_size'], {
+        min: MIN_MESSAGE_BYTES,
+        max: MAX_MESSAGE_BYTES,
+      }),
+      tokenExpiryGraceMs: this.duration(raw.token_expiry_grace ?? DEFAULTS.tokenExpiryGrace, [...path, 'token_expiry_grace'], {}),
+      authTimeoutMs: this.duration(raw.auth_timeout ?? DEFAULTS.authTimeout, [...path, 'auth_timeout'], { positive: true }),
+    };
+  }
+
+  connection(raw: RawConnection, path: ConfigPath): ConnectionConfig {
+    const t = raw.target;
+    const targetPath = [...path, 'target'];
+    const tls = t.tls ?? DEFAULTS.targetTls;
+    let ca: string | undefined;
+    if (t.ca_file !== undefined) {
+      if (tls === 'verify-full') {
+        ca = this.pem(t.ca_file, [...targetPath, 'ca_file'], 'CA certificate', /-----BEGIN CERTIFICATE-----/);
+      } else {
+        // Silently ignoring it would leave the user believing the server is verified.
+        this.issues.add(
+          [...targetPath, 'ca_file'],
+          `ca_file is only used with tls "verify-full", but tls is "${tls}" (which does not verify the server): set tls: verify-full or remove ca_file`,
+        );
+      }
+    }
+    return {
+      name: raw.name,
+      type: raw.type,
+      target: {
+        host: t.host,
+        port: t.port ?? DEFAULTS.targetPort,
+        database: t.database,
+        user: t.user,
+        password: t.password,
+        tls,
+        ca,
+        connectTimeoutMs: this.duration(t.connect_timeout ?? DEFAULTS.connectTimeout, [...targetPath, 'connect_timeout'], { positive: true }),
+      },
+      access: this.access(raw, path),
+    };
+  }
+
+  private access(raw: RawConnection, path: ConfigPath): AccessList {
+    const access: AccessList = {
+      groups: raw.access?.groups ?? [],
+      subjects: raw.access?.subjects ?? [],
+      clients: raw.access?.clients ?? [],
+    };
+    if (access.groups.length + access.subjects.length + access.clients.length === 0) {
+      this.issues.add(
+        [...path, 'access'],
+        `connection "${raw.name}" has an empty access list: nobody could open it; add access.groups, access.subjects or access.clients`,
+      );
+    }
+    return access;
+  }
+
+  noDuplicates(values: readonly string[], pathOf: (index: number) => ConfigPath, what: string): void {
+    const first = new Map<string, number>();
+    values.forEach((value, index) => {
+      const earlier = first.get(value);
+      if (earlier === undefined) first.set(value, index);
+      else this.issues.add(pathOf(index), `duplicate ${what} ${this.show(value, pathOf(index))} (already used at ${formatPath(pathOf(earlier))})`);
+    });
+  }
+
+  private duration(value: string | number, path: ConfigPath, bounds: { positive?: boolean; max?: number }): number {
+    try {
+      const ms = parseDuration(value);
+      if (bounds.max !== undefined && ms > bounds.max) {
+        this.issues.add(path, `must be at most ${formatDuration(bounds.max)}, got ${showValue(value)}`);
+      } else if (bounds.positive === true && ms === 0) {
+        this.issues.add(path, `must be greater than 0, got ${showValue(value)}`);
+      }
+      return ms;
+    } catch (error) {
+      if (!(error instanceof DurationError)) throw error;
+      this.issues.add(path, error.message);
+      return 0;
+    }
+  }
+
+  private size(value: string | number, path: ConfigPath, bounds: { min: number; max: number }): number {
+    try {
+      const bytes = parseSize(value);
+      if (bytes < bounds.min || bytes > bounds.max) {
+        this.issues.add(path, `must be between ${formatSize(bounds.min)} and ${formatSize(bounds.max)}, got ${showValue(value)}`);
+      }
+      return bytes;
+    } catch (error) {
+      if (!(error instanceof SizeError)) throw error;
+      this.issues.add(path, error.message);
+      return 0;
+    }
+  }
+
+  /** "host:port" or "[v6]:port"; port 0 asks the OS for a free port (tests, the demo). */
+  private address(value: string, path: ConfigPath): { host: string; port: number } {
+    const match = /^\[([^\]]+)\]:(\d+)$/.exec(value) ?? /^([^:[\]\s]+):(\d+)$/.exec(value);
+    const port = Number(match?.[2]);
+    if (match === null || port > 65535) {
+      this.issues.add(
+        path,
+        `expected host:port with port 0–65535, such as "127.0.0.1:6432" or "[::1]:6432", got ${this.show(value, path)}`,
+      );
+      return { host: '', port: 0 };
+    }
+    return { host: match[1] ?? '', port };
+  }
+
+  /** Token verification keys must not be fetchable by a network attacker: https, or http on loopback only. */
+  private url(value: string, path: ConfigPath): void {
+    let url: URL | undefined;
+    try {
+      url = new URL(value);
+    } catch {
+      url = undefined;
+    }
+    const loopback = url !== undefined && /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/.test(url.hostname);
+    if (url === undefined || !(url.protocol === 'https:' || (url.protocol === 'http:' && loopback))) {
+      this.issues.add(path, `expected an https:// URL (http:// only for localhost/127.0.0.1/[::1]), got ${this.show(value, path)}`);
+    }
+  }
+
+  private pem(file: string, path: ConfigPath, what: string, marker: RegExp): string | undefined {
+    if (this.issues.has(path)) return undefined; // its secret reference already failed
+    const shown = this.show(file, path);
+    const absolute = resolve(this.dir, file);
+    let text: string;
+    try {
+      text = this.ctx.readFile(absolute);
+    } catch (error) {
+      this.issues.add(path, `cannot read ${what} file ${shown} (${this.isSecret(path) ? 'path hidden' : absolute}): ${describeFsError(error)}`);
+      return undefined;
+    }
+    if (!marker.test(text)) {
+      this.issues.add(path, `${shown} does not contain a PEM ${what} (no "-----BEGIN …-----" block)`);
+      return undefined;
+    }
+    return text;
+  }
+
+  private isSecret(path: ConfigPath): boolean {
+    return this.secrets.has(formatPath(path));
+  }
+
+  /** A value for a message — unless it was built from a secret, which is named instead. */
+  private show(value: string, path: ConfigPath): string {
+    const sources = this.secrets.get(formatPath(path));
+    return sources === undefined ? showValue(value) : describeSecret(sources);
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The validated, secret-resolved configuration the rest of Portcullis consumes.
+ * Durations are milliseconds; sizes are bytes. Produced only by `loadConfig`.
+ */
+export interface Config {
+  /** Absolute path of the file this was loaded from (for messages). */
+  readonly file: string;
+  /** Directory for gateway state (host keys, recordings…); resolved relative to the config file. */
+  readonly dataDir: string;
+  readonly log: { readonly level: LogLevel };
+  readonly identity: IdentityConfig;
+  readonly postgres: PostgresListenerConfig | undefined;
+  readonly connections: readonly ConnectionConfig[];
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface IdentityConfig {
+  readonly issuers: readonly IssuerConfig[];
+}
+
+export interface IssuerConfig {
+  /** Exact expected `iss`. Discovery at `${issuer}/.well-known/openid-configuration`. */
+  readonly issuer: string;
+  /** Expected `aud` (any of). */
+  readonly audiences: readonly string[];
+  /** Optional JWKS URI override (skips discovery). */
+  readonly jwksUri: string | undefined;
+  /** Claim holding group names (default `groups`). */
+  readonly groupsClaim: string;
+  /** Allowed JWS algorithms; asymmetric only (default RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA). */
+  readonly algorithms: readonly string[];
+  /** Clock skew tolerance, default 60 000 ms. */
+  readonly clockSkewMs: number;
+  /** Maximum token age since `iat` (default 24 h). */
+  readonly maxTokenAgeMs: number;
+  /** When true, `typ` must be `at+jwt` or `JWT` (RFC 9068). Default false. */
+  readonly strictTyp: boolean;
+}
+
+export type ListenerTlsMode = 'disable' | 'allow' | 'require';
+
+export interface PostgresListenerConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: {
+    readonly mode: ListenerTlsMode;
+    /** PEM contents (already read from disk), present unless mode is `disable`. */
+    readonly cert: string | undefined;
+    readonly key: string | undefined;
+    /** With `require`, still accept plaintext from loopback clients (default true). */
+    readonly allowLoopbackPlaintext: boolean;
+  };
+  /** Largest frontend message accepted, default 1 MiB… 64 MiB configurable. */
+  readonly maxMessageBytes: number;
+  /** How long after token `exp` a session may continue (default 0). */
+  readonly tokenExpiryGraceMs: number;
+  /** Time allowed from TCP accept to authenticated (default 15 s). */
+  readonly authTimeoutMs: number;
+}
+
+export type UpstreamTlsMode = 'disable' | 'prefer' | 'require' | 'verify-full';
+
+export interface PostgresTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly user: string;
+  /** Resolved secret; never logged. Undefined for trust auth. */
+  readonly password: string | undefined;
+  readonly tls: UpstreamTlsMode;
+  /** PEM CA bundle for verify-full (contents). */
+  readonly ca: string | undefined;
+  readonly connectTimeoutMs: number;
+}
+
+export interface AccessList {
+  readonly groups: readonly string[];
+  readonly subjects: readonly string[];
+  readonly clients: readonly string[];
+}
+
+export interface ConnectionConfig {
+  readonly name: string;
+  readonly type: 'postgres';
+  readonly target: PostgresTarget;
+  readonly access: AccessList;
+}

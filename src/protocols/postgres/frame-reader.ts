@@ -1,0 +1,127 @@
+import { ProtocolError } from './errors.js';
+
+/**
+ * One complete wire message. `raw` is the whole frame (type byte, length, body) and
+ * `body` the part after the length; both are views into the received bytes, not copies.
+ * Startup-phase frames have no type byte: `type` is 0 and `raw` starts at the length.
+ */
+export interface Frame {
+  readonly type: number;
+  readonly body: Buffer;
+  readonly raw: Buffer;
+}
+
+/**
+ * Reassembles frames from arbitrary TCP chunks. Pure: bytes in, frames out.
+ * A frame that spans chunks is copied once, when it is complete, so a large frame
+ * arriving in many reads costs O(size), not O(size²).
+ */
+export class FrameReader {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** Offset of the first unread byte in chunks[0]. */
+  private offset = 0;
+  private startupPhase: boolean;
+
+  constructor(
+    private readonly maxFrameBytes: number,
+    options: { startup?: boolean } = {},
+  ) {
+    this.startupPhase = options.startup ?? false;
+  }
+
+  /** After the startup packet, frames carry a type byte. */
+  endStartupPhase(): void {
+    this.startupPhase = false;
+  }
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+  }
+
+  /** Bytes received but not yet returned as a frame (a partial frame). */
+  get pendingBytes(): number {
+    return this.buffered;
+  }
+
+  /** The next complete frame, or null until more bytes arrive. Throws ProtocolError. */
+  next(): Frame | null {
+    const headerSize = this.startupPhase ? 4 : 5;
+    if (this.buffered < headerSize) return null;
+    const first = this.chunks[0]!;
+    const avail = first.length - this.offset;
+    let type: number;
+    let length: number;
+    if (avail >= headerSize) {
+      type = this.startupPhase ? 0 : first[this.offset]!;
+      length = first.readInt32BE(this.offset + headerSize - 4);
+    } else {
+      const header = this.peek(headerSize);
+      type = this.startupPhase ? 0 : header[0]!;
+      length = header.readInt32BE(headerSize - 4);
+    }
+    const lengthFloor = this.startupPhase ? 8 : 4;
+    if (length < lengthFloor) {
+      throw new ProtocolError(`invalid message length ${length} (type ${describeType(type)})`);
+    }
+    if (length > this.maxFrameBytes) {
+      throw new ProtocolError(
+        `message of ${length} bytes (type ${describeType(type)}) exceeds the limit of ${this.maxFrameBytes} bytes`,
+        '54000',
+      );
+    }
+    const total = length + headerSize - 4;
+    if (this.buffered < total) return null;
+    let raw: Buffer;
+    if (avail >= total) {
+      raw = first.subarray(this.offset, this.offset + total);
+      this.offset += total;
+      this.buffered -= total;
+      if (this.offset === first.length) {
+        this.chunks.shift();
+        this.offset = 0;
+      }
+    } else {
+      raw = this.take(total);
+    }
+    return { type, body: raw.subarray(headerSize), raw };
+  }
+
+  /** Copy of the first n buffered bytes without consuming them. */
+  private peek(n: number): Buffer {
+    const out = Buffer.allocUnsafe(n);
+    let written = 0;
+    let off = this.offset;
+    for (const c of this.chunks) {
+      written += c.copy(out, written, off, Math.min(c.length, off + n - written));
+      off = 0;
+      if (written === n) break;
+    }
+    return out;
+  }
+
+  /** Consume n bytes spanning chunks into one new buffer. */
+  private take(n: number): Buffer {
+    const out = Buffer.allocUnsafe(n);
+    let written = 0;
+    while (written < n) {
+      const c = this.chunks[0]!;
+      const copied = c.copy(out, written, this.offset, Math.min(c.length, this.offset + n - written));
+      written += copied;
+      this.offset += copied;
+      if (this.offset === c.length) {
+        this.chunks.shift();
+        this.offset = 0;
+      }
+    }
+    this.buffered -= n;
+    return out;
+  }
+}
+
+function describeType(type: number): string {
+  if (type === 0) return 'startup';
+  return type >= 0x20 && type < 0x7f ? `'${String.fromCharCode(type)}'` : `0x${type.toString(16)}`;
+}

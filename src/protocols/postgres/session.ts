@@ -1,0 +1,501 @@
+/**
+ * One agent connection on the PostgreSQL front door: TLS negotiation, token
+ * authentication, access decision, upstream connection with injected credentials, then
+ * a frame-by-frame relay in which every statement passes through `decide()`.
+ *
+ * The client only ever receives whole frames, so the gateway can always add an
+ * ErrorResponse (refusal, token expiry, shutdown) at a frame boundary.
+ */
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { ConnectionConfig, PostgresListenerConfig } from '../../config/types.js';
+import type { Identity } from '../../identity/identity.js';
+import { TokenError } from '../../identity/errors.js';
+import type { Logger } from '../../log.js';
+import type { Decision, Gate, Operation } from '../../policy/operation.js';
+import type { CancelRegistry, Cancellable } from './cancel-registry.js';
+import {
+  Be,
+  Fe,
+  parseErrorFields,
+  parseParse,
+  parseQuery,
+  parseReadyForQuery,
+  parseStartupPacket,
+  serializeAuthenticationCleartext,
+  serializeAuthenticationOk,
+  serializeBackendKeyData,
+  serializeCancelRequest,
+  serializeErrorResponse,
+  serializeNegotiateProtocolVersion,
+  serializeParameterStatus,
+  serializeParse,
+  serializeQuery,
+  serializeReadyForQuery,
+  serializeTerminate,
+  type ErrorFields,
+  type StartupPacket,
+} from './codec.js';
+import { ProtocolError } from './errors.js';
+import { FrameReader, type Frame } from './frame-reader.js';
+import { Outbox } from './outbox.js';
+import { connectUpstream, UpstreamError, type UpstreamConnection } from './upstream.js';
+
+export interface TokenVerifierLike {
+  verify(token: string): Promise<Identity>;
+}
+
+export interface PostgresSessionDeps {
+  readonly listener: PostgresListenerConfig;
+  readonly secureContext: tls.SecureContext | undefined;
+  readonly verifier: TokenVerifierLike;
+  readonly gate: Gate;
+  readonly connections: ReadonlyMap<string, ConnectionConfig>;
+  readonly cancels: CancelRegistry;
+  readonly logger: Logger;
+}
+
+/** Startup parameters relayed to the target; everything else the client sends is dropped. */
+const RELAYED_STARTUP_PARAMETERS = new Set([
+  'application_name',
+  'client_encoding',
+  'datestyle',
+  'timezone',
+  'extra_float_digits',
+  'intervalstyle',
+]);
+
+type Phase = 'startup' | 'password' | 'authenticating' | 'relay' | 'closed';
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export class PostgresSession implements Cancellable {
+  readonly id = randomBytes(8).toString('hex');
+  private socket: net.Socket;
+  private phase: Phase = 'startup';
+  private tls = false;
+  private readonly loopback: boolean;
+  private reader: FrameReader;
+  private readonly log: Logger;
+  private connectionName = '';
+  private identity: Identity | undefined;
+  private upstream: UpstreamConnection | undefined;
+  private backendKey: { processId: number; secretKey: Buffer } | undefined;
+  private authTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  /** Refusals substituted into the upstream stream, awaiting their ErrorResponse. */
+  private readonly refusals = new Map<number, Decision>();
+  private readonly refusalTag = `portcullis_refused_${randomBytes(6).toString('hex')}_`;
+  private refusalSeq = 0;
+  private clientTerminated = false;
+  private readonly toUpstream = new Outbox();
+  private readonly toClient = new Outbox();
+  private closedResolve!: () => void;
+  /** Resolves once both sides are closed. */
+  readonly closed = new Promise<void>((resolve) => (this.closedResolve = resolve));
+
+  constructor(
+    socket: net.Socket,
+    private readonly deps: PostgresSessionDeps,
+  ) {
+    this.socket = socket;
+    this.loopback = isLoopback(socket.remoteAddress);
+    this.reader = new FrameReader(deps.listener.maxMessageBytes, { startup: true });
+    this.log = deps.logger.child({ session: this.id, client: `${socket.remoteAddress}:${socket.remotePort}` });
+    socket.setNoDelay(true);
+    this.attachClient(socket);
+    this.authTimer = setTimeout(
+      () => this.fail({ code: '08006', message: `authentication not completed within ${deps.listener.authTimeoutMs} ms` }),
+      deps.listener.authTimeoutMs,
+    );
+  }
+
+  /** Ends the session with a FATAL the client can read, e.g. on gateway shutdown. */
+  terminate(code: string, message: string): void {
+    this.fail({ code, message });
+  }
+
+  cancelUpstream(): void {
+    const up = this.upstream;
+    if (!up) return;
+    const target = this.deps.connections.get(this.connectionName)?.target;
+    if (!target) return;
+    const s = net.connect({ host: target.host, port: target.port }, () => {
+      s.end(serializeCancelRequest(up.processId, up.secretKey));
+    });
+    s.on('error', (err) => this.log.warn('cancel request to target failed', { error: err }));
+    s.setTimeout(target.connectTimeoutMs, () => s.destroy());
+  }
+
+  // ------------------------------------------------------------------ client side
+
+  private attachClient(socket: net.Socket): void {
+    socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    socket.on('error', (err) => this.log.debug('client socket error', { error: err }));
+    socket.on('close', () => this.teardown('client closed the connection'));
+    socket.on('drain', () => this.upstream?.socket.resume());
+  }
+
+  private onClientData(chunk: Buffer): void {
+    try {
+      this.reader.push(chunk);
+      this.processClientFrames();
+    } catch (err) {
+      this.failWith(err);
+    }
+  }
+
+  private processClientFrames(): void {
+    for (;;) {
+      if (this.phase === 'authenticating' || this.phase === 'closed') return;
+      const frame = this.reader.next();
+      if (!frame) break;
+      if (this.phase === 'startup') this.onStartupPacket(parseStartupPacket(frame.body));
+      else if (this.phase === 'password') this.onPassword(frame);
+      else this.relayClientFrame(frame);
+    }
+    const up = this.upstream;
+    if (up && !this.toUpstream.isEmpty && !this.toUpstream.flushTo(up.socket)) this.socket.pause();
+  }
+
+  private onStartupPacket(packet: StartupPacket): void {
+    switch (packet.kind) {
+      case 'ssl':
+        return this.onSslRequest();
+      case 'gssenc':
+        // GSSAPI encryption is not offered; libpq then falls back to SSL or plaintext.
+        this.socket.write('N');
+        return;
+      case 'cancel':
+        this.deps.cancels.cancel(packet.processId, packet.secretKey);
+        this.closeQuietly();
+        return;
+      case 'startup':
+        return this.onStartup(packet.parameters, packet.minorVersion, packet.protocolOptions);
+    }
+  }
+
+  private onSslRequest(): void {
+    if (this.tls) throw new ProtocolError('SSLRequest received inside TLS');
+    if (this.reader.pendingBytes > 0) {
+      // Bytes sent before the TLS handshake could be injected by a network attacker.
+      throw new ProtocolError('unexpected data after SSLRequest');
+    }
+    const ctx = this.deps.secureContext;
+    if (!ctx) {
+      this.socket.write('N');
+      return;
+    }
+    const raw = this.socket;
+    raw.removeAllListeners('data');
+    raw.removeAllListeners('close');
+    raw.removeAllListeners('drain');
+    raw.write('S');
+    const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: ctx });
+    this.socket = secure;
+    this.tls = true;
+    this.reader = new FrameReader(this.deps.listener.maxMessageBytes, { startup: true });
+    this.attachClient(secure);
+    secure.on('error', (err) => this.log.info('TLS handshake with client failed', { error: err }));
+  }
+
+  private onStartup(parameters: ReadonlyMap<string, string>, minor: number, protocolOptions: readonly string[]): void {
+    this.reader.endStartupPhase();
+    if (minor > 0 || protocolOptions.length > 0) {
+      this.socket.write(serializeNegotiateProtocolVersion(0, protocolOptions));
+    }
+    const replication = parameters.get('replication');
+    if (replication !== undefined && !['false', 'off', 'no', '0'].includes(replication.toLowerCase())) {
+      return this.fail({
+        code: '0A000',
+        message: 'replication connections are not supported through Portcullis; connect without replication=',
+      });
+    }
+    const options = parameters.get('options');
+    if (options !== undefined && options.trim() !== '') {
+      return this.fail({
+        code: '0A000',
+        message:
+          'startup "options" are not accepted by Portcullis: they can change how statements are parsed or who runs them; ' +
+          'remove PGOPTIONS/options and use SET inside the session where policy allows it',
+      });
+    }
+    this.connectionName = parameters.get('database') ?? parameters.get('user') ?? '';
+    for (const [name, value] of parameters) {
+      if (RELAYED_STARTUP_PARAMETERS.has(name.toLowerCase())) this.clientParameters[name] = value;
+    }
+    const { mode, allowLoopbackPlaintext } = this.deps.listener.tls;
+    const plaintextAllowed = this.loopback && (mode !== 'require' || allowLoopbackPlaintext);
+    if (!this.tls && !plaintextAllowed) {
+      // The password is an access token: never let it cross a network in cleartext.
+      return this.fail({
+        code: '28000',
+        message: this.deps.secureContext
+          ? 'TLS is required: reconnect with sslmode=require (the access token is sent as the password)'
+          : 'plaintext connections are accepted only from loopback, and this gateway has no TLS certificate configured',
+      });
+    }
+    this.phase = 'password';
+    this.socket.write(serializeAuthenticationCleartext());
+  }
+
+  private readonly clientParameters: Record<string, string> = {};
+
+  private onPassword(frame: Frame): void {
+    if (frame.type !== Fe.Password) throw new ProtocolError('expected a password message');
+    const nul = frame.body.indexOf(0);
+    const token = frame.body.toString('utf8', 0, nul === -1 ? frame.body.length : nul).trim();
+    if (token === '') {
+      return this.fail({
+        code: '28P01',
+        message: 'no access token: pass an OIDC access token as the password (e.g. PGPASSWORD=$(portcullis token …))',
+      });
+    }
+    this.phase = 'authenticating';
+    this.socket.pause();
+    void this.authenticate(token);
+  }
+
+  private async authenticate(token: string): Promise<void> {
+    let identity: Identity;
+    try {
+      identity = await this.deps.verifier.verify(token);
+    } catch (err) {
+      const reason = err instanceof TokenError ? err.message : 'the token could not be verified';
+      this.log.info('authentication failed', { reason: err instanceof TokenError ? err.code : 'error' });
+      return this.fail({ code: '28P01', message: `invalid access token: ${reason}` });
+    }
+    if (this.isClosed()) return;
+    this.identity = identity;
+    const connection = this.deps.connections.get(this.connectionName);
+    if (!connection) {
+      return this.fail({
+        code: '3D000',
+        message: `connection "${this.connectionName}" does not exist; set the database name to a Portcullis connection name`,
+      });
+    }
+    const decision = this.decide({ kind: 'session', connection: { name: connection.name, type: connection.type }, text: '', via: 'startup' });
+    if (decision.effect !== 'allow') {
+      return this.fail({ code: '28000', message: `access to connection "${connection.name}" refused: ${decision.reason}` });
+    }
+    try {
+      this.upstream = await connectUpstream(connection.target, this.clientParameters, this.deps.listener.maxMessageBytes);
+    } catch (err) {
+      const e = err instanceof UpstreamError ? err : new UpstreamError('unreachable', String(err));
+      this.log.warn('upstream connection failed', { connection: connection.name, kind: e.kind, sqlState: e.sqlState, detail: e.message });
+      const message =
+        e.kind === 'auth'
+          ? `the target of connection "${connection.name}" rejected the gateway's credentials; this is a gateway configuration problem — report it to a Portcullis administrator`
+          : `could not connect to the target of connection "${connection.name}": ${e.message}; retry later`;
+      return this.fail({ code: '08001', message });
+    }
+    if (this.isClosed()) {
+      this.upstream.socket.destroy();
+      return;
+    }
+    this.startRelay(connection, identity);
+  }
+
+  private startRelay(connection: ConnectionConfig, identity: Identity): void {
+    const up = this.upstream!;
+    clearTimeout(this.authTimer);
+    this.backendKey = this.deps.cancels.issue(this);
+    const out = this.toClient;
+    out.add(serializeAuthenticationOk());
+    for (const notice of up.notices) out.add(notice);
+    for (const [name, value] of up.parameters) out.add(serializeParameterStatus(name, value));
+    out.add(serializeBackendKeyData(this.backendKey.processId, this.backendKey.secretKey));
+    out.add(serializeReadyForQuery('I'));
+    out.flushTo(this.socket);
+    this.phase = 'relay';
+    this.log.info('session opened', {
+      connection: connection.name,
+      subject: identity.subject,
+      clientId: identity.clientId,
+      tls: this.tls,
+      upstreamTls: up.tls,
+    });
+    const graceMs = this.deps.listener.tokenExpiryGraceMs;
+    const untilExpiry = Math.min(identity.expiresAt + graceMs - Date.now(), MAX_TIMER_MS);
+    this.expiryTimer = setTimeout(() => {
+      this.log.info('session ended: token expired', { subject: identity.subject });
+      this.fail({
+        code: '28000',
+        message: `access token expired at ${new Date(identity.expiresAt).toISOString()}; obtain a new token and reconnect`,
+      });
+    }, Math.max(untilExpiry, 0));
+    up.socket.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
+    up.socket.on('error', (err) => this.log.warn('target socket error', { error: err }));
+    up.socket.on('close', () => this.onUpstreamClosed());
+    up.socket.on('drain', () => this.socket.resume());
+    up.socket.resume();
+    // Bytes the target sent right after startup, and anything the client pipelined.
+    this.drainUpstreamReader();
+    this.socket.resume();
+    this.processClientFrames();
+  }
+
+  // ------------------------------------------------------------------ relay
+
+  /** The one place a statement becomes an Operation and the gate decides it. */
+  private decide(operation: Operation): Decision {
+    const decision = this.deps.gate(this.identity!, operation);
+    if (decision.effect !== 'allow') {
+      this.log.info('operation refused', { kind: operation.kind, via: operation.via, rule: decision.rule });
+    }
+    return decision;
+  }
+
+  private sqlOperation(text: string, via: string): Operation {
+    const c = this.deps.connections.get(this.connectionName)!;
+    return { kind: 'sql', connection: { name: c.name, type: c.type }, text, via };
+  }
+
+  private relayClientFrame(frame: Frame): void {
+    switch (frame.type) {
+      case Fe.Query: {
+        const decision = this.decide(this.sqlOperation(parseQuery(frame.body), 'simple-query'));
+        this.toUpstream.add(decision.effect === 'allow' ? frame.raw : serializeQuery(this.refusalSentinel(decision)));
+        return;
+      }
+      case Fe.Parse: {
+        const parse = parseParse(frame.body);
+        const decision = this.decide(this.sqlOperation(parse.sql, 'parse'));
+        this.toUpstream.add(decision.effect === 'allow' ? frame.raw : serializeParse('', this.refusalSentinel(decision), []));
+        return;
+      }
+      case Fe.FunctionCall: {
+        const refusal: Decision = {
+          effect: 'deny',
+          rule: 'protocol',
+          reason: 'the FunctionCall protocol message is not supported through Portcullis; call the function in a SELECT instead',
+        };
+        this.toUpstream.add(serializeQuery(this.refusalSentinel(refusal)));
+        return;
+      }
+      case Fe.Terminate:
+        this.clientTerminated = true;
+        this.toUpstream.add(frame.raw);
+        return;
+      default:
+        this.toUpstream.add(frame.raw);
+    }
+  }
+
+  /**
+   * A refused statement is replaced by a statement that fails to parse on the target.
+   * The target then produces the error at exactly the right place in the response
+   * stream and applies PostgreSQL's own rules (skip to Sync, abort the transaction), and
+   * the error is rewritten into the refusal on the way back.
+   */
+  private refusalSentinel(decision: Decision): string {
+    const seq = ++this.refusalSeq;
+    this.refusals.set(seq, decision);
+    return this.refusalTag + seq;
+  }
+
+  private onUpstreamData(chunk: Buffer): void {
+    try {
+      this.upstream!.reader.push(chunk);
+      this.drainUpstreamReader();
+    } catch (err) {
+      this.log.warn('target broke the protocol', { error: err });
+      this.fail({ code: '08P01', message: 'the target sent an invalid message; the session was ended' });
+    }
+  }
+
+  private drainUpstreamReader(): void {
+    const reader = this.upstream!.reader;
+    for (let f = reader.next(); f; f = reader.next()) {
+      if (f.type === Be.ErrorResponse && this.refusals.size > 0) {
+        this.toClient.add(this.rewriteRefusal(f) ?? f.raw);
+      } else {
+        if (f.type === Be.ReadyForQuery) parseReadyForQuery(f.body);
+        this.toClient.add(f.raw);
+      }
+    }
+    if (!this.toClient.flushTo(this.socket)) this.upstream!.socket.pause();
+  }
+
+  private rewriteRefusal(frame: Frame): Buffer | undefined {
+    const message = parseErrorFields(frame.body).get('M') ?? '';
+    const at = message.indexOf(this.refusalTag);
+    if (at === -1) return undefined;
+    const seq = parseInt(message.slice(at + this.refusalTag.length), 10);
+    const decision = this.refusals.get(seq);
+    // Refusals before this one were skipped by the target (an earlier error in the batch).
+    for (const key of this.refusals.keys()) if (key <= seq) this.refusals.delete(key);
+    return decision ? serializeErrorResponse(refusalError(decision)) : undefined;
+  }
+
+  private onUpstreamClosed(): void {
+    if (this.phase !== 'relay') return;
+    if (this.clientTerminated) return this.teardown('client terminated the session');
+    this.fail({ code: '57P01', message: 'the target closed the connection; reconnect to start a new session' });
+  }
+
+  // ------------------------------------------------------------------ ending
+
+  /** Re-read after awaits: the client may have gone while we waited. */
+  private isClosed(): boolean {
+    return this.phase === 'closed';
+  }
+
+  private failWith(err: unknown): void {
+    if (err instanceof ProtocolError) {
+      this.log.info('client protocol violation', { error: err });
+      this.fail({ code: err.sqlState, message: `protocol violation: ${err.message}` });
+    } else {
+      this.log.error('session error', { error: err });
+      this.fail({ code: 'XX000', message: 'internal gateway error; the session was ended' });
+    }
+  }
+
+  /** Sends a FATAL ErrorResponse (the client stream is always at a frame boundary) and closes. */
+  private fail(error: Omit<ErrorFields, 'severity'>): void {
+    if (this.phase === 'closed') return;
+    if (this.socket.writable) this.socket.end(serializeErrorResponse({ severity: 'FATAL', ...error }));
+    this.teardown(error.message);
+  }
+
+  private closeQuietly(): void {
+    this.socket.end();
+    this.teardown('cancel request handled');
+  }
+
+  private teardown(reason: string): void {
+    if (this.phase === 'closed') return;
+    const wasRelaying = this.phase === 'relay';
+    this.phase = 'closed';
+    clearTimeout(this.authTimer);
+    clearTimeout(this.expiryTimer);
+    if (this.backendKey) this.deps.cancels.release(this.backendKey.processId);
+    const up = this.upstream;
+    if (up && !up.socket.destroyed) {
+      if (up.socket.writable) up.socket.end(serializeTerminate());
+      else up.socket.destroy();
+    }
+    if (!this.socket.destroyed) {
+      // Let a final ErrorResponse flush, but never hang on a client that stopped reading.
+      setTimeout(() => this.socket.destroy(), 1000).unref();
+    }
+    if (wasRelaying) this.log.info('session closed', { reason });
+    this.socket.once('close', () => this.closedResolve());
+    if (this.socket.destroyed) this.closedResolve();
+  }
+}
+
+function refusalError(decision: Decision): ErrorFields {
+  return {
+    severity: 'ERROR',
+    code: '42501',
+    message: `Portcullis refused this statement: ${decision.reason}`,
+    detail: `rule: ${decision.rule}`,
+  };
+}
+
+function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+}

@@ -1,0 +1,146 @@
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { ExitCode, type CliArgs, type CliIo } from '../../../src/cli/command.js';
+import { configCheckCommand, configSchemaCommand } from '../../../src/cli/config.js';
+import { removeTempDirs, tempDir } from './support.js';
+
+afterAll(removeTempDirs);
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
+
+interface CapturedIo extends CliIo {
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+}
+
+function captureIo(): CapturedIo {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    out: (text) => void out.push(text),
+    err: (text) => void err.push(text),
+    stdout: () => out.join(''),
+    stderr: () => err.join(''),
+  };
+}
+
+function args(values: CliArgs['values'], positionals: string[] = []): CliArgs {
+  return { values, positionals };
+}
+
+const never = new AbortController().signal;
+
+const CONFIG = `identity:
+  issuers:
+    - issuer: http://127.0.0.1:9000
+      audience: portcullis
+listen:
+  postgres:
+    address: 127.0.0.1:6432
+connections:
+  - name: demo
+    type: postgres
+    target:
+      host: 127.0.0.1
+      database: app
+      user: agent_rw
+      password: \${env:PC_TEST_DB_PASSWORD}
+    access: { groups: [agents] }
+  - name: files
+    type: postgres
+    target:
+      host: \${env:PC_TEST_HOST}
+      database: app
+      user: \${file:user.txt}
+      password: literal-password-in-file
+    access: { subjects: [alice, bob] }
+`;
+
+describe('config check', () => {
+  it('prints OK with a summary that never contains a secret value', async () => {
+    vi.stubEnv('PC_TEST_DB_PASSWORD', 'env-password-value');
+    vi.stubEnv('PC_TEST_HOST', 'secret-host-value');
+    const dir = tempDir({ 'p.yaml': CONFIG, 'user.txt': 'secret-user-value\n' });
+    const file = join(dir, 'p.yaml');
+    const io = captureIo();
+    expect(await configCheckCommand.run(args({}, [file]), io, never)).toBe(ExitCode.ok);
+    const out = io.stdout();
+    expect(io.stderr()).toBe('');
+    expect(out.split('\n')[0]).toBe(`${file}: OK — 2 connections, 1 issuer`);
+    expect(out).toContain('password: <secret from env:PC_TEST_DB_PASSWORD>');
+    expect(out).toContain('host <secret from env:PC_TEST_HOST>');
+    expect(out).toContain('user <secret from file:user.txt>');
+    expect(out).toContain('password: <literal in the config file');
+    expect(out).toContain('listen.postgres: 127.0.0.1:6432');
+    expect(out).toContain('access: groups (none); subjects alice, bob; clients (none)');
+    for (const secret of ['env-password-value', 'secret-host-value', 'secret-user-value', 'literal-password-in-file']) {
+      expect(out).not.toContain(secret);
+    }
+  });
+
+  it('accepts --config, and PORTCULLIS_CONFIG when no file is given', async () => {
+    vi.stubEnv('PC_TEST_DB_PASSWORD', 'x');
+    vi.stubEnv('PC_TEST_HOST', 'h');
+    const dir = tempDir({ 'p.yaml': CONFIG, 'user.txt': 'u' });
+    const file = join(dir, 'p.yaml');
+    const io = captureIo();
+    expect(await configCheckCommand.run(args({ config: file }), io, never)).toBe(ExitCode.ok);
+    vi.stubEnv('PORTCULLIS_CONFIG', file);
+    expect(await configCheckCommand.run(args({}), io, never)).toBe(ExitCode.ok);
+  });
+
+  it('prints every issue to stderr and exits with failure, without leaking secrets', async () => {
+    vi.stubEnv('PC_TEST_HOST', 'secret-host-value');
+    const broken = CONFIG.replace('host: 127.0.0.1', 'host: 127.0.0.1\n      port: 0').replace('database: app', 'databse: app');
+    const dir = tempDir({ 'p.yaml': broken, 'user.txt': 'secret-user-value' });
+    const file = join(dir, 'p.yaml');
+    const io = captureIo();
+    expect(await configCheckCommand.run(args({}, [file]), io, never)).toBe(ExitCode.failure);
+    expect(io.stdout()).toBe('');
+    const err = io.stderr();
+    expect(err).toContain(`${file}:13:13: connections[0].target.port: expected integer 1–65535, got 0\n`);
+    expect(err).toContain(`${file}:14:7: connections[0].target.databse: unknown property "databse" (did you mean "database"?)\n`);
+    expect(err).toContain(`${file}:11:5: connections[0].target.database: missing required property "database"\n`);
+    expect(err.trimEnd().split('\n').at(-1)).toBe(`${file}: 3 problems`);
+
+    const second = captureIo();
+    const missingEnv = tempDir({ 'p.yaml': CONFIG, 'user.txt': 'secret-user-value' });
+    expect(await configCheckCommand.run(args({}, [join(missingEnv, 'p.yaml')]), second, never)).toBe(ExitCode.failure);
+    expect(second.stderr()).toContain('connections[0].target.password: environment variable PC_TEST_DB_PASSWORD is not set');
+    for (const secret of ['secret-host-value', 'secret-user-value', 'literal-password-in-file']) {
+      expect(second.stderr()).not.toContain(secret);
+    }
+  });
+
+  it('reports a missing file as a failure, and bad usage as a usage error', async () => {
+    const io = captureIo();
+    const missing = join(tempDir({}), 'nope.yaml');
+    expect(await configCheckCommand.run(args({}, [missing]), io, never)).toBe(ExitCode.failure);
+    expect(io.stderr()).toContain('file not found');
+    vi.stubEnv('PORTCULLIS_CONFIG', '');
+    expect(await configCheckCommand.run(args({}), captureIo(), never)).toBe(ExitCode.usage);
+    expect(await configCheckCommand.run(args({ config: 'a.yaml' }, ['b.yaml']), captureIo(), never)).toBe(ExitCode.usage);
+  });
+
+  it('has a usage text with examples', () => {
+    expect(configCheckCommand.name).toBe('config check');
+    expect(configCheckCommand.usage).toMatch(/^Usage: portcullis config check/);
+    expect(configCheckCommand.usage).toContain('Examples:');
+    expect(configCheckCommand.usage).toContain('$PORTCULLIS_CONFIG');
+  });
+});
+
+describe('config schema', () => {
+  it('prints the JSON Schema, 2-space indented, usable by Ajv', async () => {
+    const io = captureIo();
+    expect(await configSchemaCommand.run(args({}), io, never)).toBe(ExitCode.ok);
+    const text = io.stdout();
+    expect(text).toMatch(/^\{\n {2}"\$schema": /);
+    const schema = JSON.parse(text) as object;
+    expect(() => new Ajv({ strict: true }).compile(schema)).not.toThrow();
+    expect(configSchemaCommand.name).toBe('config schema');
+    expect(configSchemaCommand.usage).toContain('Examples:');
+  });
+});

@@ -1,0 +1,162 @@
+import { describe, expect, it } from 'vitest';
+import * as codec from '../../../src/protocols/postgres/codec.js';
+import { ProtocolError } from '../../../src/protocols/postgres/errors.js';
+
+const body = (frame: Buffer): Buffer => frame.subarray(5);
+
+describe('startup packets', () => {
+  it('encodes StartupMessage byte by byte', () => {
+    const b = codec.serializeStartupMessage({ user: 'a', database: 'd' });
+    expect(b.toString('hex')).toBe(
+      '0000001b' + '00030000' + Buffer.from('user\0a\0database\0d\0\0').toString('hex'),
+    );
+  });
+
+  it('decodes parameters and protocol options', () => {
+    const raw = Buffer.concat([
+      Buffer.from([0, 0, 0, 0]),
+      Buffer.from([0, 3, 0, 2]),
+      Buffer.from('user\0agent\0database\0demo\0_pq_.compression\0on\0\0'),
+    ]);
+    raw.writeInt32BE(raw.length, 0);
+    const p = codec.parseStartupPacket(raw.subarray(4));
+    expect(p).toEqual({
+      kind: 'startup',
+      majorVersion: 3,
+      minorVersion: 2,
+      parameters: new Map([
+        ['user', 'agent'],
+        ['database', 'demo'],
+      ]),
+      protocolOptions: ['_pq_.compression'],
+    });
+  });
+
+  it('recognises SSLRequest, GSSENCRequest and CancelRequest', () => {
+    expect(codec.parseStartupPacket(codec.serializeSslRequest().subarray(4))).toEqual({ kind: 'ssl' });
+    expect(codec.parseStartupPacket(Buffer.from([0x04, 0xd2, 0x16, 0x30]))).toEqual({ kind: 'gssenc' });
+    const cancel = codec.serializeCancelRequest(42, Buffer.from([9, 8, 7, 6]));
+    expect(cancel.toString('hex')).toBe('00000010' + '04d2162e' + '0000002a' + '09080706');
+    expect(codec.parseStartupPacket(cancel.subarray(4))).toEqual({
+      kind: 'cancel',
+      processId: 42,
+      secretKey: Buffer.from([9, 8, 7, 6]),
+    });
+  });
+
+  it('refuses protocol 2 and unterminated parameters', () => {
+    expect(() => codec.parseStartupPacket(Buffer.from([0, 2, 0, 0]))).toThrowError(/unsupported frontend protocol 2\.0/);
+    expect(() => codec.parseStartupPacket(Buffer.from([0, 3, 0, 0, 0x75, 0x73]))).toThrowError(ProtocolError);
+    expect(() => codec.parseStartupPacket(Buffer.from([0, 3]))).toThrowError(/too short/);
+  });
+});
+
+describe('frontend messages', () => {
+  it('round-trips Query', () => {
+    const q = codec.serializeQuery('SELECT 1');
+    expect(q.toString('hex')).toBe('510000000d' + Buffer.from('SELECT 1\0').toString('hex'));
+    expect(codec.parseQuery(body(q))).toBe('SELECT 1');
+  });
+
+  it('refuses a Query without terminator or with trailing bytes', () => {
+    expect(() => codec.parseQuery(Buffer.from('SELECT 1'))).toThrowError(/unterminated/);
+    expect(() => codec.parseQuery(Buffer.from('SELECT 1\0x'))).toThrowError(/trailing/);
+  });
+
+  it('round-trips Parse with parameter types', () => {
+    const p = codec.serializeParse('stmt', 'SELECT $1, $2', [23, 25]);
+    expect(codec.parseParse(body(p))).toEqual({ statement: 'stmt', sql: 'SELECT $1, $2', parameterTypes: [23, 25] });
+  });
+
+  it('decodes Bind including NULL and binary parameters', () => {
+    const b = Buffer.concat([
+      Buffer.from('portal\0stmt\0'),
+      Buffer.from([0, 2, 0, 0, 0, 1]), // formats text, binary
+      Buffer.from([0, 2]),
+      Buffer.from([0, 0, 0, 2]),
+      Buffer.from('hi'),
+      Buffer.from([0xff, 0xff, 0xff, 0xff]),
+      Buffer.from([0, 1, 0, 1]),
+    ]);
+    const bind = codec.parseBind(b);
+    expect(bind.portal).toBe('portal');
+    expect(bind.statement).toBe('stmt');
+    expect(bind.parameterFormats).toEqual([0, 1]);
+    expect(bind.parameters.map((p) => p?.toString())).toEqual(['hi', undefined]);
+    expect(bind.parameters[1]).toBeNull();
+    expect(bind.resultFormats).toEqual([1]);
+  });
+
+  it('refuses a Bind whose parameter length overruns the message', () => {
+    const b = Buffer.concat([Buffer.from('\0\0'), Buffer.from([0, 0, 0, 1, 0, 0, 0, 9]), Buffer.from('x')]);
+    expect(() => codec.parseBind(b)).toThrowError(/truncated/);
+  });
+
+  it('encodes password, SASL and Terminate', () => {
+    expect(codec.serializePassword('t').toString('hex')).toBe('7000000006' + '7400');
+    expect(codec.serializeSaslInitialResponse('M', Buffer.from('ab')).toString('hex')).toBe(
+      '700000000c' + '4d00' + '00000002' + '6162',
+    );
+    expect(codec.serializeSaslResponse(Buffer.from('z')).toString('hex')).toBe('70000000057a');
+    expect(codec.serializeTerminate().toString('hex')).toBe('5800000004');
+  });
+
+  it('refuses strings with NUL bytes rather than truncating them', () => {
+    expect(() => codec.serializeQuery('a\0b')).toThrowError(ProtocolError);
+  });
+});
+
+describe('backend messages', () => {
+  const auth = (code: number, rest: Buffer = Buffer.alloc(0)): Buffer => {
+    const b = Buffer.alloc(4);
+    b.writeInt32BE(code);
+    return Buffer.concat([b, rest]);
+  };
+
+  it('decodes every authentication request', () => {
+    expect(codec.parseAuthentication(auth(0))).toEqual({ kind: 'ok' });
+    expect(codec.parseAuthentication(auth(3))).toEqual({ kind: 'cleartext' });
+    expect(codec.parseAuthentication(auth(5, Buffer.from([1, 2, 3, 4])))).toEqual({
+      kind: 'md5',
+      salt: Buffer.from([1, 2, 3, 4]),
+    });
+    expect(codec.parseAuthentication(auth(10, Buffer.from('SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0')))).toEqual({
+      kind: 'sasl',
+      mechanisms: ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256'],
+    });
+    expect(codec.parseAuthentication(auth(11, Buffer.from('r=x')))).toEqual({ kind: 'sasl-continue', data: Buffer.from('r=x') });
+    expect(codec.parseAuthentication(auth(12, Buffer.from('v=y')))).toEqual({ kind: 'sasl-final', data: Buffer.from('v=y') });
+    expect(codec.parseAuthentication(auth(7))).toEqual({ kind: 'unsupported', code: 7 });
+    expect(() => codec.parseAuthentication(auth(5, Buffer.from([1])))).toThrowError(/truncated/);
+  });
+
+  it('encodes AuthenticationCleartextPassword and AuthenticationOk byte by byte', () => {
+    expect(codec.serializeAuthenticationCleartext().toString('hex')).toBe('520000000800000003');
+    expect(codec.serializeAuthenticationOk().toString('hex')).toBe('520000000800000000');
+  });
+
+  it('round-trips ParameterStatus, BackendKeyData and ReadyForQuery', () => {
+    const ps = codec.serializeParameterStatus('TimeZone', 'UTC');
+    expect(codec.parseParameterStatus(body(ps))).toEqual({ name: 'TimeZone', value: 'UTC' });
+    const k = codec.serializeBackendKeyData(7, Buffer.from([0, 0, 0, 9]));
+    expect(k.toString('hex')).toBe('4b0000000c' + '00000007' + '00000009');
+    expect(codec.parseBackendKeyData(body(k))).toEqual({ processId: 7, secretKey: Buffer.from([0, 0, 0, 9]) });
+    for (const s of ['I', 'T', 'E'] as const) {
+      expect(codec.parseReadyForQuery(body(codec.serializeReadyForQuery(s)))).toBe(s);
+    }
+    expect(() => codec.parseReadyForQuery(Buffer.from('X'))).toThrowError(ProtocolError);
+  });
+
+  it('encodes ErrorResponse fields in order and decodes them back', () => {
+    const e = codec.serializeErrorResponse({ severity: 'FATAL', code: '28P01', message: 'bad token', hint: 'get one' });
+    expect(e[0]).toBe(0x45);
+    expect(body(e).toString('latin1')).toBe('SFATAL\0VFATAL\0C28P01\0Mbad token\0Hget one\0\0');
+    const fields = codec.parseErrorFields(body(e));
+    expect(Object.fromEntries(fields)).toEqual({ S: 'FATAL', V: 'FATAL', C: '28P01', M: 'bad token', H: 'get one' });
+  });
+
+  it('encodes NegotiateProtocolVersion', () => {
+    const v = codec.serializeNegotiateProtocolVersion(0, ['_pq_.a']);
+    expect(v.toString('hex')).toBe('7600000013' + '00000000' + '00000001' + Buffer.from('_pq_.a\0').toString('hex'));
+  });
+});
