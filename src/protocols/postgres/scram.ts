@@ -66,7 +66,7 @@ export function createScramClient(password: string, nonce?: string, options: Scr
       }
       const finalWithoutProof = `c=${CHANNEL_BINDING},r=${serverNonce}`;
       const authMessage = `${clientFirstBare},${serverFirst},${finalWithoutProof}`;
-      const salted = pbkdf2Sync(saslprep(password), salt, iterations, 32, 'sha256');
+      const salted = saltedPassword(password, salt, iterations);
       const clientKey = hmac(salted, 'Client Key');
       const clientSignature = hmac(sha256(clientKey), authMessage);
       const proof = Buffer.alloc(clientKey.length);
@@ -91,6 +91,24 @@ export function createScramClient(password: string, nonce?: string, options: Scr
 
     isVerified: () => verified,
   };
+}
+
+/**
+ * PBKDF2 is deliberately slow and runs on the event loop. A server answers the same
+ * role with the same salt and iteration count every time, so the derived key is kept
+ * (bounded, in memory only) and each new upstream connection costs a few HMACs instead.
+ */
+const SALTED_CACHE_LIMIT = 256;
+const saltedCache = new Map<string, Buffer>();
+
+function saltedPassword(password: string, salt: Buffer, iterations: number): Buffer {
+  const key = createHash('sha256').update(password).update('\0').update(salt).update(String(iterations)).digest('base64');
+  const hit = saltedCache.get(key);
+  if (hit) return hit;
+  const salted = pbkdf2Sync(saslprep(password), salt, iterations, 32, 'sha256');
+  if (saltedCache.size >= SALTED_CACHE_LIMIT) saltedCache.delete(saltedCache.keys().next().value!);
+  saltedCache.set(key, salted);
+  return salted;
 }
 
 interface ServerFirst {
