@@ -195,7 +195,7 @@ const AccessSchema = Type.Object(
     groups: Type.Optional(Type.Array(NonEmptyString('A group name.'), { description: 'Callers in any of these groups (from the issuer\'s groups claim).' })),
     subjects: Type.Optional(Type.Array(NonEmptyString('A "sub" value.'), { description: 'Callers with any of these "sub" claims.' })),
     clients: Type.Optional(
-      Type.Array(NonEmptyString('A client id.'), { description: 'Callers whose token was issued to any of these client ids ("client_id", or Okta's "cid").' }),
+      Type.Array(NonEmptyString('A client id.'), { description: 'Callers whose token was issued to any of these client ids ("client_id", or "cid" on Okta).' }),
     ),
   },
   { additionalProperties: false, description: 'Who may open this connection at all; at least one entry is required.' },
