@@ -1,0 +1,136 @@
+/**
+ * The real executable: `portcullis demo` (what `npm start` runs) and `portcullis serve`,
+ * as child processes, driven by the commands the demo prints.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const exec = promisify(execFile);
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const BIN = path.join(ROOT, 'dist/cli/main.js');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; stdout: ${out}; stderr: ${err}`)), timeoutMs);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (pattern.test(out)) {
+        clearTimeout(timer);
+        resolve(out);
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => reject(new Error(`exited with ${code} before ${pattern}; stderr: ${err}`)));
+  });
+}
+
+function exitCode(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode);
+    else child.on('exit', (code) => resolve(code));
+  });
+}
+
+describe('portcullis demo (npm start)', () => {
+  let dir: string;
+  let demo: ChildProcess;
+  let printed: string;
+  const ports = { idp: 0, pg: 0, gateway: 0 };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'portcullis-demo-'));
+    chmodSync(dir, 0o755); // embedded PostgreSQL runs as the postgres user when we are root
+    ports.idp = await freePort();
+    ports.pg = await freePort();
+    ports.gateway = await freePort();
+    const example = readFileSync(path.join(ROOT, 'examples/portcullis.yaml'), 'utf8');
+    const config = example
+      .replace('data_dir: ../.portcullis', `data_dir: ${dir}/state`)
+      .replace('http://127.0.0.1:9000', `http://127.0.0.1:${ports.idp}`)
+      .replace('port: 54329', `port: ${ports.pg}`)
+      .replace('address: 127.0.0.1:6432', `address: 127.0.0.1:${ports.gateway}`);
+    expect(config).not.toBe(example);
+    writeFileSync(path.join(dir, 'portcullis.yaml'), config);
+    demo = spawn(process.execPath, [BIN, 'demo', '--config', path.join(dir, 'portcullis.yaml')], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    printed = await waitForOutput(demo, /Press Ctrl-C to stop/, 90_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    if (demo && demo.exitCode === null) {
+      demo.kill('SIGKILL');
+      await exitCode(demo);
+    }
+  });
+
+  it('prints commands that work: get a token, connect, query the seeded data', async () => {
+    const tokenLine = printed.split('\n').find((l) => l.includes('export PGPASSWORD='))!;
+    const tokenCommand = /\$\((.*)\)/.exec(tokenLine)![1]!;
+    const { stdout } = await exec('sh', ['-c', tokenCommand], { cwd: ROOT });
+    const token = stdout.trim();
+    expect(token.split('.')).toHaveLength(3);
+    expect(printed).toContain(`port=${ports.gateway} dbname=demo`);
+    const client = new pg.Client({ host: '127.0.0.1', port: ports.gateway, database: 'demo', user: 'agent', password: token });
+    await client.connect();
+    const r = await client.query('SELECT count(*)::int AS n FROM customers WHERE email LIKE $1', ['%@example.com']);
+    expect(r.rows[0].n).toBeGreaterThanOrEqual(10);
+    await client.end();
+  });
+
+  it('refuses the outsider it advertises', async () => {
+    const line = printed.split('\n').find((l) => l.includes('--client-id outsider'))!;
+    const { stdout } = await exec('sh', ['-c', /\$\((.*)\)/.exec(line)![1]!], { cwd: ROOT });
+    const client = new pg.Client({ host: '127.0.0.1', port: ports.gateway, database: 'demo', user: 'x', password: stdout.trim() });
+    await expect(client.connect()).rejects.toThrow(/refused/);
+  });
+
+  it('stops everything on Ctrl-C and exits 0', async () => {
+    demo.kill('SIGINT');
+    expect(await exitCode(demo)).toBe(0);
+    const pidFile = path.join(dir, 'state/demo-postgres/postmaster.pid');
+    expect(existsSync(pidFile)).toBe(false);
+    await expect(
+      new Promise((resolve, reject) => {
+        const s = net.connect(ports.gateway, '127.0.0.1');
+        s.on('connect', () => (s.destroy(), resolve('connected')));
+        s.on('error', reject);
+      }),
+    ).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
+
+describe('portcullis serve', () => {
+  it('exits 1 with file, line and path for an invalid config', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'portcullis-serve-'));
+    const file = path.join(dir, 'bad.yaml');
+    writeFileSync(file, 'connections:\n  - name: x\n    type: postgres\n    target: { host: h, database: d, user: u, port: "abc" }\n');
+    const result = await exec(process.execPath, [BIN, 'serve', '--config', file]).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${file}:4:`);
+    expect(result.stderr).toContain('connections[0].target.port');
+  });
+});
