@@ -29,6 +29,7 @@ import {
   serializeCancelRequest,
   serializeErrorResponse,
   serializeNegotiateProtocolVersion,
+  serializeNoticeResponse,
   serializeParameterStatus,
   serializeParse,
   serializeQuery,
@@ -64,6 +65,9 @@ const RELAYED_STARTUP_PARAMETERS = new Set([
   'timezone',
   'extra_float_digits',
   'intervalstyle',
+  'statement_timeout',
+  'lock_timeout',
+  'idle_in_transaction_session_timeout',
 ]);
 
 type Phase = 'startup' | 'password' | 'authenticating' | 'relay' | 'closed';
@@ -89,6 +93,8 @@ export class PostgresSession implements Cancellable {
   private readonly refusalTag = `portcullis_refused_${randomBytes(6).toString('hex')}_`;
   private refusalSeq = 0;
   private clientTerminated = false;
+  /** The target sent a FATAL ErrorResponse: it is about to close, and said why. */
+  private targetSentFatal = false;
   private readonly toUpstream = new Outbox();
   private readonly toClient = new Outbox();
   private closedResolve!: () => void;
@@ -224,6 +230,7 @@ export class PostgresSession implements Cancellable {
     this.connectionName = parameters.get('database') ?? parameters.get('user') ?? '';
     for (const [name, value] of parameters) {
       if (RELAYED_STARTUP_PARAMETERS.has(name.toLowerCase())) this.clientParameters[name] = value;
+      else if (name !== 'user' && name !== 'database') this.droppedParameters.push(name);
     }
     const { mode, allowLoopbackPlaintext } = this.deps.listener.tls;
     const plaintextAllowed = this.loopback && (mode !== 'require' || allowLoopbackPlaintext);
@@ -241,6 +248,8 @@ export class PostgresSession implements Cancellable {
   }
 
   private readonly clientParameters: Record<string, string> = {};
+  /** Startup parameters not relayed; the client is told after authentication. */
+  private readonly droppedParameters: string[] = [];
 
   private onPassword(frame: Frame): void {
     if (frame.type !== Fe.Password) throw new ProtocolError('expected a password message');
@@ -304,6 +313,16 @@ export class PostgresSession implements Cancellable {
     const out = this.toClient;
     out.add(serializeAuthenticationOk());
     for (const notice of up.notices) out.add(notice);
+    if (this.droppedParameters.length > 0) {
+      out.add(
+        serializeNoticeResponse({
+          severity: 'WARNING',
+          code: '01000',
+          message: `Portcullis ignored startup parameters ${this.droppedParameters.map((p) => `"${p}"`).join(', ')}`,
+          hint: 'use SET inside the session where policy allows it',
+        }),
+      );
+    }
     for (const [name, value] of up.parameters) out.add(serializeParameterStatus(name, value));
     out.add(serializeBackendKeyData(this.backendKey.processId, this.backendKey.secretKey));
     out.add(serializeReadyForQuery('I'));
@@ -362,7 +381,7 @@ export class PostgresSession implements Cancellable {
       case Fe.Parse: {
         const parse = parseParse(frame.body);
         const decision = this.decide(this.sqlOperation(parse.sql, 'parse'));
-        this.toUpstream.add(decision.effect === 'allow' ? frame.raw : serializeParse('', this.refusalSentinel(decision), []));
+        this.toUpstream.add(decision.effect === 'allow' ? frame.raw : serializeParse(parse.statement, this.refusalSentinel(decision), []));
         return;
       }
       case Fe.FunctionCall: {
@@ -400,6 +419,16 @@ export class PostgresSession implements Cancellable {
       this.upstream!.reader.push(chunk);
       this.drainUpstreamReader();
     } catch (err) {
+      if (err instanceof ProtocolError && err.sqlState === '54000') {
+        // Not a broken target: a row (or other message) above the relay limit. Say so.
+        this.log.warn('target message too large to relay', { error: err });
+        return this.fail({
+          code: '54000',
+          message:
+            `the target sent a message too large to relay (${err.message}), so the session was ended; ` +
+            'select fewer or smaller values, or ask a Portcullis administrator to raise postgres.max_message_size',
+        });
+      }
       this.log.warn('target broke the protocol', { error: err });
       this.fail({ code: '08P01', message: 'the target sent an invalid message; the session was ended' });
     }
@@ -408,6 +437,7 @@ export class PostgresSession implements Cancellable {
   private drainUpstreamReader(): void {
     const reader = this.upstream!.reader;
     for (let f = reader.next(); f; f = reader.next()) {
+      if (f.type === Be.ErrorResponse && isFatal(f.body)) this.targetSentFatal = true;
       if (f.type === Be.ErrorResponse && this.refusals.size > 0) {
         this.toClient.add(this.rewriteRefusal(f) ?? f.raw);
       } else {
@@ -432,6 +462,11 @@ export class PostgresSession implements Cancellable {
   private onUpstreamClosed(): void {
     if (this.phase !== 'relay') return;
     if (this.clientTerminated) return this.teardown('client terminated the session');
+    if (this.targetSentFatal) {
+      // The client already has the target's own FATAL; nothing may follow it.
+      this.socket.end();
+      return this.teardown('the target ended the session');
+    }
     this.fail({ code: '57P01', message: 'the target closed the connection; reconnect to start a new session' });
   }
 
@@ -472,9 +507,16 @@ export class PostgresSession implements Cancellable {
     clearTimeout(this.expiryTimer);
     if (this.backendKey) this.deps.cancels.release(this.backendKey.processId);
     const up = this.upstream;
+    // A client that vanished may leave a statement running; the backend would only read
+    // our Terminate after it finished, so cancel it first (a no-op when it is idle).
+    if (wasRelaying && !this.clientTerminated && !this.targetSentFatal) this.cancelUpstream();
     if (up && !up.socket.destroyed) {
-      if (up.socket.writable) up.socket.end(serializeTerminate());
-      else up.socket.destroy();
+      if (up.socket.writable) {
+        up.socket.end(serializeTerminate());
+        // A target blocked writing a result to us (we paused reading for a slow client)
+        // never reads the Terminate; closing the socket is what ends its backend.
+        setTimeout(() => up.socket.destroy(), 1000).unref();
+      } else up.socket.destroy();
     }
     if (!this.socket.destroyed) {
       // Let a final ErrorResponse flush, but never hang on a client that stopped reading.
@@ -493,6 +535,12 @@ function refusalError(decision: Decision): ErrorFields {
     message: `Portcullis refused this statement: ${decision.reason}`,
     detail: `rule: ${decision.rule}`,
   };
+}
+
+function isFatal(errorResponseBody: Buffer): boolean {
+  const fields = parseErrorFields(errorResponseBody);
+  const severity = fields.get('V') ?? fields.get('S');
+  return severity === 'FATAL' || severity === 'PANIC';
 }
 
 function isLoopback(address: string | undefined): boolean {

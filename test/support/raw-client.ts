@@ -1,0 +1,404 @@
+/**
+ * A minimal raw PostgreSQL wire client for integration tests: it speaks the protocol
+ * frame by frame with the project's own codec and frame reader, so tests can pipeline
+ * messages in one write, split them across TCP segments, send messages ordinary
+ * drivers never send (FunctionCall, CopyFail, raw garbage) and see every backend
+ * message exactly as the gateway relayed it.
+ */
+import net from 'node:net';
+import {
+  parseAuthentication,
+  parseBackendKeyData,
+  parseErrorFields,
+  parseParameterStatus,
+  serializeCancelRequest,
+  serializePassword,
+  serializeQuery,
+  serializeStartupMessage,
+  serializeTerminate,
+} from '../../src/protocols/postgres/codec.js';
+import { FrameReader } from '../../src/protocols/postgres/frame-reader.js';
+
+/** One decoded backend message: `type` is its one-character type ('T', 'D', 'Z', …). */
+export interface BackendMessage {
+  readonly type: string;
+  /** The body after the length word (a copy, safe to keep). */
+  readonly body: Buffer;
+}
+
+export interface RawConnectOptions {
+  readonly port: number;
+  readonly host?: string;
+  readonly database: string;
+  readonly user?: string;
+  /** Sent in answer to the cleartext password request: the access token. */
+  readonly password: string;
+  /** Extra startup parameters (application_name, …). */
+  readonly parameters?: Readonly<Record<string, string>>;
+  readonly timeoutMs?: number;
+}
+
+/** Thrown by a read when the connection closed first; carries what was read before it. */
+export class ConnectionClosedError extends Error {
+  override readonly name = 'ConnectionClosedError';
+  constructor(readonly messages: readonly BackendMessage[]) {
+    super(`connection closed after ${messages.length} message(s): ${messages.map((m) => m.type).join('')}`);
+  }
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+export class RawClient {
+  readonly socket: net.Socket;
+  processId = 0;
+  secretKey: Buffer = Buffer.alloc(0);
+  readonly parameters = new Map<string, string>();
+  /** Messages received during startup (after the password), including ReadyForQuery. */
+  startupMessages: BackendMessage[] = [];
+  private readonly reader = new FrameReader(64 << 20);
+  private readonly queue: BackendMessage[] = [];
+  private waiter: (() => void) | undefined;
+  private ended = false;
+  private socketError: Error | undefined;
+  /** Resolves when the socket has closed. */
+  readonly closed: Promise<void>;
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.setNoDelay(true);
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.on('data', (chunk: Buffer) => {
+      this.reader.push(chunk);
+      for (let f = this.reader.next(); f; f = this.reader.next()) {
+        this.queue.push({ type: String.fromCharCode(f.type), body: Buffer.from(f.body) });
+      }
+      this.wake();
+    });
+    socket.on('error', (err) => {
+      this.socketError = err;
+      this.wake();
+    });
+    socket.on('close', () => {
+      this.ended = true;
+      this.wake();
+    });
+  }
+
+  /** Opens a TCP connection without sending anything (for CancelRequests and garbage). */
+  static async open(port: number, host = '127.0.0.1'): Promise<RawClient> {
+    const socket = net.connect({ host, port });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('error', reject);
+    });
+    return new RawClient(socket);
+  }
+
+  /** Connects, authenticates with the token and reads up to the first ReadyForQuery. */
+  static async connect(options: RawConnectOptions): Promise<RawClient> {
+    const client = await RawClient.open(options.port, options.host);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    try {
+      client.sendRaw(
+        serializeStartupMessage({ user: options.user ?? 'agent', database: options.database, ...options.parameters }),
+      );
+      const [auth] = await client.readUntil(() => true, timeoutMs);
+      if (auth!.type === 'E') throw new Error(`startup refused: ${errorFields(auth!).get('M')}`);
+      if (auth!.type !== 'R' || parseAuthentication(auth!.body).kind !== 'cleartext') {
+        throw new Error(`expected a cleartext password request, got '${auth!.type}'`);
+      }
+      client.sendRaw(serializePassword(options.password));
+      const messages = await client.readUntil((m) => m.type === 'Z' || m.type === 'E', timeoutMs);
+      const last = messages[messages.length - 1]!;
+      if (last.type === 'E') throw new Error(`authentication failed: ${errorFields(last).get('M')}`);
+      for (const m of messages) {
+        if (m.type === 'K') Object.assign(client, parseBackendKeyData(m.body));
+        if (m.type === 'S') {
+          const { name, value } = parseParameterStatus(m.body);
+          client.parameters.set(name, value);
+        }
+      }
+      client.startupMessages = messages;
+      return client;
+    } catch (err) {
+      client.socket.destroy();
+      throw err;
+    }
+  }
+
+  /** Writes all frames in ONE write, so they are truly pipelined. */
+  send(...frames: Buffer[]): void {
+    this.socket.write(Buffer.concat(frames));
+  }
+
+  /** Writes arbitrary bytes as they are. */
+  sendRaw(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+
+  /** Writes `bytes` one byte per write, pausing between them so each lands in its own TCP segment. */
+  async sendByteByByte(bytes: Buffer, pauseMs = 1): Promise<void> {
+    for (let i = 0; i < bytes.length; i++) {
+      await new Promise<void>((resolve, reject) => this.socket.write(bytes.subarray(i, i + 1), (e) => (e ? reject(e) : resolve())));
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  }
+
+  /** Simple-protocol query; returns every message up to and including ReadyForQuery. */
+  async query(sql: string, timeoutMs?: number): Promise<BackendMessage[]> {
+    this.send(serializeQuery(sql));
+    return this.readUntilReadyForQuery(timeoutMs);
+  }
+
+  /**
+   * Reads messages until one satisfies `predicate`; returns them all, the matching one
+   * last. Rejects with ConnectionClosedError if the connection closes first.
+   */
+  async readUntil(predicate: (m: BackendMessage) => boolean, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<BackendMessage[]> {
+    const out: BackendMessage[] = [];
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      while (this.queue.length > 0) {
+        const m = this.queue.shift()!;
+        out.push(m);
+        if (predicate(m)) return out;
+      }
+      if (this.ended || this.socketError) throw new ConnectionClosedError(out);
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new Error(`timed out after ${timeoutMs} ms; read so far: ${out.map((m) => m.type).join('')}`);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  readUntilReadyForQuery(timeoutMs?: number): Promise<BackendMessage[]> {
+    return this.readUntil((m) => m.type === 'Z', timeoutMs);
+  }
+
+  /** Reads until `count` ReadyForQuery messages have arrived. */
+  async readUntilReadyForQueryCount(count: number, timeoutMs?: number): Promise<BackendMessage[]> {
+    let seen = 0;
+    return this.readUntil((m) => m.type === 'Z' && ++seen === count, timeoutMs);
+  }
+
+  /** Reads everything until the server closes the connection. */
+  async readUntilClosed(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<BackendMessage[]> {
+    try {
+      await this.readUntil(() => false, timeoutMs);
+    } catch (err) {
+      if (err instanceof ConnectionClosedError) return [...err.messages];
+      throw err;
+    }
+    throw new Error('unreachable');
+  }
+
+  /** Messages already received but not read. */
+  get pending(): readonly BackendMessage[] {
+    return this.queue;
+  }
+
+  get isClosed(): boolean {
+    return this.ended;
+  }
+
+  /** Sends Terminate and waits for the socket to close. */
+  async close(): Promise<void> {
+    if (!this.ended && this.socket.writable) this.socket.end(serializeTerminate());
+    const timer = setTimeout(() => this.socket.destroy(), 2_000);
+    await this.closed;
+    clearTimeout(timer);
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+}
+
+/** Sends a CancelRequest on a fresh connection and waits for the server to close it. */
+export async function sendCancelRequest(port: number, processId: number, secretKey: Buffer): Promise<void> {
+  const c = await RawClient.open(port);
+  c.sendRaw(serializeCancelRequest(processId, secretKey));
+  await c.closed;
+}
+
+// ---------------------------------------------------------------- decoding helpers
+
+/** ErrorResponse / NoticeResponse fields keyed by one-letter code (S, C, M, D, H, …). */
+export function errorFields(m: BackendMessage): Map<string, string> {
+  if (m.type !== 'E' && m.type !== 'N') throw new Error(`not an error or notice: '${m.type}'`);
+  return parseErrorFields(m.body);
+}
+
+/** DataRow column values as text (null for SQL NULL). */
+export function dataRowValues(m: BackendMessage): (string | null)[] {
+  if (m.type !== 'D') throw new Error(`not a DataRow: '${m.type}'`);
+  const n = m.body.readInt16BE(0);
+  const out: (string | null)[] = [];
+  let pos = 2;
+  for (let i = 0; i < n; i++) {
+    const len = m.body.readInt32BE(pos);
+    pos += 4;
+    if (len === -1) out.push(null);
+    else {
+      out.push(m.body.toString('utf8', pos, pos + len));
+      pos += len;
+    }
+  }
+  return out;
+}
+
+export function commandTag(m: BackendMessage): string {
+  if (m.type !== 'C') throw new Error(`not a CommandComplete: '${m.type}'`);
+  return m.body.toString('utf8', 0, m.body.length - 1);
+}
+
+/** Transaction status of a ReadyForQuery: I, T or E. */
+export function readyStatus(m: BackendMessage): string {
+  if (m.type !== 'Z') throw new Error(`not a ReadyForQuery: '${m.type}'`);
+  return String.fromCharCode(m.body[0]!);
+}
+
+/** Column names of a RowDescription. */
+export function rowDescriptionNames(m: BackendMessage): string[] {
+  if (m.type !== 'T') throw new Error(`not a RowDescription: '${m.type}'`);
+  const n = m.body.readInt16BE(0);
+  const names: string[] = [];
+  let pos = 2;
+  for (let i = 0; i < n; i++) {
+    const end = m.body.indexOf(0, pos);
+    names.push(m.body.toString('utf8', pos, end));
+    pos = end + 1 + 18;
+  }
+  return names;
+}
+
+/** Body of a CopyData message. */
+export function copyDataPayload(m: BackendMessage): Buffer {
+  if (m.type !== 'd') throw new Error(`not a CopyData: '${m.type}'`);
+  return m.body;
+}
+
+/** The type letters of a message list, e.g. "TDDCZ": compact to assert on. */
+export function types(messages: readonly BackendMessage[]): string {
+  return messages.map((m) => m.type).join('');
+}
+
+/** Rows of all DataRows in a message list. */
+export function rows(messages: readonly BackendMessage[]): (string | null)[][] {
+  return messages.filter((m) => m.type === 'D').map(dataRowValues);
+}
+
+// ---------------------------------------------------------------- frontend serializers
+
+class Writer {
+  private readonly parts: Buffer[] = [];
+
+  byte(v: number): this {
+    this.parts.push(Buffer.from([v]));
+    return this;
+  }
+
+  int16(v: number): this {
+    const b = Buffer.alloc(2);
+    b.writeInt16BE(v);
+    this.parts.push(b);
+    return this;
+  }
+
+  int32(v: number): this {
+    const b = Buffer.alloc(4);
+    b.writeInt32BE(v);
+    this.parts.push(b);
+    return this;
+  }
+
+  cstring(s: string): this {
+    this.parts.push(Buffer.from(s + '\0', 'utf8'));
+    return this;
+  }
+
+  bytes(b: Buffer): this {
+    this.parts.push(b);
+    return this;
+  }
+
+  frame(type: string): Buffer {
+    const body = Buffer.concat(this.parts);
+    const head = Buffer.alloc(5);
+    head[0] = type.charCodeAt(0);
+    head.writeInt32BE(body.length + 4, 1);
+    return Buffer.concat([head, body]);
+  }
+}
+
+export type Param = string | Buffer | null;
+
+/** Frontend message builders (the ones the gateway itself never needs to build). */
+export const fe = {
+  query: (sql: string): Buffer => serializeQuery(sql),
+
+  parse(statement: string, sql: string, parameterTypes: readonly number[] = []): Buffer {
+    const w = new Writer().cstring(statement).cstring(sql).int16(parameterTypes.length);
+    for (const t of parameterTypes) w.int32(t);
+    return w.frame('P');
+  },
+
+  /** Parameters: string → text format, Buffer → binary format, null → NULL. */
+  bind(portal: string, statement: string, params: readonly Param[] = [], resultFormats: readonly number[] = []): Buffer {
+    const w = new Writer().cstring(portal).cstring(statement);
+    w.int16(params.length);
+    for (const p of params) w.int16(Buffer.isBuffer(p) ? 1 : 0);
+    w.int16(params.length);
+    for (const p of params) {
+      if (p === null) w.int32(-1);
+      else {
+        const b = Buffer.isBuffer(p) ? p : Buffer.from(p, 'utf8');
+        w.int32(b.length).bytes(b);
+      }
+    }
+    w.int16(resultFormats.length);
+    for (const f of resultFormats) w.int16(f);
+    return w.frame('B');
+  },
+
+  describe: (kind: 'S' | 'P', name: string): Buffer => new Writer().byte(kind.charCodeAt(0)).cstring(name).frame('D'),
+  execute: (portal: string, maxRows = 0): Buffer => new Writer().cstring(portal).int32(maxRows).frame('E'),
+  sync: (): Buffer => new Writer().frame('S'),
+  flush: (): Buffer => new Writer().frame('H'),
+  close: (kind: 'S' | 'P', name: string): Buffer => new Writer().byte(kind.charCodeAt(0)).cstring(name).frame('C'),
+  copyData: (data: Buffer | string): Buffer => new Writer().bytes(Buffer.from(data)).frame('d'),
+  copyDone: (): Buffer => new Writer().frame('c'),
+  copyFail: (reason: string): Buffer => new Writer().cstring(reason).frame('f'),
+  terminate: (): Buffer => serializeTerminate(),
+
+  /** FunctionCall with text-format arguments and a text result. */
+  functionCall(functionOid: number, args: readonly Param[] = []): Buffer {
+    const w = new Writer().int32(functionOid);
+    w.int16(args.length);
+    for (const a of args) w.int16(Buffer.isBuffer(a) ? 1 : 0);
+    w.int16(args.length);
+    for (const a of args) {
+      if (a === null) w.int32(-1);
+      else {
+        const b = Buffer.isBuffer(a) ? a : Buffer.from(a, 'utf8');
+        w.int32(b.length).bytes(b);
+      }
+    }
+    w.int16(0);
+    return w.frame('F');
+  },
+
+  /** Parse + Bind + Execute (unnamed statement and portal), without Sync. */
+  run(sql: string, params: readonly Param[] = []): Buffer {
+    return Buffer.concat([fe.parse('', sql), fe.bind('', '', params), fe.execute('')]);
+  },
+};
