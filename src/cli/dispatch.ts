@@ -4,6 +4,7 @@ import { ExitCode, type CliCommand, type CliIo } from './command.js';
 import { configCheckCommand, configSchemaCommand } from './config.js';
 import { demoCommand } from './demo.js';
 import { devIdpCommand } from './dev-idp.js';
+import { policyCheckCommand } from './policy.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token.js';
 
@@ -14,6 +15,7 @@ const COMMANDS: readonly CliCommand[] = [
   tokenCommand,
   configCheckCommand,
   configSchemaCommand,
+  policyCheckCommand,
 ];
 
 function topUsage(): string {

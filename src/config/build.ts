@@ -11,10 +11,12 @@ import type {
   ConnectionConfig,
   IssuerConfig,
   PostgresListenerConfig,
+  RuleConfig,
 } from './types.js';
 import { DurationError, formatDuration, parseDuration } from './duration.js';
 import { formatPath, IssueList, showValue, type ConfigPath, type PathIssue } from './issues.js';
 import { DEFAULT_ALGORITHMS, DEFAULTS, type RawConfig, type RawConnection, type RawIssuer, type RawPostgresListener } from './schema.js';
+import { buildDangerousFunctions, buildRules, resolveRuleNames } from './rules.js';
 import { describeFsError, describeSecret, resolveTree, type SecretPaths } from './secrets.js';
 import { formatSize, parseSize, SizeError } from './size.js';
 
@@ -24,6 +26,13 @@ export interface BuildContext {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Reads a whole file as UTF-8; throws (with `code`) when it cannot. */
   readFile(absolutePath: string): string;
+  /**
+   * `placeholder`: secrets that cannot be had (unset variable, unreadable file) and
+   * unreadable certificate/key files are not errors; values built from a placeholder are not
+   * checked further. The result is only fit for reading the policy (`policy check`), never
+   * for serving. Default `error`.
+   */
+  readonly unavailableSecrets?: 'error' | 'placeholder';
 }
 
 export interface BuildResult {
@@ -40,14 +49,26 @@ const MAX_MESSAGE_BYTES = 1024 ** 3;
 export function buildConfig(raw: RawConfig, ctx: BuildContext): BuildResult {
   const dir = dirname(ctx.file);
   const issues = new IssueList();
-  const resolved = resolveTree(raw, { env: ctx.env, readFile: ctx.readFile, baseDir: dir });
+  // Policy is not secret, and rule reasons are shown to agents: secret references are only
+  // resolved outside it, so a reference in a reason can never leak a secret to an agent.
+  const { rules: rawRules, sql: rawSql, ...settings } = raw;
+  const resolved = resolveTree(settings, {
+    env: ctx.env,
+    readFile: ctx.readFile,
+    baseDir: dir,
+    unavailable: ctx.unavailableSecrets ?? 'error',
+  });
   for (const issue of resolved.issues) issues.add(issue.path, issue.message);
-  const b = new Builder(dir, ctx, issues, resolved.secrets);
+  const b = new Builder(dir, ctx, issues, resolved.secrets, resolved.placeholders);
   const r = resolved.value;
+
+  const rules = buildRules(rawRules ?? [], { issues, duration: (value, path, bounds) => b.duration(value, path, bounds) });
+  const rulesByName = new Map<string, RuleConfig>();
+  for (const rule of rules) if (!rulesByName.has(rule.name)) rulesByName.set(rule.name, rule);
 
   const issuers = (r.identity?.issuers ?? []).map((issuer, i) => b.issuer(issuer, ['identity', 'issuers', i]));
   b.noDuplicates(issuers.map((issuer) => issuer.issuer), (i) => ['identity', 'issuers', i, 'issuer'], 'issuer');
-  const connections = (r.connections ?? []).map((connection, i) => b.connection(connection, ['connections', i]));
+  const connections = (r.connections ?? []).map((connection, i) => b.connection(connection, ['connections', i], rulesByName));
   b.noDuplicates(connections.map((connection) => connection.name), (i) => ['connections', i, 'name'], 'connection name');
   if (connections.length > 0 && issuers.length === 0) {
     issues.add(
@@ -62,6 +83,8 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): BuildResult {
     log: { level: r.log?.level ?? DEFAULTS.logLevel },
     identity: { issuers },
     postgres: listener === undefined ? undefined : b.postgresListener(listener, ['listen', 'postgres']),
+    sql: { extraDangerousFunctions: buildDangerousFunctions(rawSql?.extra_dangerous_functions ?? [], issues) },
+    rules,
     connections,
   };
   const all = issues.all;
@@ -75,6 +98,7 @@ class Builder {
     private readonly ctx: BuildContext,
     private readonly issues: IssueList,
     private readonly secrets: SecretPaths,
+    private readonly placeholders: ReadonlySet<string>,
   ) {}
 
   issuer(raw: RawIssuer, path: ConfigPath): IssuerConfig {
@@ -125,7 +149,7 @@ class Builder {
     };
   }
 
-  connection(raw: RawConnection, path: ConfigPath): ConnectionConfig {
+  connection(raw: RawConnection, path: ConfigPath, rulesByName: ReadonlyMap<string, RuleConfig>): ConnectionConfig {
     const t = raw.target;
     const targetPath = [...path, 'target'];
     const tls = t.tls ?? DEFAULTS.targetTls;
@@ -155,6 +179,8 @@ class Builder {
         connectTimeoutMs: this.duration(t.connect_timeout ?? DEFAULTS.connectTimeout, [...targetPath, 'connect_timeout'], { positive: true }),
       },
       access: this.access(raw, path),
+      rules: resolveRuleNames(raw.rules ?? [], [...path, 'rules'], rulesByName, this.issues),
+      defaultEffect: raw.default ?? DEFAULTS.defaultEffect,
     };
   }
 
@@ -182,7 +208,7 @@ class Builder {
     });
   }
 
-  private duration(value: string | number, path: ConfigPath, bounds: { positive?: boolean; max?: number }): number {
+  duration(value: string | number, path: ConfigPath, bounds: { positive?: boolean; max?: number }): number {
     try {
       const ms = parseDuration(value);
       if (bounds.max !== undefined && ms > bounds.max) {
@@ -214,6 +240,7 @@ class Builder {
 
   /** "host:port" or "[v6]:port"; port 0 asks the OS for a free port (tests, the demo). */
   private address(value: string, path: ConfigPath): { host: string; port: number } {
+    if (this.isPlaceholder(path)) return { host: value, port: 0 };
     const match = /^\[([^\]]+)\]:(\d+)$/.exec(value) ?? /^([^:[\]\s]+):(\d+)$/.exec(value);
     const port = Number(match?.[2]);
     if (match === null || port > 65535) {
@@ -228,6 +255,7 @@ class Builder {
 
   /** Token verification keys must not be fetchable by a network attacker: https, or http on loopback only. */
   private url(value: string, path: ConfigPath): void {
+    if (this.isPlaceholder(path)) return;
     let url: URL | undefined;
     try {
       url = new URL(value);
@@ -242,12 +270,15 @@ class Builder {
 
   private pem(file: string, path: ConfigPath, what: string, marker: RegExp): string | undefined {
     if (this.issues.has(path)) return undefined; // its secret reference already failed
+    if (this.isPlaceholder(path)) return undefined;
     const shown = this.show(file, path);
     const absolute = resolve(this.dir, file);
     let text: string;
     try {
       text = this.ctx.readFile(absolute);
     } catch (error) {
+      // Key material is as secret as a password: a policy-only load does not need it.
+      if (this.ctx.unavailableSecrets === 'placeholder') return undefined;
       this.issues.add(path, `cannot read ${what} file ${shown} (${this.isSecret(path) ? 'path hidden' : absolute}): ${describeFsError(error)}`);
       return undefined;
     }
@@ -256,6 +287,10 @@ class Builder {
       return undefined;
     }
     return text;
+  }
+
+  private isPlaceholder(path: ConfigPath): boolean {
+    return this.placeholders.has(formatPath(path));
   }
 
   private isSecret(path: ConfigPath): boolean {

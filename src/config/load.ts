@@ -19,6 +19,13 @@ export { ConfigError, type ConfigIssue } from './issues.js';
 export interface LoadOptions {
   /** Source of `${env:…}` references; defaults to `process.env`. */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * `placeholder` lets a secret that cannot be had (unset variable, unreadable file, and
+   * unreadable TLS certificate/key files) stand as `<unresolved env:NAME>` instead of being
+   * an error. Only for commands that read the policy and contact nothing
+   * (`portcullis policy check`): such a Config must never be served. Default `error`.
+   */
+  readonly unavailableSecrets?: 'error' | 'placeholder';
 }
 
 export interface LoadedConfig {
@@ -70,6 +77,7 @@ export async function loadConfigWithSecrets(file: string, options: LoadOptions =
     file: absolute,
     env: options.env ?? process.env,
     readFile: (path) => readFileSync(path, 'utf8'),
+    unavailableSecrets: options.unavailableSecrets ?? 'error',
   });
   if (built.config === undefined) throw new ConfigError(file, located(doc, lines, built.issues));
   return { config: built.config, secrets: built.secrets };

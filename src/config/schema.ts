@@ -6,6 +6,7 @@
  * ignored setting.
  */
 import { Type, type SchemaOptions, type Static } from '@sinclair/typebox';
+import type { SqlClass, SqlFlag } from '../inspect/sql/facts.js';
 import { DURATION_EXAMPLES, DURATION_PATTERN } from './duration.js';
 import { SIZE_EXAMPLES, SIZE_PATTERN } from './size.js';
 
@@ -21,6 +22,46 @@ export const UPSTREAM_TLS_MODES = ['disable', 'prefer', 'require', 'verify-full'
 
 /** Connection names appear in policy, audit records and client connection strings. */
 export const CONNECTION_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,62}$';
+
+/** Rule names appear in every decision, refusal message and audit record. */
+export const RULE_NAME_PATTERN = CONNECTION_NAME_PATTERN;
+
+/**
+ * A glob on a schema-qualified name: "schema.name", each side a non-empty run of
+ * anything but ".", whitespace, quotes and brackets; "*" matches any run of characters,
+ * "?" exactly one. Names are matched as PostgreSQL resolved them, so no quoting.
+ */
+export const QUALIFIED_GLOB_PATTERN = '^[^.\\s"\\[\\]{}]+\\.[^.\\s"\\[\\]{}]+$';
+
+/** Statement kinds as the inspector names them: parser node names in snake case (`select`, `create_table_as`). */
+export const STATEMENT_KIND_PATTERN = '^[a-z][a-z0-9_]*$';
+
+/** A function name for the dangerous-functions list: no schema (matched in every schema), no quoting. */
+export const FUNCTION_NAME_PATTERN = '^[^.\\s"]+$';
+
+/** Every SQL class the inspector produces; checked against `SqlClass` below so the two cannot drift. */
+export const SQL_CLASSES = ['read', 'write', 'ddl', 'admin', 'transaction', 'session', 'unknown'] as const satisfies readonly SqlClass[];
+/** Every flag the inspector produces; checked against `SqlFlag` below. */
+export const SQL_FLAGS = [
+  'update_without_where',
+  'delete_without_where',
+  'dynamic_sql',
+  'dangerous_function',
+  'parse_relevant_setting',
+  'copy_server_side',
+  'explain_analyze',
+] as const satisfies readonly SqlFlag[];
+// Compile-time: a class or flag added to facts.ts but not listed here is a type error.
+const sqlClassesComplete: Exclude<SqlClass, (typeof SQL_CLASSES)[number]> extends never ? true : never = true;
+const sqlFlagsComplete: Exclude<SqlFlag, (typeof SQL_FLAGS)[number]> extends never ? true : never = true;
+void sqlClassesComplete;
+void sqlFlagsComplete;
+
+export const RULE_EFFECTS = ['allow', 'deny', 'review'] as const;
+export const DEFAULT_EFFECTS = ['allow', 'deny'] as const;
+export const REVIEW_GRANTS = ['once', 'session'] as const;
+/** Classes a configured dangerous function may put a statement in (a "read" would not be dangerous). */
+export const DANGEROUS_FUNCTION_CLASSES = ['write', 'ddl', 'admin', 'session'] as const;
 
 /** Defaults, in file syntax, shared by the schema (as `default` annotations) and the loader. */
 export const DEFAULTS = {
@@ -38,6 +79,10 @@ export const DEFAULTS = {
   targetPort: 5432,
   targetTls: 'prefer',
   connectTimeout: '10s',
+  defaultEffect: 'deny',
+  minApprovals: 1,
+  reviewTimeout: '5m',
+  reviewGrant: 'once',
 } as const;
 
 const SECRET_HINT = 'Secret references "${env:NAME}" and "${file:PATH}" are allowed; "$${" is a literal "${".';
@@ -210,8 +255,191 @@ const ConnectionSchema = Type.Object(
     type: Type.Literal('postgres', { description: 'Protocol of the target.' }),
     target: PostgresTargetSchema,
     access: Type.Optional(AccessSchema),
+    rules: Type.Optional(
+      Type.Array(
+        Type.String({ pattern: RULE_NAME_PATTERN, description: 'The name of a rule defined under the top-level "rules".' }),
+        {
+          uniqueItems: true,
+          description:
+            'Names of the rules that decide statements on this connection (defined under the top-level "rules"). ' +
+            'Every matching rule counts, whatever its position: the most restrictive effect wins (deny > review > allow).',
+        },
+      ),
+    ),
+    default: Type.Optional(
+      StringEnum(DEFAULT_EFFECTS, {
+        description: 'Effect for a statement no rule of this connection matches: "deny" (fail closed) or "allow".',
+        default: DEFAULTS.defaultEffect,
+      }),
+    ),
   },
   { additionalProperties: false, description: 'A target agents may reach through the gateway.' },
+);
+
+const NonEmptyList = <T extends ReturnType<typeof Type.String>>(item: T, description: string) =>
+  Type.Array(item, { minItems: 1, uniqueItems: true, description });
+
+const IdentityConditionSchema = Type.Object(
+  {
+    groups: Type.Optional(NonEmptyList(NonEmptyString('A group name.'), 'The caller is in any of these groups.')),
+    subjects: Type.Optional(NonEmptyList(NonEmptyString('A "sub" value.'), 'The caller\'s "sub" claim is any of these.')),
+    clients: Type.Optional(NonEmptyList(NonEmptyString('A client id.'), 'The caller\'s token was issued to any of these client ids.')),
+  },
+  {
+    additionalProperties: false,
+    description: 'Who the rule applies to. Every key given must match (AND); within a list, any entry (OR). Omit to apply to everyone.',
+  },
+);
+
+const GLOB_HELP =
+  'A glob "schema.name": "*" matches any run of characters, "?" one character; case-sensitive, on names as ' +
+  'PostgreSQL resolved them (unquoted identifiers folded to lower case).';
+
+const SqlConditionSchema = Type.Object(
+  {
+    class: Type.Optional(
+      Type.Array(
+        StringEnum(SQL_CLASSES, { description: 'A statement class.' }),
+        {
+          minItems: 1,
+          uniqueItems: true,
+          description:
+            'The statement\'s class is any of these: read, write, ddl, admin, transaction, session, unknown. ' +
+            'Only an allow rule listing "unknown" itself lifts the built-in "unknown-statement" guard.',
+        },
+      ),
+    ),
+    kind: Type.Optional(
+      NonEmptyList(
+        Type.String({ pattern: STATEMENT_KIND_PATTERN, description: 'A statement kind, e.g. "select", "insert", "create_table_as".' }),
+        'The statement\'s kind is any of these (the parser\'s statement node in snake case, without "Stmt").',
+      ),
+    ),
+    tables: Type.Optional(
+      NonEmptyList(
+        Type.String({ pattern: QUALIFIED_GLOB_PATTERN, description: `A table glob. ${GLOB_HELP}`, examples: ['public.*', 'app.orders'] }),
+        'Tables the statement touches. In an allow rule EVERY table touched must match one of these globs, and the ' +
+          'statement must touch at least one table; in a deny or review rule ANY touched table matching is enough. ' +
+          'An unqualified table counts as "public.<name>" (or "pg_catalog.<name>" when it starts with "pg_", as ' +
+          'PostgreSQL resolves it) for allow rules, and as "<any schema>.<name>" for deny and review rules.',
+      ),
+    ),
+    functions: Type.Optional(
+      NonEmptyList(
+        Type.String({ pattern: QUALIFIED_GLOB_PATTERN, description: `A function glob. ${GLOB_HELP}`, examples: ['pg_catalog.*', 'app.report_*'] }),
+        'Functions the statement calls. In an allow rule EVERY function called must match and the statement must call ' +
+          'at least one; in a deny or review rule ANY called function matching is enough. An unqualified function counts ' +
+          'as "pg_catalog.<name>" for allow rules and as "<any schema>.<name>" for deny and review rules.',
+      ),
+    ),
+    flags: Type.Optional(
+      Type.Array(StringEnum(SQL_FLAGS, { description: 'A fact flag.' }), {
+        minItems: 1,
+        uniqueItems: true,
+        description:
+          'The statement has any of these flags. Only an allow rule listing "dynamic_sql" or "parse_relevant_setting" ' +
+          'itself lifts the built-in guard of that name.',
+      }),
+    ),
+    unparseable: Type.Optional(
+      Type.Literal(true, {
+        description:
+          'Matches input PostgreSQL\'s parser rejects (which is otherwise denied by the built-in "unparseable-sql" guard). ' +
+          'Cannot be combined with other sql conditions: unparseable input has no facts.',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: 'What the statement does, from the SQL inspector\'s facts. Every key given must match (AND); within a list, any entry (OR).',
+  },
+);
+
+const ReviewSchema = Type.Object(
+  {
+    approvers: NonEmptyList(NonEmptyString('A group name.'), 'Groups whose members may approve.'),
+    min_approvals: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 10, description: 'Approvals needed.', default: DEFAULTS.minApprovals }),
+    ),
+    timeout: Type.Optional(Duration('How long the statement is held for approval before it is denied; at most 24h.', DEFAULTS.reviewTimeout)),
+    grant: Type.Optional(
+      StringEnum(REVIEW_GRANTS, {
+        description: 'What an approval grants: "once" (exactly this statement, one time) or "session" (this statement for the rest of the session).',
+        default: DEFAULTS.reviewGrant,
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Human approval for a "review" rule. Validated now; approvals are not enforced yet, so a statement needing review is refused, saying so.',
+  },
+);
+
+const RuleSchema = Type.Object(
+  {
+    name: Type.String({
+      pattern: RULE_NAME_PATTERN,
+      description: 'Unique name: lowercase letters, digits, "_" and "-", up to 63 characters. Shown in every decision.',
+    }),
+    when: Type.Object(
+      {
+        identity: Type.Optional(IdentityConditionSchema),
+        sql: Type.Optional(SqlConditionSchema),
+      },
+      {
+        additionalProperties: false,
+        description: 'When the rule applies: every condition given must match (AND). "{}" matches every statement.',
+      },
+    ),
+    effect: StringEnum(RULE_EFFECTS, {
+      description:
+        '"allow", "deny" or "review" (hold for human approval). Of all rules matching a statement, the most ' +
+        'restrictive wins: deny > review > allow.',
+    }),
+    reason: Type.Optional(
+      NonEmptyString(
+        'Told to the agent (often an LLM) when this rule refuses a statement: why, and what it can do instead. Required for deny and review.',
+      ),
+    ),
+    review: Type.Optional(ReviewSchema),
+  },
+  { additionalProperties: false, description: 'A policy rule: conditions on the caller and the statement, and an effect.' },
+);
+
+const DangerousFunctionSchema = Type.Object(
+  {
+    name: Type.String({
+      pattern: FUNCTION_NAME_PATTERN,
+      description: 'Function name without schema; matched case-insensitively, in every schema, however the call is quoted.',
+    }),
+    class: StringEnum(DANGEROUS_FUNCTION_CLASSES, {
+      description:
+        'Class a statement calling it gets at least: "write", "ddl", "admin" or "session" — so a reads-only policy ' +
+        'refuses it. Never lowers the class of a built-in dangerous function.',
+    }),
+    reason: NonEmptyString('What it does that makes it dangerous ("deletes old orders"); shown in facts and refusals.'),
+    dynamic_sql: Type.Optional(
+      Type.Boolean({
+        description: 'The function executes a SQL string it is given: calls get the "dynamic_sql" flag (denied unless explicitly allowed).',
+        default: false,
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'A function with side effects or privileged reach.' },
+);
+
+const SqlSettingsSchema = Type.Object(
+  {
+    extra_dangerous_functions: Type.Optional(
+      Type.Array(DangerousFunctionSchema, {
+        description:
+          'Functions to treat like the built-in dangerous ones (set_config, pg_read_file, dblink…): a statement calling ' +
+          'one gets its class and the "dangerous_function" flag.',
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'How SQL is inspected. Secret references are not resolved here.' },
 );
 
 export const RawConfigSchema = Type.Object(
@@ -227,6 +455,16 @@ export const RawConfigSchema = Type.Object(
     ),
     identity: Type.Optional(IdentitySchema),
     listen: Type.Optional(ListenSchema),
+    sql: Type.Optional(SqlSettingsSchema),
+    rules: Type.Optional(
+      Type.Array(RuleSchema, {
+        description:
+          'Policy rules. A connection uses the rules it names in its "rules" list; a statement no rule matches gets ' +
+          'the connection\'s "default". Input the parser rejects, statements of unknown kind, dynamic SQL and ' +
+          'parse-relevant settings are denied by built-in guards unless an allow rule names them explicitly. ' +
+          'Secret references are not resolved in rules: reasons are shown to agents.',
+      }),
+    ),
     connections: Type.Optional(Type.Array(ConnectionSchema, { description: 'Targets reachable through the gateway.' })),
   },
   {
@@ -240,3 +478,5 @@ export type RawConfig = Static<typeof RawConfigSchema>;
 export type RawIssuer = Static<typeof IssuerSchema>;
 export type RawPostgresListener = Static<typeof PostgresListenerSchema>;
 export type RawConnection = Static<typeof ConnectionSchema>;
+export type RawRule = Static<typeof RuleSchema>;
+export type RawDangerousFunction = Static<typeof DangerousFunctionSchema>;

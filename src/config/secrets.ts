@@ -25,11 +25,29 @@ export interface SecretContext {
   readFile(absolutePath: string): string;
   /** Relative `${file:…}` paths are resolved against this (the config file's directory). */
   readonly baseDir: string;
+  /**
+   * What an unavailable secret (unset or empty variable, unreadable or empty file) becomes:
+   * an issue (`error`, the default), or `placeholder` — the text `<unresolved env:NAME>` —
+   * for commands that only read the policy and never contact a target
+   * (`portcullis policy check`). A malformed reference is an issue either way.
+   */
+  readonly unavailable?: 'error' | 'placeholder';
 }
 
 export type ResolvedString =
-  | { readonly ok: true; readonly value: string; readonly sources: readonly SecretSource[] }
+  | {
+      readonly ok: true;
+      readonly value: string;
+      readonly sources: readonly SecretSource[];
+      /** Set when some reference was unavailable and replaced by a placeholder. */
+      readonly placeholder?: true;
+    }
   | { readonly ok: false; readonly message: string };
+
+/** The text an unavailable secret is replaced by in `placeholder` mode. */
+export function secretPlaceholder(source: SecretSource): string {
+  return `<unresolved ${source.kind}:${source.ref}>`;
+}
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const REFERENCE_HELP = 'use ${env:NAME} or ${file:PATH}, or write $${ for a literal ${';
@@ -39,6 +57,7 @@ export function resolveReferences(text: string, ctx: SecretContext): ResolvedStr
   let out = '';
   const sources: SecretSource[] = [];
   const problems: string[] = [];
+  let placeholder = false;
   let i = 0;
   while (i < text.length) {
     if (text.startsWith('$${', i)) {
@@ -53,7 +72,13 @@ export function resolveReferences(text: string, ctx: SecretContext): ResolvedStr
       const reference = text.slice(i + 2, close);
       const resolved = resolveOne(reference, ctx);
       if ('problem' in resolved) {
-        problems.push(resolved.problem);
+        if (resolved.unavailable !== undefined && ctx.unavailable === 'placeholder') {
+          out += secretPlaceholder(resolved.unavailable);
+          sources.push(resolved.unavailable);
+          placeholder = true;
+        } else {
+          problems.push(resolved.problem);
+        }
       } else {
         out += resolved.value;
         sources.push(resolved.source);
@@ -65,34 +90,36 @@ export function resolveReferences(text: string, ctx: SecretContext): ResolvedStr
     }
   }
   if (problems.length > 0) return { ok: false, message: problems.join('; ') };
-  return { ok: true, value: out, sources };
+  return placeholder ? { ok: true, value: out, sources, placeholder: true } : { ok: true, value: out, sources };
 }
 
-function resolveOne(
-  reference: string,
-  ctx: SecretContext,
-): { value: string; source: SecretSource } | { problem: string } {
+/** A failed reference; `unavailable` is set when it is well-formed but its value cannot be had. */
+type Problem = { problem: string; unavailable?: SecretSource };
+
+function resolveOne(reference: string, ctx: SecretContext): { value: string; source: SecretSource } | Problem {
   const colon = reference.indexOf(':');
   const kind = colon === -1 ? '' : reference.slice(0, colon);
   const ref = colon === -1 ? '' : reference.slice(colon + 1);
   if (kind === 'env') {
     if (!ENV_NAME.test(ref)) return { problem: `invalid environment variable name in "\${${reference}}"` };
+    const source: SecretSource = { kind: 'env', ref };
     const value = ctx.env[ref];
-    if (value === undefined) return { problem: `environment variable ${ref} is not set (referenced as \${env:${ref}})` };
+    if (value === undefined) return { problem: `environment variable ${ref} is not set (referenced as \${env:${ref}})`, unavailable: source };
     // An empty credential is far more often a deployment mistake than a real value.
-    if (value === '') return { problem: `environment variable ${ref} is set but empty (referenced as \${env:${ref}})` };
-    return { value, source: { kind: 'env', ref } };
+    if (value === '') return { problem: `environment variable ${ref} is set but empty (referenced as \${env:${ref}})`, unavailable: source };
+    return { value, source };
   }
   if (kind === 'file') {
     if (ref === '') return { problem: `empty path in "\${file:}"` };
     const absolute = resolve(ctx.baseDir, ref);
+    const source: SecretSource = { kind: 'file', ref };
     try {
       // One trailing newline is what editors and `echo` add; it is never part of the secret.
       const value = ctx.readFile(absolute).replace(/\r?\n$/, '');
-      if (value === '') return { problem: `secret file "${ref}" (${absolute}) is empty` };
-      return { value, source: { kind: 'file', ref } };
+      if (value === '') return { problem: `secret file "${ref}" (${absolute}) is empty`, unavailable: source };
+      return { value, source };
     } catch (error) {
-      return { problem: `cannot read secret file "${ref}" (${absolute}): ${describeFsError(error)}` };
+      return { problem: `cannot read secret file "${ref}" (${absolute}): ${describeFsError(error)}`, unavailable: source };
     }
   }
   return { problem: `unknown reference "\${${reference.slice(0, 40)}}"; ${REFERENCE_HELP}` };
@@ -119,12 +146,15 @@ export interface ResolvedTree<T> {
   readonly value: T;
   readonly secrets: SecretPaths;
   readonly issues: readonly PathIssue[];
+  /** Paths (`formatPath`) whose value holds a placeholder for an unavailable secret. */
+  readonly placeholders: ReadonlySet<string>;
 }
 
 /** Resolves references in every string value of a parsed YAML document. */
 export function resolveTree<T>(tree: T, ctx: SecretContext): ResolvedTree<T> {
   const secrets = new Map<string, readonly SecretSource[]>();
   const issues: PathIssue[] = [];
+  const placeholders = new Set<string>();
   const walk = (node: unknown, path: ConfigPath): unknown => {
     if (typeof node === 'string') {
       const resolved = resolveReferences(node, ctx);
@@ -133,6 +163,7 @@ export function resolveTree<T>(tree: T, ctx: SecretContext): ResolvedTree<T> {
         return node;
       }
       if (resolved.sources.length > 0) secrets.set(formatPath(path), resolved.sources);
+      if (resolved.placeholder === true) placeholders.add(formatPath(path));
       return resolved.value;
     }
     if (Array.isArray(node)) return node.map((item, index) => walk(item, [...path, index]));
@@ -142,7 +173,7 @@ export function resolveTree<T>(tree: T, ctx: SecretContext): ResolvedTree<T> {
     return node;
   };
   // The walk only replaces strings with strings, so the shape — and therefore T — is preserved.
-  return { value: walk(tree, []) as T, secrets, issues };
+  return { value: walk(tree, []) as T, secrets, issues, placeholders };
 }
 
 /** How a secret-bearing value is shown instead of its contents: `<secret from env:NAME>`. */

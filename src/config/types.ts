@@ -1,3 +1,5 @@
+import type { SqlClass, SqlFlag } from '../inspect/sql/facts.js';
+
 /**
  * The validated, secret-resolved configuration the rest of Portcullis consumes.
  * Durations are milliseconds; sizes are bytes. Produced only by `loadConfig`.
@@ -10,7 +12,24 @@ export interface Config {
   readonly log: { readonly level: LogLevel };
   readonly identity: IdentityConfig;
   readonly postgres: PostgresListenerConfig | undefined;
+  readonly sql: SqlSettings;
+  /** Every rule defined, in file order (connections hold the ones they use). */
+  readonly rules: readonly RuleConfig[];
   readonly connections: readonly ConnectionConfig[];
+}
+
+export interface SqlSettings {
+  /** Extends the inspector's built-in list of known-dangerous functions. */
+  readonly extraDangerousFunctions: readonly DangerousFunctionConfig[];
+}
+
+export interface DangerousFunctionConfig {
+  /** Bare function name, matched in every schema. */
+  readonly name: string;
+  readonly class: 'write' | 'ddl' | 'admin' | 'session';
+  readonly reason: string;
+  /** Executes a SQL string it is given (the inspector flags `dynamic_sql`). */
+  readonly dynamicSql: boolean;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -85,4 +104,53 @@ export interface ConnectionConfig {
   readonly type: 'postgres';
   readonly target: PostgresTarget;
   readonly access: AccessList;
+  /** The rules named in the connection's `rules` list, resolved, in that order. */
+  readonly rules: readonly RuleConfig[];
+  /** Effect for a statement no rule matches (default `deny`). */
+  readonly defaultEffect: 'allow' | 'deny';
+}
+
+export type RuleEffect = 'allow' | 'deny' | 'review';
+
+/** One policy rule; semantics in src/policy/gate.ts. */
+export interface RuleConfig {
+  readonly name: string;
+  readonly when: RuleConditions;
+  readonly effect: RuleEffect;
+  /** For the agent; always set for deny and review. */
+  readonly reason: string | undefined;
+  /** Set exactly when effect is `review`. */
+  readonly review: ReviewConfig | undefined;
+}
+
+/** Every condition that is not undefined must match (AND); each list matches any of its entries. */
+export interface RuleConditions {
+  readonly identity: IdentityCondition | undefined;
+  readonly sql: SqlCondition | undefined;
+}
+
+export interface IdentityCondition {
+  readonly groups: readonly string[] | undefined;
+  readonly subjects: readonly string[] | undefined;
+  readonly clients: readonly string[] | undefined;
+}
+
+export interface SqlCondition {
+  readonly classes: readonly SqlClass[] | undefined;
+  readonly kinds: readonly string[] | undefined;
+  /** Globs on `schema.table`. */
+  readonly tables: readonly string[] | undefined;
+  /** Globs on `schema.function`. */
+  readonly functions: readonly string[] | undefined;
+  readonly flags: readonly SqlFlag[] | undefined;
+  /** Matches input the parser rejected (and only that). */
+  readonly unparseable: boolean;
+}
+
+export interface ReviewConfig {
+  /** Groups whose members may approve. */
+  readonly approvers: readonly string[];
+  readonly minApprovals: number;
+  readonly timeoutMs: number;
+  readonly grant: 'once' | 'session';
 }

@@ -6,7 +6,14 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { DURATION_EXAMPLES, DurationError, parseDuration } from './duration.js';
 import { showValue, suggest, type ConfigPath, type PathIssue } from './issues.js';
-import { CONNECTION_NAME_PATTERN, RawConfigSchema, type RawConfig } from './schema.js';
+import {
+  CONNECTION_NAME_PATTERN,
+  FUNCTION_NAME_PATTERN,
+  QUALIFIED_GLOB_PATTERN,
+  RawConfigSchema,
+  STATEMENT_KIND_PATTERN,
+  type RawConfig,
+} from './schema.js';
 import { SIZE_EXAMPLES, SizeError, parseSize } from './size.js';
 
 export type Validation = { readonly ok: true; readonly value: RawConfig } | { readonly ok: false; readonly issues: PathIssue[] };
@@ -69,6 +76,10 @@ function reasonFrom(
 
 const KNOWN_PATTERNS: Record<string, string> = {
   [CONNECTION_NAME_PATTERN]: 'a name of 1–63 lowercase letters, digits, "_" or "-", starting with a letter or digit',
+  [QUALIFIED_GLOB_PATTERN]:
+    'a glob "schema.name" such as "public.*" or "*.orders" ("*" any characters, "?" one; no quotes, spaces, brackets or further dots)',
+  [STATEMENT_KIND_PATTERN]: 'a statement kind in snake case, such as "select", "insert" or "create_table_as"',
+  [FUNCTION_NAME_PATTERN]: 'a function name without schema or quotes, such as "my_admin_fn"',
 };
 
 export function translateAjvErrors(errors: readonly ErrorObject[]): PathIssue[] {

@@ -1,31 +1,107 @@
-import type { ConnectionConfig } from '../config/types.js';
+/**
+ * The policy gate: `(identity, operation) → decision`, pure — no I/O, no clock, no state
+ * that could change an answer (rules and globs are compiled once here; the rules that apply
+ * to an identity are remembered per identity object) — so the live gateway and
+ * `portcullis policy check` run exactly the same code.
+ *
+ * Semantics
+ * ---------
+ * Session operations (opening a connection) are decided by the connection's `access` list
+ * alone. A `sql` operation is first held to the same access list, then decided from its
+ * inspector facts (`operation.facts`, filled by the caller, which also caches inspections;
+ * without facts it is denied — fail closed):
+ *
+ * - Rules: a connection uses the rules named in its `rules` list. A rule matches a
+ *   statement when every condition it gives holds (AND); a list holds when any entry does
+ *   (OR). `identity` conditions: a group in common, the subject listed, the client id listed.
+ *   `sql` conditions: class, kind, flags (any flag listed), tables, functions.
+ * - Tables and functions are globs on `schema.name` (`*`, `?`, case-sensitive, on names as
+ *   the parser resolved them). In an ALLOW rule EVERY table the statement touches must match
+ *   some glob and there must be at least one table, so `allow tables: [public.*]` never admits
+ *   a table-less `SELECT pg_read_file(…)` nor a join with `secret.t`; likewise every function
+ *   called must match and there must be at least one. In a DENY or REVIEW rule ANY matching
+ *   table (function) is enough. An unqualified table is resolved as PostgreSQL does (the
+ *   gateway refuses search_path changes) for allow rules — `pg_catalog.<name>` when it starts
+ *   with `pg_` (pg_catalog is searched first and holds only `pg_*` relations), else
+ *   `public.<name>` — and matches in any schema for deny/review rules. An unqualified
+ *   function is `pg_catalog.<name>` for allow rules and any schema for deny/review rules.
+ * - Per statement, of all matching rules the most restrictive wins: deny > review > allow;
+ *   on a tie the first in the connection's list is reported. No match → the connection's
+ *   `default` (deny unless set), reported as rule `default`.
+ * - Guards (fail closed), each with its own rule name and reason: a statement of class
+ *   `unknown` (`unknown-statement`), with flag `dynamic_sql` (`dynamic-sql`) or
+ *   `parse_relevant_setting` (`parse-relevant-setting`), and input the parser rejected
+ *   (`unparseable-sql`) are denied — whatever the default — unless a matching ALLOW rule
+ *   names the guard explicitly (`class: [unknown]`, `flags: [dynamic_sql]`,
+ *   `flags: [parse_relevant_setting]`, `unparseable: true`). A generic `class: [read]` never
+ *   lifts a guard, and a matching deny rule still wins over the explicit allow. When a guard
+ *   and a deny rule both refuse a statement the guard is reported (its reason is the precise
+ *   one). Unparseable input has no facts: only rules with `unparseable: true` match it.
+ * - Review is not enforced yet: the effect is `review` and the reason says approval will be
+ *   required and is not available; the session refuses it like a deny for now.
+ * - An operation's decision is the most restrictive of its statements' (a multi-statement
+ *   query is denied if any statement is), reporting the first such statement in
+ *   `statementIndex` and `facts`. A query with no statement is allowed.
+ *
+ * Reasons are written for the agent (often an LLM): the statement (quoted, cut to ~200
+ * characters), the rule, and what it can do next.
+ */
+import type { ConnectionConfig, RuleConfig } from '../config/types.js';
 import type { Identity } from '../identity/identity.js';
 import { isGrantedAccess } from './access.js';
+import { BUILTIN_RULE } from './builtin.js';
+import { decideSql, type CompiledConnection } from './evaluate.js';
 import type { Decision, Gate, Operation } from './operation.js';
+import { compileRule, type CompiledRule } from './rules.js';
 
-/**
- * Builds the policy gate for a set of connections. Pure: no I/O, same answer for the
- * live gateway and offline checks.
- *
- * Opening a connection is decided by its `access` list. Statement-level rules are not
- * configurable yet, so every statement on a connection the identity may open is allowed.
- */
+/** Builds the gate for a set of connections, compiling every rule (globs included) once. */
 export function createGate(connections: readonly ConnectionConfig[]): Gate {
-  const byName = new Map(connections.map((c) => [c.name, c]));
+  const compiledRules = new Map<RuleConfig, CompiledRule>();
+  const compile = (rule: RuleConfig): CompiledRule => {
+    let compiled = compiledRules.get(rule);
+    if (compiled === undefined) {
+      compiled = compileRule(rule);
+      compiledRules.set(rule, compiled);
+    }
+    return compiled;
+  };
+  const byName = new Map<string, { config: ConnectionConfig; compiled: CompiledConnection }>(
+    connections.map((c) => [
+      c.name,
+      { config: c, compiled: { name: c.name, rules: c.rules.map(compile), defaultEffect: c.defaultEffect } },
+    ]),
+  );
+
   return (identity: Identity, operation: Operation): Decision => {
     const connection = byName.get(operation.connection.name);
     if (!connection) {
-      return { effect: 'deny', rule: 'unknown-connection', reason: `connection "${operation.connection.name}" does not exist` };
-    }
-    if (!isGrantedAccess(identity, connection.access)) {
       return {
         effect: 'deny',
-        rule: 'access',
+        rule: BUILTIN_RULE.unknownConnection,
+        reason: `connection "${operation.connection.name}" does not exist`,
+      };
+    }
+    if (!isGrantedAccess(identity, connection.config.access)) {
+      return {
+        effect: 'deny',
+        rule: BUILTIN_RULE.access,
         reason:
-          `identity "${identity.subject}" is not in the access list of connection "${connection.name}" ` +
+          `identity "${identity.subject}" is not in the access list of connection "${connection.config.name}" ` +
           '(by group, subject or client id); ask a Portcullis administrator to grant access',
       };
     }
-    return { effect: 'allow', rule: 'access', reason: 'identity is in the connection access list' };
+    if (operation.kind === 'session') {
+      return { effect: 'allow', rule: BUILTIN_RULE.access, reason: 'identity is in the connection access list' };
+    }
+    if (operation.facts === undefined) {
+      return {
+        effect: 'deny',
+        rule: BUILTIN_RULE.notInspected,
+        reason:
+          'Refused: the statement reached the policy gate without being inspected, so it cannot be decided. ' +
+          'This is a Portcullis bug; report it to a Portcullis administrator.',
+      };
+    }
+    return decideSql(connection.compiled, identity, operation.text, operation.facts);
   };
 }

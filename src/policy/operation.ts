@@ -1,4 +1,5 @@
 import type { Identity } from '../identity/identity.js';
+import type { SqlInspection, StatementFacts } from '../inspect/sql/facts.js';
 
 /** Protocol-neutral description of one attempted action (see DESIGN.md). */
 export type OperationKind = 'session' | 'sql';
@@ -17,16 +18,25 @@ export interface Operation {
   readonly text: string;
   /** Protocol-specific origin, e.g. `simple-query`, `parse`. */
   readonly via: string;
+  /**
+   * What the inspector found in `text` (`sql` operations). The caller inspects (and caches
+   * inspections); the gate only reads them. A `sql` operation without facts is denied.
+   */
+  readonly facts?: SqlInspection;
 }
 
 export type Effect = 'allow' | 'deny' | 'review';
 
 export interface Decision {
   readonly effect: Effect;
-  /** Name of the rule that decided, or a built-in reason such as `default`. */
+  /** Name of the rule that decided, or a built-in one such as `default` (see policy/builtin.ts). */
   readonly rule: string;
-  /** Human/agent-readable explanation: what was refused and what to do next. */
+  /** For the agent (often an LLM): what was refused, by which rule, and what it can do next. */
   readonly reason: string;
+  /** For `sql` operations: which statement (0-based) decided — the most restrictive one. */
+  readonly statementIndex?: number;
+  /** The facts of that statement. */
+  readonly facts?: StatementFacts;
 }
 
 /** The gate is pure: the same code answers the live gateway and offline checks. */

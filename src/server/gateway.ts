@@ -5,6 +5,7 @@
 import type net from 'node:net';
 import type { Config } from '../config/types.js';
 import { TokenVerifier } from '../identity/verifier.js';
+import { createSqlInspector } from '../inspect/sql-inspector.js';
 import type { Logger } from '../log.js';
 import { createGate } from '../policy/gate.js';
 import { PostgresFrontDoor } from '../protocols/postgres/front-door.js';
@@ -18,6 +19,7 @@ export interface Gateway {
 export async function startGateway(config: Config, logger: Logger): Promise<Gateway> {
   const verifier = new TokenVerifier(config.identity.issuers, { logger: logger.child({ component: 'identity' }) });
   const gate = createGate(config.connections);
+  const inspect = await createSqlInspector(config.sql.extraDangerousFunctions);
   let postgres: PostgresFrontDoor | undefined;
   let postgresAddress: net.AddressInfo | undefined;
   if (config.postgres) {
@@ -26,6 +28,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       connections: config.connections.filter((c) => c.type === 'postgres'),
       verifier,
       gate,
+      inspect,
       logger: logger.child({ component: 'postgres' }),
     });
     postgresAddress = await postgres.listen();

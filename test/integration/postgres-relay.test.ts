@@ -350,7 +350,7 @@ describe('PostgreSQL front door: a faithful relay', () => {
         expect(rows(dp)).toEqual([['7', 'seven']]);
 
         // NoData for a statement that returns no rows.
-        c.send(fe.parse('d2', 'SET search_path = public'), fe.describe('S', 'd2'), fe.sync());
+        c.send(fe.parse('d2', 'SET work_mem = \'8MB\''), fe.describe('S', 'd2'), fe.sync());
         expect(types(await c.readUntilReadyForQuery())).toBe('1tnZ');
 
         c.send(fe.close('S', 'd1'), fe.close('P', 'nonexistent-portal'), fe.sync());

@@ -97,6 +97,9 @@ export function demoConnection(postgres: StartedPostgres, overrides: Partial<Con
     type: 'postgres',
     target: postgres.target(),
     access: { groups: ['agents'], subjects: [], clients: [] },
+    // Relay tests exercise the protocol, not policy: every statement is allowed.
+    rules: [],
+    defaultEffect: 'allow',
     ...overrides,
   };
 }
@@ -111,6 +114,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     log: { level: 'debug' },
     identity: { issuers: [issuerConfig(idp.issuer), ...(options.extraIssuers ?? [])] },
     postgres: listenerConfig(options.listener),
+    sql: { extraDangerousFunctions: [] },
+    rules: [],
     connections: options.connections ? options.connections(postgres) : [demoConnection(postgres)],
   };
   const logger = options.debugLogs ? createLogger('debug') : silentLogger;

@@ -11,6 +11,9 @@ export interface Frame {
   readonly raw: Buffer;
 }
 
+/** PostgreSQL's own limit on startup-phase packets (MAX_STARTUP_PACKET_LENGTH). */
+const MAX_STARTUP_PACKET_BYTES = 10_000;
+
 /**
  * Reassembles frames from arbitrary TCP chunks. Pure: bytes in, frames out.
  * A frame that spans chunks is copied once, when it is complete, so a large frame
@@ -24,10 +27,15 @@ export class FrameReader {
   private startupPhase: boolean;
 
   constructor(
-    private readonly maxFrameBytes: number,
+    private maxFrameBytes: number,
     options: { startup?: boolean } = {},
   ) {
     this.startupPhase = options.startup ?? false;
+  }
+
+  /** Change the frame size limit for frames not yet returned (e.g. a tighter one before authentication). */
+  setMaxFrameBytes(maxFrameBytes: number): void {
+    this.maxFrameBytes = maxFrameBytes;
   }
 
   /** After the startup packet, frames carry a type byte. */
@@ -65,6 +73,12 @@ export class FrameReader {
     const lengthFloor = this.startupPhase ? 8 : 4;
     if (length < lengthFloor) {
       throw new ProtocolError(`invalid message length ${length} (type ${describeType(type)})`);
+    }
+    if (this.startupPhase && length > MAX_STARTUP_PACKET_BYTES) {
+      // Not "message too large": a bigger first packet is not a PostgreSQL client (an HTTP request, a TLS hello…).
+      throw new ProtocolError(
+        `invalid startup packet length ${length}: a startup packet is at most ${MAX_STARTUP_PACKET_BYTES} bytes; is this a PostgreSQL client?`,
+      );
     }
     if (length > this.maxFrameBytes) {
       throw new ProtocolError(

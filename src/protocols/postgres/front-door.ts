@@ -6,6 +6,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { ConnectionConfig, PostgresListenerConfig } from '../../config/types.js';
 import type { Logger } from '../../log.js';
+import type { SqlInspector } from '../../inspect/sql-inspector.js';
 import type { Gate } from '../../policy/operation.js';
 import { CancelRegistry } from './cancel-registry.js';
 import { PostgresSession, type TokenVerifierLike } from './session.js';
@@ -15,6 +16,7 @@ export interface PostgresFrontDoorOptions {
   readonly connections: readonly ConnectionConfig[];
   readonly verifier: TokenVerifierLike;
   readonly gate: Gate;
+  readonly inspect: SqlInspector;
   readonly logger: Logger;
 }
 
@@ -34,6 +36,7 @@ export class PostgresFrontDoor {
       secureContext,
       verifier: options.verifier,
       gate: options.gate,
+      inspect: options.inspect,
       connections: new Map(options.connections.map((c) => [c.name, c])),
       cancels: this.cancels,
       logger: options.logger,

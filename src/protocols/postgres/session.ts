@@ -6,6 +6,7 @@
  * The client only ever receives whole frames, so the gateway can always add an
  * ErrorResponse (refusal, token expiry, shutdown) at a frame boundary.
  */
+import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -13,12 +14,16 @@ import type { ConnectionConfig, PostgresListenerConfig } from '../../config/type
 import type { Identity } from '../../identity/identity.js';
 import { TokenError } from '../../identity/errors.js';
 import type { Logger } from '../../log.js';
+import type { SqlInspection, StatementFacts } from '../../inspect/sql/facts.js';
+import { withPreparedFacts } from '../../inspect/sql/inspect.js';
+import { isParseRelevantChange, isUtf8EncodingName } from '../../inspect/sql/settings.js';
 import type { Decision, Gate, Operation } from '../../policy/operation.js';
 import type { CancelRegistry, Cancellable } from './cancel-registry.js';
 import {
   Be,
   Fe,
   parseErrorFields,
+  parseParameterStatus,
   parseParse,
   parseQuery,
   parseReadyForQuery,
@@ -55,6 +60,8 @@ export interface PostgresSessionDeps {
   readonly connections: ReadonlyMap<string, ConnectionConfig>;
   readonly cancels: CancelRegistry;
   readonly logger: Logger;
+  /** SQL text → inspector facts (cached by the caller). */
+  readonly inspect: (text: string) => SqlInspection;
 }
 
 /** Startup parameters relayed to the target; everything else the client sends is dropped. */
@@ -73,6 +80,8 @@ const RELAYED_STARTUP_PARAMETERS = new Set([
 type Phase = 'startup' | 'password' | 'authenticating' | 'relay' | 'closed';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Largest password message accepted before authentication (PostgreSQL's PG_MAX_AUTH_TOKEN_LENGTH). */
+const MAX_AUTH_MESSAGE_BYTES = 65_535;
 
 export class PostgresSession implements Cancellable {
   readonly id = randomBytes(8).toString('hex');
@@ -92,6 +101,8 @@ export class PostgresSession implements Cancellable {
   private readonly refusals = new Map<number, Decision>();
   private readonly refusalTag = `portcullis_refused_${randomBytes(6).toString('hex')}_`;
   private refusalSeq = 0;
+  /** SQL- and protocol-level prepared statement names → what they run. */
+  private readonly preparedStatements = new Map<string, StatementFacts>();
   private clientTerminated = false;
   /** The target sent a FATAL ErrorResponse: it is about to close, and said why. */
   private targetSentFatal = false;
@@ -139,11 +150,20 @@ export class PostgresSession implements Cancellable {
   private attachClient(socket: net.Socket): void {
     socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
     socket.on('error', (err) => this.log.debug('client socket error', { error: err }));
-    socket.on('close', () => this.teardown('client closed the connection'));
+    socket.on('close', () =>
+      this.teardown(
+        this.reader.pendingBytes > 0
+          ? `client closed the connection mid-message (${this.reader.pendingBytes} bytes of an incomplete message dropped)`
+          : 'client closed the connection',
+      ),
+    );
     socket.on('drain', () => this.upstream?.socket.resume());
   }
 
   private onClientData(chunk: Buffer): void {
+    // After a refusal the client may still be sending (e.g. the rest of an oversized
+    // message): drop it rather than buffer it until the socket is destroyed.
+    if (this.phase === 'closed') return;
     try {
       this.reader.push(chunk);
       this.processClientFrames();
@@ -157,9 +177,9 @@ export class PostgresSession implements Cancellable {
       if (this.phase === 'authenticating' || this.phase === 'closed') return;
       const frame = this.reader.next();
       if (!frame) break;
-      if (this.phase === 'startup') this.onStartupPacket(parseStartupPacket(frame.body));
+      if (this.phase === 'startup') this.onStartupPacket(withContext('invalid startup packet', () => parseStartupPacket(frame.body)));
       else if (this.phase === 'password') this.onPassword(frame);
-      else this.relayClientFrame(frame);
+      else withContext(`invalid ${frontendMessageName(frame.type)} message`, () => this.relayClientFrame(frame));
     }
     const up = this.upstream;
     if (up && !this.toUpstream.isEmpty && !this.toUpstream.flushTo(up.socket)) this.socket.pause();
@@ -208,6 +228,9 @@ export class PostgresSession implements Cancellable {
 
   private onStartup(parameters: ReadonlyMap<string, string>, minor: number, protocolOptions: readonly string[]): void {
     this.reader.endStartupPhase();
+    // Until the token is verified only a password message may come: an unauthenticated
+    // client must not make us buffer a maxMessageBytes-sized frame.
+    this.reader.setMaxFrameBytes(Math.min(this.deps.listener.maxMessageBytes, MAX_AUTH_MESSAGE_BYTES));
     if (minor > 0 || protocolOptions.length > 0) {
       this.socket.write(serializeNegotiateProtocolVersion(0, protocolOptions));
     }
@@ -229,7 +252,12 @@ export class PostgresSession implements Cancellable {
     }
     this.connectionName = parameters.get('database') ?? parameters.get('user') ?? '';
     for (const [name, value] of parameters) {
-      if (RELAYED_STARTUP_PARAMETERS.has(name.toLowerCase())) this.clientParameters[name] = value;
+      // The inspector reads statements as UTF-8; another client encoding would let the
+      // server see different text than the gate decided on.
+      const relayed =
+        RELAYED_STARTUP_PARAMETERS.has(name.toLowerCase()) &&
+        (name.toLowerCase() !== 'client_encoding' || isUtf8EncodingName(value));
+      if (relayed) this.clientParameters[name] = value;
       else if (name !== 'user' && name !== 'database') this.droppedParameters.push(name);
     }
     const { mode, allowLoopbackPlaintext } = this.deps.listener.tls;
@@ -247,7 +275,8 @@ export class PostgresSession implements Cancellable {
     this.socket.write(serializeAuthenticationCleartext());
   }
 
-  private readonly clientParameters: Record<string, string> = {};
+  /** Sessions are always UTF8 whatever the target database's encoding (see onStartup). */
+  private readonly clientParameters: Record<string, string> = { client_encoding: 'UTF8' };
   /** Startup parameters not relayed; the client is told after authentication. */
   private readonly droppedParameters: string[] = [];
 
@@ -263,7 +292,7 @@ export class PostgresSession implements Cancellable {
     }
     this.phase = 'authenticating';
     this.socket.pause();
-    void this.authenticate(token);
+    this.authenticate(token).catch((err: unknown) => this.failWith(err));
   }
 
   private async authenticate(token: string): Promise<void> {
@@ -308,6 +337,16 @@ export class PostgresSession implements Cancellable {
 
   private startRelay(connection: ConnectionConfig, identity: Identity): void {
     const up = this.upstream!;
+    const unsafe = unsafeSessionSettings(up.parameters);
+    if (unsafe) {
+      this.log.error('target session settings are unsafe to inspect', { connection: connection.name, unsafe });
+      return this.fail({
+        code: '42501',
+        message:
+          `the target of connection "${connection.name}" starts sessions with ${unsafe}, under which statements could ` +
+          'be parsed differently than Portcullis inspects them; this is a gateway configuration problem — report it to a Portcullis administrator',
+      });
+    }
     clearTimeout(this.authTimer);
     this.backendKey = this.deps.cancels.issue(this);
     const out = this.toClient;
@@ -350,9 +389,13 @@ export class PostgresSession implements Cancellable {
     up.socket.on('drain', () => this.socket.resume());
     up.socket.resume();
     // Bytes the target sent right after startup, and anything the client pipelined.
-    this.drainUpstreamReader();
+    // Both run outside a data handler: their errors must end the session, not escape
+    // as an unhandled rejection of authenticate() (which would crash the gateway).
+    this.onUpstreamData(Buffer.alloc(0));
+    if (this.isClosed()) return;
     this.socket.resume();
-    this.processClientFrames();
+    this.reader.setMaxFrameBytes(this.deps.listener.maxMessageBytes);
+    this.onClientData(Buffer.alloc(0));
   }
 
   // ------------------------------------------------------------------ relay
@@ -368,31 +411,67 @@ export class PostgresSession implements Cancellable {
 
   private sqlOperation(text: string, via: string): Operation {
     const c = this.deps.connections.get(this.connectionName)!;
-    return { kind: 'sql', connection: { name: c.name, type: c.type }, text, via };
+    const facts = this.substitutePrepared(this.deps.inspect(text));
+    return { kind: 'sql', connection: { name: c.name, type: c.type }, text, via, facts };
+  }
+
+  /** `EXECUTE p` is decided as what `p` was prepared as; an unknown `p` stays unknown (denied). */
+  private substitutePrepared(inspection: SqlInspection): SqlInspection {
+    if (!inspection.ok || !inspection.statements.some((s) => s.preparedName !== undefined)) return inspection;
+    return {
+      ok: true,
+      statements: inspection.statements.map((s) => {
+        const prepared = s.preparedName === undefined ? undefined : this.preparedStatements.get(s.preparedName);
+        return prepared ? withPreparedFacts(s, prepared) : s;
+      }),
+    };
+  }
+
+  /**
+   * Remembers what allowed PREPAREs and named protocol-level Parses define (they share one
+   * namespace on the server). Never overwrites a live name: the server refuses a duplicate
+   * and keeps the original. Forgetting too early only makes a later EXECUTE unknown, i.e. denied.
+   */
+  private rememberPrepared(operation: Operation, protocolName: string | undefined): void {
+    const inspection = operation.facts;
+    if (!inspection?.ok) return;
+    if (protocolName) {
+      const [only] = inspection.statements;
+      if (only && !this.preparedStatements.has(protocolName)) this.preparedStatements.set(protocolName, only);
+      return;
+    }
+    for (const s of inspection.statements) {
+      if (s.preparesName !== undefined && !this.preparedStatements.has(s.preparesName)) {
+        this.preparedStatements.set(s.preparesName, s);
+      } else if (s.deallocatesName === '*') this.preparedStatements.clear();
+      else if (s.deallocatesName !== undefined) this.preparedStatements.delete(s.deallocatesName);
+    }
   }
 
   private relayClientFrame(frame: Frame): void {
     switch (frame.type) {
       case Fe.Query: {
-        const decision = this.decide(this.sqlOperation(parseQuery(frame.body), 'simple-query'));
-        this.toUpstream.add(decision.effect === 'allow' ? frame.raw : serializeQuery(this.refusalSentinel(decision)));
+        if (!isUtf8(frame.body)) return this.refuseQuery(INVALID_UTF8);
+        const operation = this.sqlOperation(parseQuery(frame.body), 'simple-query');
+        const decision = this.decide(operation);
+        if (decision.effect !== 'allow') return this.refuseQuery(decision);
+        this.rememberPrepared(operation, undefined);
+        this.toUpstream.add(frame.raw);
         return;
       }
       case Fe.Parse: {
         const parse = parseParse(frame.body);
-        const decision = this.decide(this.sqlOperation(parse.sql, 'parse'));
-        this.toUpstream.add(decision.effect === 'allow' ? frame.raw : serializeParse(parse.statement, this.refusalSentinel(decision), []));
+        const refuse = (d: Decision): void => this.toUpstream.add(serializeParse(parse.statement, this.refusalSentinel(d), []));
+        if (!isUtf8(frame.body.subarray(0, frame.body.length - 2 - 4 * parse.parameterTypes.length))) return refuse(INVALID_UTF8);
+        const operation = this.sqlOperation(parse.sql, 'parse');
+        const decision = this.decide(operation);
+        if (decision.effect !== 'allow') return refuse(decision);
+        if (parse.statement !== '') this.rememberPrepared(operation, parse.statement);
+        this.toUpstream.add(frame.raw);
         return;
       }
-      case Fe.FunctionCall: {
-        const refusal: Decision = {
-          effect: 'deny',
-          rule: 'protocol',
-          reason: 'the FunctionCall protocol message is not supported through Portcullis; call the function in a SELECT instead',
-        };
-        this.toUpstream.add(serializeQuery(this.refusalSentinel(refusal)));
-        return;
-      }
+      case Fe.FunctionCall:
+        return this.refuseQuery(FUNCTION_CALL_REFUSED);
       case Fe.Terminate:
         this.clientTerminated = true;
         this.toUpstream.add(frame.raw);
@@ -400,6 +479,10 @@ export class PostgresSession implements Cancellable {
       default:
         this.toUpstream.add(frame.raw);
     }
+  }
+
+  private refuseQuery(decision: Decision): void {
+    this.toUpstream.add(serializeQuery(this.refusalSentinel(decision)));
   }
 
   /**
@@ -415,6 +498,7 @@ export class PostgresSession implements Cancellable {
   }
 
   private onUpstreamData(chunk: Buffer): void {
+    if (this.phase === 'closed') return;
     try {
       this.upstream!.reader.push(chunk);
       this.drainUpstreamReader();
@@ -438,6 +522,10 @@ export class PostgresSession implements Cancellable {
     const reader = this.upstream!.reader;
     for (let f = reader.next(); f; f = reader.next()) {
       if (f.type === Be.ErrorResponse && isFatal(f.body)) this.targetSentFatal = true;
+      if (f.type === Be.ParameterStatus) {
+        const { name, value } = parseParameterStatus(f.body);
+        if (this.parseRelevantChanged(name, value)) return;
+      }
       if (f.type === Be.ErrorResponse && this.refusals.size > 0) {
         this.toClient.add(this.rewriteRefusal(f) ?? f.raw);
       } else {
@@ -446,6 +534,24 @@ export class PostgresSession implements Cancellable {
       }
     }
     if (!this.toClient.flushTo(this.socket)) this.upstream!.socket.pause();
+  }
+
+  /**
+   * Policy decisions assume the settings the session started with. If one that changes
+   * how statements are parsed or who runs them changes anyway (the gate refuses the
+   * statements that do this, so something slipped through), end the session.
+   */
+  private parseRelevantChanged(name: string, value: string): boolean {
+    const initial = this.upstream!.parameters.find(([n]) => n === name)?.[1];
+    if (initial === value || !isParseRelevantChange(name, value)) return false;
+    this.log.warn('parse-relevant setting changed; ending session', { parameter: name });
+    this.fail({
+      code: '42501',
+      message:
+        `Portcullis ended the session: the server reported that "${name}" changed, which changes how statements ` +
+        'are parsed or who runs them; reconnect and do not change it',
+    });
+    return true;
   }
 
   private rewriteRefusal(frame: Frame): Buffer | undefined {
@@ -528,13 +634,53 @@ export class PostgresSession implements Cancellable {
   }
 }
 
+const FUNCTION_CALL_REFUSED: Decision = {
+  effect: 'deny',
+  rule: 'protocol',
+  reason:
+    'the FunctionCall protocol message is not supported through Portcullis (it bypasses SQL inspection); ' +
+    'call the function in a SELECT instead',
+};
+
+const INVALID_UTF8: Decision = {
+  effect: 'deny',
+  rule: 'invalid-encoding',
+  reason: 'the statement text is not valid UTF-8, so it cannot be inspected; send UTF-8 (client_encoding is UTF8)',
+};
+
 function refusalError(decision: Decision): ErrorFields {
   return {
     severity: 'ERROR',
     code: '42501',
-    message: `Portcullis refused this statement: ${decision.reason}`,
+    message: `Portcullis: ${decision.reason}`,
     detail: `rule: ${decision.rule}`,
   };
+}
+
+/** Re-throws a ProtocolError from `fn` with `context` (which message was malformed) prepended. */
+function withContext<T>(context: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ProtocolError && err.sqlState === '08P01') throw new ProtocolError(`${context}: ${err.message}`, err.sqlState);
+    throw err;
+  }
+}
+
+const FRONTEND_MESSAGE_NAMES = new Map<number, string>(Object.entries(Fe).map(([name, type]) => [type, name]));
+
+function frontendMessageName(type: number): string {
+  return FRONTEND_MESSAGE_NAMES.get(type) ?? `type 0x${type.toString(16)}`;
+}
+
+/** The settings statement inspection relies on, as the target reported them at startup. */
+function unsafeSessionSettings(parameters: ReadonlyArray<readonly [string, string]>): string | undefined {
+  const get = (name: string): string | undefined => parameters.find(([n]) => n === name)?.[1];
+  const scs = get('standard_conforming_strings');
+  if (scs !== 'on') return `standard_conforming_strings=${scs ?? '(not reported)'}`;
+  const encoding = get('client_encoding');
+  if (encoding === undefined || !isUtf8EncodingName(encoding)) return `client_encoding=${encoding ?? '(not reported)'}`;
+  return undefined;
 }
 
 function isFatal(errorResponseBody: Buffer): boolean {

@@ -105,6 +105,8 @@ describe('loadConfig: a valid file', () => {
         tokenExpiryGraceMs: 5_000,
         authTimeoutMs: 10_000,
       },
+      sql: { extraDangerousFunctions: [] },
+      rules: [],
       connections: [
         {
           name: 'demo',
@@ -120,6 +122,8 @@ describe('loadConfig: a valid file', () => {
             connectTimeoutMs: 2_000,
           },
           access: { groups: ['agents'], subjects: ['agent-1'], clients: ['ci'] },
+          rules: [],
+          defaultEffect: 'deny',
         },
         {
           name: 'reports_2',
@@ -135,6 +139,8 @@ describe('loadConfig: a valid file', () => {
             connectTimeoutMs: 10_000,
           },
           access: { groups: [], subjects: ['analyst'], clients: [] },
+          rules: [],
+          defaultEffect: 'deny',
         },
       ],
     };
@@ -266,7 +272,7 @@ describe('loadConfig: every problem names its path and line', () => {
   it('unknown property without a close match lists what is allowed', async () => {
     const yaml = `${MINIMAL}frobnicate: true\n`;
     expect(issueAt(await errorFor(yaml), 'frobnicate').message).toBe(
-      'unknown property "frobnicate"; allowed here: data_dir, log, identity, listen, connections',
+      'unknown property "frobnicate"; allowed here: data_dir, log, identity, listen, sql, rules, connections',
     );
   });
 

@@ -100,3 +100,24 @@ describe('resolveTree', () => {
     expect(result.issues).toEqual([{ path: ['list', 0, 'password'], message: expect.stringContaining('NOPE is not set') }]);
   });
 });
+
+describe('placeholder mode (policy check)', () => {
+  it('turns unavailable secrets into placeholders, and still refuses malformed references', () => {
+    const ctx = { ...context({ EMPTY: '' }), unavailable: 'placeholder' as const };
+    expect(resolveReferences('pw=${env:NOPE}/${env:EMPTY}/${file:gone}', ctx)).toEqual({
+      ok: true,
+      value: 'pw=<unresolved env:NOPE>/<unresolved env:EMPTY>/<unresolved file:gone>',
+      sources: [
+        { kind: 'env', ref: 'NOPE' },
+        { kind: 'env', ref: 'EMPTY' },
+        { kind: 'file', ref: 'gone' },
+      ],
+      placeholder: true,
+    });
+    expect(resolveReferences('${vault:x}', ctx)).toMatchObject({ ok: false, message: expect.stringContaining('unknown reference') });
+    expect(resolveReferences('${env:bad-name}', ctx)).toMatchObject({ ok: false });
+    const tree = resolveTree({ a: '${env:NOPE}', b: 'plain' }, ctx);
+    expect(tree.issues).toEqual([]);
+    expect([...tree.placeholders]).toEqual(['a']);
+  });
+});

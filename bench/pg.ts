@@ -1,0 +1,712 @@
+/**
+ * `npm run bench:pg` — PostgreSQL front-door benchmark.
+ *
+ * Throughput: pgbench -S (simple and extended protocol) against the database directly,
+ * through PgBouncer (session mode, when installed) and through Portcullis, interleaved
+ * over several rounds so drift (caches, thermal, neighbours) hits every target alike.
+ * Memory: the gateway's RSS with N idle authenticated sessions.
+ *
+ * Env: BENCH_ROUNDS (3), BENCH_SECONDS (15), BENCH_CLIENTS (8), BENCH_THREADS (2),
+ * BENCH_SCALE (10), BENCH_WARMUP_SECONDS (3), BENCH_IDLE_SESSIONS (1000; 0 skips),
+ * BENCH_PGBOUNCER (1; 0 skips), BENCH_PROFILE (0; 1 adds a --cpu-prof run of the gateway
+ * per query mode), PGBENCH (pgbench binary).
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/demo/embedded-postgres.js';
+import { startDevIdp, type DevClient, type DevIdp } from '../src/identity/dev-idp.js';
+import { fetchAccessToken } from '../src/identity/token-client.js';
+import { summariseCpuProfile, type ProfileSummary } from './support/cpuprofile.js';
+import { BENCH_RULE, startGatewayProcess, supportsStatementRules, writeGatewayConfig, type GatewayProcess } from './support/gateway.js';
+import { openIdleSessions, settledRss } from './support/idle.js';
+import {
+  PGBENCH,
+  pgbenchCommand,
+  runPgbench,
+  type Endpoint,
+  type LoadSpec,
+  type PgbenchResult,
+  type QueryMode,
+} from './support/pgbench.js';
+import { pgbouncerVersion, startPgbouncer, type Pgbouncer } from './support/pgbouncer.js';
+import { freePort, machineBusyMs, pgEnv, processCpu, run } from './support/process.js';
+import { fmt, markdownTable, mb, median } from './support/table.js';
+
+// ---------------------------------------------------------------- settings
+
+function intEnv(name: string, fallback: number, min: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer ≥ ${min}, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+const settings = {
+  rounds: intEnv('BENCH_ROUNDS', 3, 1),
+  seconds: intEnv('BENCH_SECONDS', 15, 1),
+  clients: intEnv('BENCH_CLIENTS', 8, 1),
+  threads: intEnv('BENCH_THREADS', 2, 1),
+  scale: intEnv('BENCH_SCALE', 10, 1),
+  warmupSeconds: intEnv('BENCH_WARMUP_SECONDS', 3, 0),
+  idleSessions: intEnv('BENCH_IDLE_SESSIONS', 1000, 0),
+  pgbouncer: process.env.BENCH_PGBOUNCER !== '0',
+  profile: process.env.BENCH_PROFILE === '1',
+};
+
+const MODES: readonly QueryMode[] = ['simple', 'extended'];
+const TARGET_VS_PGBOUNCER = 0.75;
+const TARGET_MB_PER_1000 = 100;
+const DB = 'bench';
+const DB_USER = 'bench_user';
+const CONNECTION = 'bench';
+const GROUP = 'agents';
+const AUDIENCE = 'portcullis';
+const AGENT_USER = 'agent';
+
+// ---------------------------------------------------------------- plumbing
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** The repository root: the first ancestor with a package.json (the script runs from bench/out/build/bench/). */
+const root = (() => {
+  for (let dir = here; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (dir === path.dirname(dir)) return process.cwd();
+  }
+})();
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+async function cleanup(): Promise<void> {
+  while (cleanups.length > 0) {
+    const step = cleanups.pop()!;
+    try {
+      await step();
+    } catch (error) {
+      console.error(`cleanup step failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    console.error(`\n${sig}: cleaning up…`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+function say(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+// ---------------------------------------------------------------- results
+
+interface Sample extends MeasuredRun {
+  readonly round: number;
+  readonly mode: QueryMode;
+  readonly target: string;
+}
+
+interface MeasuredRun extends PgbenchResult {
+  /** CPU the proxy process used during the run (undefined for direct). */
+  readonly proxyUserMs: number | undefined;
+  readonly proxySystemMs: number | undefined;
+  /** CPU the whole machine used during the run, all cores. */
+  readonly machineBusyMs: number;
+}
+
+/** pgbench plus the CPU time the proxy and the machine spent on it. */
+async function measuredPgbench(endpoint: Endpoint, load: LoadSpec): Promise<MeasuredRun> {
+  const proxyBefore = endpoint.pid === undefined ? undefined : processCpu(endpoint.pid);
+  const machineBefore = machineBusyMs();
+  const result = await runPgbench(endpoint, load);
+  const machineAfter = machineBusyMs();
+  const proxyAfter = endpoint.pid === undefined ? undefined : processCpu(endpoint.pid);
+  return {
+    ...result,
+    proxyUserMs: proxyBefore && proxyAfter ? proxyAfter.userMs - proxyBefore.userMs : undefined,
+    proxySystemMs: proxyBefore && proxyAfter ? proxyAfter.systemMs - proxyBefore.systemMs : undefined,
+    machineBusyMs: machineAfter - machineBefore,
+  };
+}
+
+interface IdleResult {
+  readonly requested: number;
+  readonly opened: number;
+  readonly failed: number;
+  readonly firstError: string | undefined;
+  readonly upstreamBackends: number;
+  readonly rssBefore: number;
+  readonly rssWith: number;
+  readonly rssAfterClose: number;
+  readonly openSeconds: number;
+}
+
+interface ProfileRun {
+  readonly mode: QueryMode;
+  readonly tps: number;
+  readonly file: string;
+  readonly summary: ProfileSummary;
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const work = mkdtempSync(path.join(os.tmpdir(), 'portcullis-bench-'));
+  // PostgreSQL (and PgBouncer) run as OS user postgres when we are root: they must reach into it.
+  chmodSync(work, 0o755);
+  cleanups.push(() => rmSync(work, { recursive: true, force: true }));
+  say(`work dir ${work}`);
+
+  const commands: string[] = [];
+  const maxConnections = settings.idleSessions + settings.clients * 4 + 50;
+
+  // -- PostgreSQL. max_connections needs a restart; startEmbeddedPostgres has no option
+  //    for server settings, so: start once (persistent), ALTER SYSTEM, restart non-persistent.
+  say('starting embedded PostgreSQL…');
+  const dataDir = path.join(work, 'pg');
+  const first = await startEmbeddedPostgres({ dataDir, port: 0, persistent: true });
+  cleanups.push(() => first.stop());
+  await first.query(`ALTER SYSTEM SET max_connections = ${maxConnections}`);
+  await first.stop();
+  const pgServer = await startEmbeddedPostgres({ dataDir, port: 0, persistent: false });
+  cleanups.push(() => pgServer.stop());
+  const [versionRow] = await pgServer.query<{ version: string; max_connections: string }>(
+    "SELECT version(), current_setting('max_connections') AS max_connections",
+  );
+  say(`PostgreSQL on 127.0.0.1:${pgServer.port}, max_connections=${versionRow?.max_connections}`);
+
+  const dbPassword = randomBytes(18).toString('base64url');
+  await pgServer.query(`CREATE DATABASE ${DB}`);
+  await pgServer.createRole(DB_USER, dbPassword, 'scram-sha-256');
+  const superEnv = pgEnv({ PGPASSWORD: pgServer.superuserPassword });
+  const initArgs = ['-i', '-s', String(settings.scale), '-h', '127.0.0.1', '-p', String(pgServer.port), '-U', pgServer.superuser, DB];
+  commands.push(`PGPASSWORD=<superuser password> ${PGBENCH} ${initArgs.join(' ')}`);
+  say(`initialising pgbench tables (scale ${settings.scale})…`);
+  const init = await run(PGBENCH, initArgs, { env: superEnv });
+  if (init.code !== 0) throw new Error(`pgbench -i failed:\n${init.stderr}`);
+  for (const sql of [
+    `GRANT CONNECT ON DATABASE ${DB} TO ${DB_USER}`,
+    `GRANT USAGE ON SCHEMA public TO ${DB_USER}`,
+    `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${DB_USER}`,
+  ]) {
+    await pgServer.query(sql, [], { database: DB });
+  }
+
+  // -- identity
+  const agent: DevClient = { clientId: 'bench-agent', clientSecret: randomBytes(18).toString('base64url'), groups: [GROUP] };
+  const plannedSeconds =
+    MODES.length * 3 * (settings.rounds * (settings.seconds + 2) + settings.warmupSeconds + 2) +
+    (settings.profile ? MODES.length * (settings.seconds + settings.warmupSeconds + 15) : 0) +
+    600;
+  const ttl = Math.min(24 * 3600, Math.max(3600, 2 * plannedSeconds));
+  const idp: DevIdp = await startDevIdp({ port: 0, clients: [agent], audience: AUDIENCE, accessTokenTtlSeconds: ttl });
+  cleanups.push(() => idp.close());
+  const token = (await fetchAccessToken({ issuer: idp.issuer, clientId: agent.clientId, clientSecret: agent.clientSecret })).accessToken;
+  say(`dev IdP at ${idp.issuer}; token valid ${ttl} s`);
+
+  // -- PgBouncer
+  let bouncer: Pgbouncer | undefined;
+  let bouncerNote: string | undefined;
+  if (!settings.pgbouncer) bouncerNote = 'skipped (BENCH_PGBOUNCER=0)';
+  else if (!(await pgbouncerVersion())) bouncerNote = 'not installed (pgbouncer not on PATH)';
+  else {
+    bouncer = await startPgbouncer({
+      dir: path.join(work, 'pgbouncer'),
+      upstreamPort: pgServer.port,
+      database: DB,
+      user: DB_USER,
+      password: dbPassword,
+      poolSize: settings.clients + 2,
+      runAs: await postgresOsUser(),
+    });
+    cleanups.push(() => bouncer?.service.stop());
+    commands.push(bouncer.command);
+    say(`PgBouncer on 127.0.0.1:${bouncer.port}`);
+  }
+
+  // -- the gateway, its own process
+  const gateway = await launchGateway(work, 'gateway', idp, pgServer, dbPassword);
+  cleanups.push(() => gateway.process.service.stop());
+  commands.push(gateway.process.command);
+  say(`Portcullis on 127.0.0.1:${gateway.process.port} (pid ${gateway.process.service.pid})`);
+
+  const endpoints: Endpoint[] = [
+    { name: 'direct', port: pgServer.port, user: DB_USER, database: DB, password: dbPassword, passwordLabel: '<bench_user password>' },
+    ...(bouncer
+      ? [{ name: 'pgbouncer', port: bouncer.port, user: DB_USER, database: DB, password: dbPassword, passwordLabel: '<bench_user password>', pid: bouncer.service.pid }]
+      : []),
+    {
+      name: 'portcullis',
+      port: gateway.process.port,
+      user: AGENT_USER,
+      database: CONNECTION,
+      password: token,
+      passwordLabel: '<access token>',
+      pid: gateway.process.service.pid,
+    },
+  ];
+  const load = (mode: QueryMode, seconds: number): LoadSpec => ({ mode, clients: settings.clients, threads: settings.threads, seconds });
+  for (const mode of MODES) for (const e of endpoints) commands.push(pgbenchCommand(e, load(mode, settings.seconds)));
+
+  // -- throughput
+  if (settings.warmupSeconds > 0) {
+    say(`warm-up: ${settings.warmupSeconds} s per target and mode`);
+    for (const mode of MODES) for (const e of endpoints) await runPgbench(e, load(mode, settings.warmupSeconds));
+  }
+  const samples: Sample[] = [];
+  const loadBefore = os.loadavg();
+  for (let round = 1; round <= settings.rounds; round++) {
+    for (const mode of MODES) {
+      // Rotate the order each round so no target always runs first (or right after another).
+      const order = endpoints.map((_, i) => endpoints[(i + round - 1) % endpoints.length]!);
+      for (const e of order) {
+        const result = await measuredPgbench(e, load(mode, settings.seconds));
+        samples.push({ ...result, round, mode, target: e.name });
+        say(`round ${round}/${settings.rounds} ${mode.padEnd(8)} ${e.name.padEnd(10)} ${fmt(result.tps)} tps, ${result.latencyMs.toFixed(3)} ms`);
+      }
+    }
+  }
+  const loadAfter = os.loadavg();
+  await gateway.process.service.stop();
+  if (gateway.process.service.output()) say(`gateway output:\n${gateway.process.service.output()}`);
+  await bouncer?.service.stop();
+
+  // -- idle memory
+  let idle: IdleResult | undefined;
+  if (settings.idleSessions > 0) idle = await measureIdle(work, idp, pgServer, dbPassword, token, commands);
+
+  // -- profile
+  const profiles: ProfileRun[] = [];
+  if (settings.profile) {
+    for (const mode of MODES) profiles.push(await profileGateway(work, idp, pgServer, dbPassword, token, mode, started, commands));
+  }
+
+  // -- report
+  const machine = await machineInfo(versionRow?.version ?? 'unknown', bouncer?.version, loadBefore, loadAfter);
+  const report = renderReport({ started, machine, samples, endpoints, idle, profiles, commands, gateway, bouncer, bouncerNote, maxConnections });
+  const outDir = path.join(root, 'bench', 'out');
+  mkdirSync(outDir, { recursive: true });
+  const file = path.join(outDir, `pg-${stamp(started)}.md`);
+  writeFileSync(file, report);
+  process.stdout.write(`\n${report}\n`);
+  say(`report written to ${path.relative(process.cwd(), file)}`);
+}
+
+// ---------------------------------------------------------------- gateway
+
+interface LaunchedGateway {
+  readonly process: GatewayProcess;
+  readonly configFile: string;
+  readonly configText: string;
+}
+
+async function launchGateway(
+  work: string,
+  name: string,
+  idp: DevIdp,
+  pgServer: EmbeddedPostgres,
+  dbPassword: string,
+  nodeFlags: readonly string[] = [],
+): Promise<LaunchedGateway> {
+  const port = await freePort();
+  const configFile = path.join(work, `${name}.yaml`);
+  const configText = writeGatewayConfig({
+    file: configFile,
+    dataDir: path.join(work, `${name}-data`),
+    issuer: idp.issuer,
+    audience: AUDIENCE,
+    port,
+    connection: CONNECTION,
+    target: { port: pgServer.port, database: DB, user: DB_USER },
+    group: GROUP,
+  });
+  const gatewayProcess = await startGatewayProcess({ root, configFile, port, targetPassword: dbPassword, nodeFlags });
+  return { process: gatewayProcess, configFile, configText };
+}
+
+async function measureIdle(
+  work: string,
+  idp: DevIdp,
+  pgServer: EmbeddedPostgres,
+  dbPassword: string,
+  token: string,
+  commands: string[],
+): Promise<IdleResult> {
+  const n = settings.idleSessions;
+  say(`idle sessions: fresh gateway, ${n} sessions from a separate process`);
+  const gw = await launchGateway(work, 'gateway-idle', idp, pgServer, dbPassword);
+  try {
+    const pid = gw.process.service.pid;
+    const script = path.join(here, 'idle-clients.js');
+    const clientOptions = { script, port: gw.process.port, database: CONNECTION, user: AGENT_USER, token, concurrency: 32 };
+    commands.push(`${gw.process.command}   # fresh gateway for the idle-session test`);
+    commands.push(`node ${path.relative(root, script)}   # ${n} node-postgres clients, IDLE_* env, forked with IPC`);
+    // Warm-up: JWKS fetched, code paths compiled, lazily-built state created.
+    const warm = await openIdleSessions({ ...clientOptions, count: 20 });
+    await warm.close();
+    const rssBefore = await settledRss(pid, 2_000);
+    const t0 = Date.now();
+    const sessions = await openIdleSessions({ ...clientOptions, count: n });
+    const openSeconds = (Date.now() - t0) / 1000;
+    try {
+      const rssWith = await settledRss(pid, 3_000);
+      const [row] = await pgServer.query<{ n: string }>(
+        'SELECT count(*)::text AS n FROM pg_stat_activity WHERE usename = $1 AND datname = $2',
+        [DB_USER, DB],
+      );
+      const upstreamBackends = Number(row?.n ?? 0);
+      await sessions.close();
+      const rssAfterClose = await settledRss(pid, 3_000);
+      say(`idle: ${sessions.opened}/${n} open, RSS ${mb(rssBefore)} → ${mb(rssWith)} (after close ${mb(rssAfterClose)})`);
+      return {
+        requested: n,
+        opened: sessions.opened,
+        failed: sessions.failed,
+        firstError: sessions.firstError,
+        upstreamBackends,
+        rssBefore,
+        rssWith,
+        rssAfterClose,
+        openSeconds,
+      };
+    } finally {
+      await sessions.close();
+    }
+  } finally {
+    await gw.process.service.stop();
+  }
+}
+
+async function profileGateway(
+  work: string,
+  idp: DevIdp,
+  pgServer: EmbeddedPostgres,
+  dbPassword: string,
+  token: string,
+  mode: QueryMode,
+  started: Date,
+  commands: string[],
+): Promise<ProfileRun> {
+  const dir = path.join(work, 'profiles');
+  mkdirSync(dir, { recursive: true });
+  const name = `gateway-${mode}.cpuprofile`;
+  const flags = ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}`];
+  say(`profiling the gateway under pgbench -S (${mode}) for ${settings.seconds} s`);
+  const gw = await launchGateway(work, `gateway-prof-${mode}`, idp, pgServer, dbPassword, flags);
+  const endpoint: Endpoint = {
+    name: 'portcullis (profiled)',
+    port: gw.process.port,
+    user: AGENT_USER,
+    database: CONNECTION,
+    password: token,
+    passwordLabel: '<access token>',
+  };
+  commands.push(`${gw.process.command}   # profiled`);
+  let result: PgbenchResult;
+  let window: { fromUs: number; toUs: number };
+  try {
+    const spec = { mode, clients: settings.clients, threads: settings.threads, seconds: settings.seconds };
+    if (settings.warmupSeconds > 0) await runPgbench(endpoint, { ...spec, seconds: settings.warmupSeconds });
+    // Only the measured run is analysed: start-up, warm-up and shutdown are left out.
+    const fromUs = Number(process.hrtime.bigint() / 1000n);
+    result = await runPgbench(endpoint, spec);
+    window = { fromUs, toUs: Number(process.hrtime.bigint() / 1000n) };
+  } finally {
+    await gw.process.service.stop(30_000);
+  }
+  const produced = path.join(dir, name);
+  if (!existsSync(produced)) throw new Error(`the gateway wrote no profile (${produced}); it may not have exited cleanly:\n${gw.process.service.output()}`);
+  const kept = path.join(root, 'bench', 'out', `pg-${stamp(started)}-${name}`);
+  mkdirSync(path.dirname(kept), { recursive: true });
+  copyFileSync(produced, kept);
+  return { mode, tps: result.tps, file: kept, summary: summariseCpuProfile(produced, root, window) };
+}
+
+async function postgresOsUser(): Promise<{ uid: number; gid: number; name: string } | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  const uid = await run('id', ['-u', 'postgres']);
+  const gid = await run('id', ['-g', 'postgres']);
+  if (uid.code !== 0 || gid.code !== 0) throw new Error('running as root, but OS user "postgres" does not exist');
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()), name: 'postgres' };
+}
+
+// ---------------------------------------------------------------- report
+
+interface MachineInfo {
+  readonly rows: ReadonlyArray<readonly [string, string]>;
+}
+
+async function machineInfo(
+  pgVersion: string,
+  bouncer: string | undefined,
+  loadBefore: readonly number[],
+  loadAfter: readonly number[],
+): Promise<MachineInfo> {
+  const load = (l: readonly number[]): string => l.map((x) => x.toFixed(2)).join(' / ');
+  const cpus = os.cpus();
+  const pgbench = await run(PGBENCH, ['--version']).then((r) => r.stdout.trim(), () => 'unknown');
+  return {
+    rows: [
+      ['CPU', `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown'}`],
+      ['Memory', `${fmt(os.totalmem() / 2 ** 30, 1)} GiB`],
+      ['OS', `${os.type()} ${os.release()} (${os.arch()})`],
+      ['Node.js', process.version],
+      ['PostgreSQL', pgVersion],
+      ['pgbench', pgbench],
+      ['PgBouncer', bouncer ?? 'not installed'],
+      ['Load average 1/5/15 min', `${load(loadBefore)} before the rounds, ${load(loadAfter)} after`],
+    ],
+  };
+}
+
+interface ReportInput {
+  readonly started: Date;
+  readonly machine: MachineInfo;
+  readonly samples: readonly Sample[];
+  readonly endpoints: readonly Endpoint[];
+  readonly idle: IdleResult | undefined;
+  readonly profiles: readonly ProfileRun[];
+  readonly commands: readonly string[];
+  readonly gateway: LaunchedGateway;
+  readonly bouncer: Pgbouncer | undefined;
+  readonly bouncerNote: string | undefined;
+  readonly maxConnections: number;
+}
+
+function renderReport(r: ReportInput): string {
+  const out: string[] = [];
+  const s = settings;
+  out.push(`# Portcullis PostgreSQL benchmark — ${r.started.toISOString()}`, '');
+  out.push(
+    `pgbench -S (select-only), ${s.clients} clients, ${s.threads} threads, scale ${s.scale}, ` +
+      `${s.rounds} interleaved round(s) × ${s.seconds} s per target and query mode ` +
+      `(target order rotated each round; ${s.warmupSeconds} s unrecorded warm-up per target and mode). ` +
+      'Everything runs on this one machine: pgbench, PostgreSQL and the proxy share its cores, so a proxy ' +
+      'that needs more CPU per transaction also takes CPU away from pgbench and PostgreSQL. Anything else running ' +
+      'on the machine (see load average) adds noise: compare the min – max spread before reading much into a ratio.',
+    '',
+    `Gateway policy: ${
+      supportsStatementRules()
+        ? `statement rules — rule \`${BENCH_RULE.name}\` allows class read on \`public.pgbench_*\`, anything else is denied by default, so every statement is inspected and decided.`
+        : 'access list only (this build has no statement rules), so statements are relayed without inspection.'
+    }`,
+    '',
+    `Reproduce: \`${reproduce()}\``,
+    '',
+  );
+
+  out.push('## Machine', '', markdownTable(['', ''], r.machine.rows.map(([k, v]) => [k, v])), '');
+
+  // Throughput
+  const med = (target: string, mode: QueryMode, pick: (x: Sample) => number): number =>
+    median(r.samples.filter((x) => x.target === target && x.mode === mode).map(pick));
+  const rows: string[][] = [];
+  for (const mode of MODES) {
+    const direct = med('direct', mode, (x) => x.tps);
+    for (const e of r.endpoints) {
+      const list = r.samples.filter((x) => x.target === e.name && x.mode === mode);
+      const tps = list.map((x) => x.tps);
+      const failed = list.reduce((a, x) => a + x.failed, 0);
+      rows.push([
+        mode,
+        e.name,
+        fmt(median(tps)),
+        `${fmt(Math.min(...tps))} – ${fmt(Math.max(...tps))}`,
+        fmt(median(list.map((x) => x.latencyMs)), 3),
+        `${fmt(median(tps) / direct, 2)}×`,
+        proxyCpuPerTx(list),
+        fmt(median(list.map((x) => (x.machineBusyMs * 1000) / x.transactions)), 0),
+        String(failed),
+      ]);
+    }
+  }
+  out.push(
+    '## Throughput (pgbench -S)',
+    '',
+    markdownTable(
+      ['mode', 'target', 'TPS (median)', 'TPS min – max', 'latency avg ms (median)', 'vs direct', 'proxy CPU µs/tx (user+sys)', 'machine CPU µs/tx', 'failed tx'],
+      rows,
+      ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    ),
+    '',
+    'CPU per transaction: CPU time used during the run ÷ transactions (medians over rounds). "proxy" is the ' +
+      'PgBouncer or gateway process alone (/proc/<pid>/stat, 10 ms ticks); "machine" is every process on the ' +
+      'machine (/proc/stat): pgbench and PostgreSQL, i.e. what one transaction costs end to end — and anything ' +
+      'unrelated that ran at the same time.',
+    '',
+  );
+
+  // Ratios vs targets
+  const ratioRows: string[][] = [];
+  for (const mode of MODES) {
+    const p = med('portcullis', mode, (x) => x.tps);
+    const d = med('direct', mode, (x) => x.tps);
+    if (r.bouncer) {
+      const b = med('pgbouncer', mode, (x) => x.tps);
+      const ratio = p / b;
+      const paired = median(
+        [...new Set(r.samples.map((x) => x.round))].map((round) => {
+          const pick = (t: string): number => r.samples.find((x) => x.round === round && x.mode === mode && x.target === t)?.tps ?? NaN;
+          return pick('portcullis') / pick('pgbouncer');
+        }),
+      );
+      ratioRows.push([
+        `Portcullis / PgBouncer (${mode})`,
+        `${fmt(ratio, 2)}×`,
+        `${fmt(paired, 2)}×`,
+        `≥ ${TARGET_VS_PGBOUNCER}×`,
+        ratio >= TARGET_VS_PGBOUNCER ? 'PASS' : 'FAIL',
+      ]);
+    }
+    ratioRows.push([`Portcullis / direct (${mode})`, `${fmt(p / d, 2)}×`, '', '—', '']);
+  }
+  out.push(
+    '## Ratios',
+    '',
+    markdownTable(['ratio of median TPS', 'value', 'median of per-round ratios', 'target', 'result'], ratioRows, [
+      'left', 'right', 'right', 'left', 'left',
+    ]),
+    '',
+  );
+  if (r.bouncerNote) out.push(`PgBouncer: ${r.bouncerNote}; no PgBouncer ratio computed.`, '');
+
+  // Idle memory
+  out.push('## Idle sessions (gateway RSS)', '');
+  if (r.idle) {
+    const i = r.idle;
+    const added = i.rssWith - i.rssBefore;
+    const per1000 = i.opened > 0 ? (added / i.opened) * 1000 : NaN;
+    out.push(
+      markdownTable(
+        ['sessions open', 'upstream backends', 'RSS before', 'RSS with sessions', 'added', 'added per 1,000', 'target', 'result', 'RSS after close'],
+        [[
+          `${i.opened} / ${i.requested}${i.failed ? ` (${i.failed} failed)` : ''}`,
+          String(i.upstreamBackends),
+          mb(i.rssBefore),
+          mb(i.rssWith),
+          mb(added),
+          mb(per1000),
+          `≤ ${TARGET_MB_PER_1000} MB`,
+          per1000 <= TARGET_MB_PER_1000 * 1e6 ? 'PASS' : 'FAIL',
+          mb(i.rssAfterClose),
+        ]],
+        ['right', 'right', 'right', 'right', 'right', 'right', 'left', 'left', 'right'],
+      ),
+      '',
+      `A fresh gateway process (\`node dist/cli/main.js serve\`), warmed with 20 sessions that were then closed; ` +
+        `RSS from /proc/<pid>/status (median of 5 samples after settling). The ${i.requested} node-postgres clients ` +
+        `run in a separate process and each completes the full handshake (token verified, upstream SCRAM login to ` +
+        `PostgreSQL, max_connections=${r.maxConnections}), then sits idle; "upstream backends" counts their ` +
+        `PostgreSQL backends in pg_stat_activity while they were open. Opening took ${fmt(i.openSeconds, 1)} s ` +
+        `(32 at a time). "added per 1,000" = added ÷ sessions open × 1,000; MB = 10^6 bytes.`,
+      '',
+    );
+    if (i.firstError) out.push(`First session error: \`${i.firstError}\``, '');
+  } else {
+    out.push('Skipped (BENCH_IDLE_SESSIONS=0).', '');
+  }
+
+  // Profiles
+  if (r.profiles.length > 0) {
+    out.push('## Gateway CPU profile (node --cpu-prof, under pgbench -S)', '');
+    for (const p of r.profiles) {
+      const sum = p.summary;
+      out.push(
+        `### ${p.mode} protocol — ${fmt(p.tps)} TPS while profiled`,
+        '',
+        `Profile: \`${path.relative(root, p.file)}\` (open in Chrome DevTools → Performance). ` +
+          `${sum.windowed ? 'Samples from the measured pgbench run only (start-up and warm-up excluded). ' : 'Whole process lifetime (the measured window did not match the profile clock). '}` +
+          `Wall ${fmt(sum.wallMs / 1000, 1)} s, busy ${fmt(sum.busyMs / 1000, 1)} s ` +
+          `(${fmt((100 * sum.busyMs) / sum.wallMs, 0)}% of one core), GC ${fmt((100 * sum.gcMs) / sum.busyMs, 1)}% of busy. ` +
+          'Shares below are of busy (non-idle) time; our own code is mapped back to src/*.ts through the source maps. ' +
+          'The profiler samples the main thread by wall clock: `writeBuffer` (native) is the write() syscall, and on ' +
+          'loopback that includes the kernel delivering the bytes to the peer socket and waking the peer — and any ' +
+          'time the gateway is descheduled in favour of the process it just woke.',
+        '',
+        '**Self time, top functions**',
+        '',
+        markdownTable(
+          ['function', 'location', 'self %', 'total %'],
+          sum.bySelf.map((h) => [h.name, h.where, fmt(100 * h.selfShare, 1), fmt(100 * h.totalShare, 1)]),
+          ['left', 'left', 'right', 'right'],
+        ),
+        '',
+        '**Total (inclusive) time, top functions**',
+        '',
+        markdownTable(
+          ['function', 'location', 'total %', 'self %'],
+          sum.byTotal.map((h) => [h.name, h.where, fmt(100 * h.totalShare, 1), fmt(100 * h.selfShare, 1)]),
+          ['left', 'left', 'right', 'right'],
+        ),
+        '',
+        '**Self time by file**',
+        '',
+        markdownTable(['file', 'self %'], sum.byFile.map((f) => [f.file, fmt(100 * f.share, 1)]), ['left', 'right']),
+        '',
+      );
+    }
+  }
+
+  // Per-round detail
+  out.push(
+    '## Every run',
+    '',
+    markdownTable(
+      ['round', 'mode', 'target', 'TPS', 'latency avg ms', 'transactions', 'failed', 'proxy CPU µs/tx', 'machine CPU µs/tx'],
+      r.samples.map((x) => [
+        String(x.round),
+        x.mode,
+        x.target,
+        fmt(x.tps),
+        x.latencyMs.toFixed(3),
+        String(x.transactions),
+        String(x.failed),
+        proxyCpuPerTx([x]),
+        fmt((x.machineBusyMs * 1000) / x.transactions, 0),
+      ]),
+      ['right', 'left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
+    ),
+    '',
+  );
+
+  out.push('## Commands', '', '```sh', ...r.commands, '```', '');
+  out.push('Gateway config (generated; the target password comes from the environment):', '', '```yaml', r.gateway.configText.trimEnd(), '```', '');
+  if (r.bouncer) out.push('PgBouncer config (generated; the password is in its userlist file):', '', '```ini', r.bouncer.ini.trimEnd(), '```', '');
+  return out.join('\n');
+}
+
+function reproduce(): string {
+  const vars = ['BENCH_ROUNDS', 'BENCH_SECONDS', 'BENCH_CLIENTS', 'BENCH_THREADS', 'BENCH_SCALE', 'BENCH_WARMUP_SECONDS', 'BENCH_IDLE_SESSIONS', 'BENCH_PGBOUNCER', 'BENCH_PROFILE']
+    .filter((v) => process.env[v] !== undefined && process.env[v] !== '')
+    .map((v) => `${v}=${process.env[v]}`);
+  return [...vars, 'npm run bench:pg'].join(' ');
+}
+
+function proxyCpuPerTx(list: readonly Sample[]): string {
+  const measured = list.filter((x) => x.proxyUserMs !== undefined && x.proxySystemMs !== undefined);
+  if (measured.length === 0) return '—';
+  const per = (ms: (x: Sample) => number): number => median(measured.map((x) => (ms(x) * 1000) / x.transactions));
+  const user = per((x) => x.proxyUserMs!);
+  const sys = per((x) => x.proxySystemMs!);
+  return `${fmt(user + sys, 0)} (${fmt(user, 0)} + ${fmt(sys, 0)})`;
+}
+
+function stamp(date: Date): string {
+  return date.toISOString().replace(/[:.]/g, '-');
+}
+
+main().then(
+  () => cleanup(),
+  async (error: unknown) => {
+    if (interrupted) return; // the signal handler is already cleaning up
+    console.error(`bench:pg failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exitCode = 1;
+    await cleanup();
+  },
+);

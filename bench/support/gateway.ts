@@ -1,0 +1,117 @@
+/**
+ * The gateway as its own process — `node dist/cli/main.js serve --config FILE` with a
+ * generated YAML config — so its CPU and RSS are its own and can be measured.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { RawConfigSchema } from '../../src/config/schema.js';
+import { Service, waitForPort } from './process.js';
+
+/** Env var the generated config reads the target password from (a `${env:…}` reference). */
+const PASSWORD_ENV = 'PORTCULLIS_BENCH_DB_PASSWORD';
+
+export interface GatewayConfigOptions {
+  readonly file: string;
+  readonly dataDir: string;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly port: number;
+  readonly connection: string;
+  readonly target: { readonly port: number; readonly database: string; readonly user: string };
+  readonly group: string;
+}
+
+/** The rule the benchmark runs under when this build has statement rules: pgbench -S only reads. */
+export const BENCH_RULE = {
+  name: 'bench-reads',
+  when: { sql: { class: ['read'], tables: ['public.pgbench_*'] } },
+  effect: 'allow',
+} as const;
+
+/**
+ * Whether this build's config schema has statement rules (top-level `rules`, connection
+ * `rules`). With them, connections deny unmatched statements by default, so the benchmark
+ * must allow its reads — and then measures the realistic path: every statement inspected
+ * and decided. Without them, access lists alone decide.
+ */
+export function supportsStatementRules(): boolean {
+  const has = (node: unknown, path: readonly string[]): boolean => {
+    let cur = node;
+    for (const key of path) {
+      if (cur === null || typeof cur !== 'object' || !(key in cur)) return false;
+      cur = (cur as Record<string, unknown>)[key];
+    }
+    return true;
+  };
+  return has(RawConfigSchema, ['properties', 'rules']) && has(RawConfigSchema, ['properties', 'connections', 'items', 'properties', 'rules']);
+}
+
+/** Writes the YAML config and returns its text (secret-free: the password is an env reference). */
+export function writeGatewayConfig(options: GatewayConfigOptions): string {
+  const rules = supportsStatementRules();
+  const doc = {
+    data_dir: options.dataDir,
+    log: { level: 'warn' },
+    identity: {
+      issuers: [{ issuer: options.issuer, audience: options.audience, groups_claim: 'groups', max_token_age: '24h' }],
+    },
+    listen: {
+      postgres: { address: `127.0.0.1:${options.port}`, tls: { mode: 'disable' }, auth_timeout: '60s' },
+    },
+    connections: [
+      {
+        name: options.connection,
+        type: 'postgres',
+        target: {
+          host: '127.0.0.1',
+          port: options.target.port,
+          database: options.target.database,
+          user: options.target.user,
+          password: `\${env:${PASSWORD_ENV}}`,
+          tls: 'disable',
+          connect_timeout: '10s',
+        },
+        access: { groups: [options.group] },
+        ...(rules ? { rules: [BENCH_RULE.name] } : {}),
+      },
+    ],
+    ...(rules ? { rules: [BENCH_RULE] } : {}),
+  };
+  const text = stringify(doc);
+  writeFileSync(options.file, text, { mode: 0o600 });
+  return text;
+}
+
+export interface GatewayProcess {
+  readonly port: number;
+  readonly service: Service;
+  readonly command: string;
+}
+
+export interface StartGatewayOptions {
+  readonly root: string;
+  readonly configFile: string;
+  readonly port: number;
+  readonly targetPassword: string;
+  /** Extra `node` flags, e.g. --cpu-prof. */
+  readonly nodeFlags?: readonly string[];
+}
+
+export function gatewayEntry(root: string): string {
+  const entry = path.join(root, 'dist', 'cli', 'main.js');
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
+  return entry;
+}
+
+export async function startGatewayProcess(options: StartGatewayOptions): Promise<GatewayProcess> {
+  const entry = gatewayEntry(options.root);
+  const args = [...(options.nodeFlags ?? []), entry, 'serve', '--config', options.configFile];
+  const service = new Service('portcullis', process.execPath, args, {
+    cwd: options.root,
+    env: { ...process.env, [PASSWORD_ENV]: options.targetPassword },
+  });
+  await waitForPort(options.port, service);
+  const command = `${PASSWORD_ENV}=<bench_user password> node ${[...(options.nodeFlags ?? []), path.relative(options.root, entry), 'serve', '--config', options.configFile].join(' ')}`;
+  return { port: options.port, service, command };
+}

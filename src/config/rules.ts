@@ -1,0 +1,141 @@
+/**
+ * Builds the policy part of the config: rules (with the checks the schema cannot express),
+ * the dangerous-functions extension, and each connection's rule list resolved from names to
+ * rules. Semantics of rules are documented in src/policy/gate.ts.
+ */
+import { BUILTIN_RULE_NAMES } from '../policy/builtin.js';
+import { formatPath, suggest, type ConfigPath, type IssueList } from './issues.js';
+import { DEFAULTS, type RawDangerousFunction, type RawRule } from './schema.js';
+import type { DangerousFunctionConfig, ReviewConfig, RuleConfig, SqlCondition } from './types.js';
+
+/** Longest a statement may be held for approval: a PostgreSQL client waits on it. */
+export const MAX_REVIEW_TIMEOUT_MS = 24 * 3_600_000;
+
+export interface RuleBuildHelpers {
+  readonly issues: IssueList;
+  duration(value: string | number, path: ConfigPath, bounds: { positive?: boolean; max?: number }): number;
+}
+
+export function buildRules(raw: readonly RawRule[], h: RuleBuildHelpers): RuleConfig[] {
+  const rules = raw.map((rule, i) => buildRule(rule, ['rules', i], h));
+  const first = new Map<string, number>();
+  rules.forEach((rule, i) => {
+    const earlier = first.get(rule.name);
+    if (earlier === undefined) first.set(rule.name, i);
+    else h.issues.add(['rules', i, 'name'], `duplicate rule name "${rule.name}" (already used at ${formatPath(['rules', earlier, 'name'])})`);
+  });
+  return rules;
+}
+
+function buildRule(raw: RawRule, path: ConfigPath, h: RuleBuildHelpers): RuleConfig {
+  const { issues } = h;
+  if (BUILTIN_RULE_NAMES.includes(raw.name)) {
+    issues.add(
+      [...path, 'name'],
+      `"${raw.name}" is reserved for a built-in decision (${BUILTIN_RULE_NAMES.join(', ')}); choose another name`,
+    );
+  }
+  if (raw.effect !== 'allow' && raw.reason === undefined) {
+    issues.add(
+      [...path, 'reason'],
+      `rule "${raw.name}" has effect "${raw.effect}" but no reason: the reason is what the agent is told when this rule ` +
+        'refuses a statement; say why, and what it can do instead',
+    );
+  }
+  let review: ReviewConfig | undefined;
+  if (raw.effect === 'review') {
+    if (raw.review === undefined) {
+      issues.add([...path, 'review'], `rule "${raw.name}" has effect "review" but no review settings: add review: { approvers: [GROUP] }`);
+    } else {
+      const r = raw.review;
+      review = {
+        approvers: r.approvers,
+        minApprovals: r.min_approvals ?? DEFAULTS.minApprovals,
+        timeoutMs: h.duration(r.timeout ?? DEFAULTS.reviewTimeout, [...path, 'review', 'timeout'], {
+          positive: true,
+          max: MAX_REVIEW_TIMEOUT_MS,
+        }),
+        grant: r.grant ?? DEFAULTS.reviewGrant,
+      };
+    }
+  } else if (raw.review !== undefined) {
+    issues.add(
+      [...path, 'review'],
+      `review settings only apply to effect "review", but rule "${raw.name}" has effect "${raw.effect}": remove review or set effect: review`,
+    );
+  }
+  const sql = raw.when.sql;
+  if (sql?.unparseable === true) {
+    const others = Object.keys(sql).filter((key) => key !== 'unparseable');
+    if (others.length > 0) {
+      issues.add(
+        [...path, 'when', 'sql', 'unparseable'],
+        `unparseable: true cannot be combined with ${others.join(', ')}: input the parser rejects has no facts to match; ` +
+          'write a separate rule for it',
+      );
+    }
+  }
+  const identity = raw.when.identity;
+  return {
+    name: raw.name,
+    when: {
+      identity:
+        identity === undefined
+          ? undefined
+          : { groups: identity.groups, subjects: identity.subjects, clients: identity.clients },
+      sql: sql === undefined ? undefined : sqlCondition(sql),
+    },
+    effect: raw.effect,
+    reason: raw.reason,
+    review,
+  };
+}
+
+function sqlCondition(sql: NonNullable<RawRule['when']['sql']>): SqlCondition {
+  return {
+    classes: sql.class,
+    kinds: sql.kind,
+    tables: sql.tables,
+    functions: sql.functions,
+    flags: sql.flags,
+    unparseable: sql.unparseable === true,
+  };
+}
+
+/** A connection's `rules: [names]` → the rules, in list order; an unknown name is an issue at its list entry. */
+export function resolveRuleNames(
+  names: readonly string[],
+  path: ConfigPath,
+  byName: ReadonlyMap<string, RuleConfig>,
+  issues: IssueList,
+): RuleConfig[] {
+  const resolved: RuleConfig[] = [];
+  names.forEach((name, j) => {
+    const rule = byName.get(name);
+    if (rule !== undefined) {
+      resolved.push(rule);
+      return;
+    }
+    const known = [...byName.keys()];
+    const guess = suggest(name, known);
+    const hint =
+      guess !== undefined ? ` (did you mean "${guess}"?)` : known.length === 0 ? '; no rules are defined (add them under the top-level "rules")' : `; defined rules: ${known.join(', ')}`;
+    issues.add([...path, j], `unknown rule "${name}"${hint}`);
+  });
+  return resolved;
+}
+
+export function buildDangerousFunctions(raw: readonly RawDangerousFunction[], issues: IssueList): DangerousFunctionConfig[] {
+  const first = new Map<string, number>();
+  raw.forEach((fn, i) => {
+    // The inspector matches names case-insensitively, so "F" and "f" are the same function.
+    const key = fn.name.toLowerCase();
+    const earlier = first.get(key);
+    if (earlier === undefined) first.set(key, i);
+    else {
+      const at = ['sql', 'extra_dangerous_functions', i, 'name'];
+      issues.add(at, `duplicate function "${fn.name}" (already listed at ${formatPath(['sql', 'extra_dangerous_functions', earlier, 'name'])})`);
+    }
+  });
+  return raw.map((fn) => ({ name: fn.name, class: fn.class, reason: fn.reason, dynamicSql: fn.dynamic_sql ?? false }));
+}

@@ -1,0 +1,25 @@
+/**
+ * Names of the decisions the gate makes by itself rather than through a configured rule.
+ * Reserved: a configured rule cannot take one, so a decision's `rule` is never ambiguous.
+ */
+export const BUILTIN_RULE = {
+  /** The identity is not in the connection's access list. */
+  access: 'access',
+  /** The operation names a connection that does not exist. */
+  unknownConnection: 'unknown-connection',
+  /** No rule matched; the connection's `default` decided. */
+  default: 'default',
+  /** A query with no statements (empty, or only comments). */
+  empty: 'empty-query',
+  /** A `sql` operation arrived without inspector facts: fail closed. */
+  notInspected: 'not-inspected',
+  /** Guards: denied unless an allow rule names them explicitly. */
+  unparseable: 'unparseable-sql',
+  unknownStatement: 'unknown-statement',
+  dynamicSql: 'dynamic-sql',
+  parseRelevantSetting: 'parse-relevant-setting',
+} as const;
+
+export type BuiltinRule = (typeof BUILTIN_RULE)[keyof typeof BUILTIN_RULE];
+
+export const BUILTIN_RULE_NAMES: readonly string[] = Object.values(BUILTIN_RULE);
