@@ -109,6 +109,16 @@ As an agent, get a short-lived access token and connect with it as the password:
   export PGPASSWORD=$(${bin} token --issuer ${idp.issuer} --client-id agent --client-secret agent-secret)
   psql "host=${gw.address} port=${gw.port} dbname=demo user=agent sslmode=disable" -c 'SELECT full_name, email FROM customers LIMIT 5'
 
+The demo connection is read-only for agents (see the rules in ${path.relative(process.cwd(), file)}). A write is refused
+before it reaches the database, with the rule and what to do next:
+
+  psql "host=${gw.address} port=${gw.port} dbname=demo user=agent sslmode=disable" -c 'DELETE FROM orders'
+  ERROR:  Portcullis: Refused "DELETE FROM orders" by rule "no-writes": …
+
+The same decision offline, as JSON:
+
+  ${bin} policy check --config ${path.relative(process.cwd(), file)} --connection demo --subject agent --group agents --sql 'DELETE FROM orders'
+
 An identity outside the access list is refused:
 
   PGPASSWORD=$(${bin} token --issuer ${idp.issuer} --client-id outsider --client-secret outsider-secret) \\

@@ -7,7 +7,8 @@ import { ConfigError, formatIssue } from '../config/issues.js';
 import { loadConfig } from '../config/load.js';
 import type { Config, DangerousFunctionConfig } from '../config/types.js';
 import type { Identity } from '../identity/identity.js';
-import type { SqlInspection } from '../inspect/sql/facts.js';
+import type { SqlInspector } from '../inspect/sql-inspector.js';
+export type { SqlInspector };
 import { createGate } from '../policy/gate.js';
 import type { Decision, Effect } from '../policy/operation.js';
 import { ExitCode, type CliArgs, type CliCommand, type CliIo } from './command.js';
@@ -17,13 +18,10 @@ const CONFIG_ENV = 'PORTCULLIS_CONFIG';
 /** Exit status by effect. 2 (usage) covers bad command lines and invalid configs. */
 export const POLICY_EXIT: Readonly<Record<Effect, ExitCode>> = { allow: 0, deny: 1, review: 3 };
 
-/** Inspects SQL text; the live gateway's inspector, or a stand-in in tests. */
-export type SqlInspector = (text: string) => SqlInspection;
-
 export interface PolicyCheckDeps {
   /**
    * Loads the inspector, extended with the config's dangerous functions. Default: the
-   * real one (libpg-query WASM).
+   * live gateway's (libpg-query WASM).
    */
   readonly loadInspector?: (extraDangerousFunctions: readonly DangerousFunctionConfig[]) => Promise<SqlInspector>;
 }
@@ -33,10 +31,8 @@ export interface PolicyCheckDeps {
  * and every other command loads faster without it.
  */
 async function loadRealInspector(extraDangerousFunctions: readonly DangerousFunctionConfig[]): Promise<SqlInspector> {
-  const { loadSqlParser, inspectSql, withExtraDangerousFunctions } = await import('../inspect/sql/index.js');
-  await loadSqlParser();
-  const dangerousFunctions = withExtraDangerousFunctions(extraDangerousFunctions);
-  return (text) => inspectSql(text, { dangerousFunctions });
+  const { createSqlInspector } = await import('../inspect/sql-inspector.js');
+  return createSqlInspector(extraDangerousFunctions);
 }
 
 const USAGE = `Usage: portcullis policy check --connection NAME --subject SUB [--group GROUP]...

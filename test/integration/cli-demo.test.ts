@@ -95,7 +95,26 @@ describe('portcullis demo (npm start)', () => {
     await client.connect();
     const r = await client.query('SELECT count(*)::int AS n FROM customers WHERE email LIKE $1', ['%@example.com']);
     expect(r.rows[0].n).toBeGreaterThanOrEqual(10);
+    // The example policy it advertises: writes are refused with the rule and what to do.
+    const refused = await client.query('DELETE FROM orders').then(
+      () => undefined,
+      (e: { code: string; message: string }) => e,
+    );
+    expect(refused?.code).toBe('42501');
+    expect(refused?.message).toContain('rule "no-writes"');
+    const after = await client.query('SELECT count(*)::int AS n FROM orders');
+    expect(after.rows[0].n).toBeGreaterThan(0);
     await client.end();
+  });
+
+  it('prints a policy check command that decides offline like the gateway', async () => {
+    const line = printed.split('\n').find((l) => l.includes('policy check'))!.trim();
+    const result = await exec('sh', ['-c', line], { cwd: ROOT }).then(
+      (r) => ({ code: 0, stdout: r.stdout }),
+      (e: { code: number; stdout: string }) => e,
+    );
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toMatchObject({ effect: 'deny', rule: 'no-writes' });
   });
 
   it('refuses the outsider it advertises', async () => {
