@@ -54,6 +54,34 @@ export class FrameReader {
     return this.buffered;
   }
 
+  /**
+   * The longest run of complete frames at the front of the current chunk whose types are
+   * not flagged in `stop`, as one view (no Frame objects, no copy), or null when the next
+   * frame is a stop type, incomplete, or has an invalid length — `next()` then handles it
+   * (and reports any error exactly as it always does). The relay's fast path: frames it
+   * only forwards need no decoding.
+   */
+  takeRun(stop: Uint8Array): Buffer | null {
+    if (this.startupPhase || this.chunks.length === 0) return null;
+    const first = this.chunks[0]!;
+    const start = this.offset;
+    let pos = start;
+    while (first.length - pos >= 5) {
+      const length = first.readInt32BE(pos + 1);
+      if (stop[first[pos]!] === 1 || length < 4 || length > this.maxFrameBytes || first.length - pos < length + 1) break;
+      pos += length + 1;
+    }
+    if (pos === start) return null;
+    this.buffered -= pos - start;
+    if (pos === first.length) {
+      this.chunks.shift();
+      this.offset = 0;
+    } else {
+      this.offset = pos;
+    }
+    return first.subarray(start, pos);
+  }
+
   /** The next complete frame, or null until more bytes arrive. Throws ProtocolError. */
   next(): Frame | null {
     const headerSize = this.startupPhase ? 4 : 5;
@@ -138,4 +166,11 @@ export class FrameReader {
 function describeType(type: number): string {
   if (type === 0) return 'startup';
   return type >= 0x20 && type < 0x7f ? `'${String.fromCharCode(type)}'` : `0x${type.toString(16)}`;
+}
+
+/** A stop set for `takeRun`: the message types that must be looked at one by one. */
+export function frameTypeSet(types: readonly number[]): Uint8Array {
+  const set = new Uint8Array(256);
+  for (const t of types) set[t] = 1;
+  return set;
 }

@@ -17,7 +17,7 @@ import type { Logger } from '../../log.js';
 import type { SqlInspection, StatementFacts } from '../../inspect/sql/facts.js';
 import { withPreparedFacts } from '../../inspect/sql/inspect.js';
 import { isParseRelevantChange, isUtf8EncodingName } from '../../inspect/sql/settings.js';
-import type { Decision, Gate, Operation } from '../../policy/operation.js';
+import type { ConnectionRef, Decision, Gate, Operation } from '../../policy/operation.js';
 import type { CancelRegistry, Cancellable } from './cancel-registry.js';
 import {
   Be,
@@ -26,7 +26,6 @@ import {
   parseParameterStatus,
   parseParse,
   parseQuery,
-  parseReadyForQuery,
   parseStartupPacket,
   serializeAuthenticationCleartext,
   serializeAuthenticationOk,
@@ -44,7 +43,7 @@ import {
   type StartupPacket,
 } from './codec.js';
 import { ProtocolError } from './errors.js';
-import { FrameReader, type Frame } from './frame-reader.js';
+import { FrameReader, frameTypeSet, type Frame } from './frame-reader.js';
 import { Outbox } from './outbox.js';
 import { connectUpstream, UpstreamError, type UpstreamConnection } from './upstream.js';
 
@@ -92,6 +91,7 @@ export class PostgresSession implements Cancellable {
   private reader: FrameReader;
   private readonly log: Logger;
   private connectionName = '';
+  private connectionRef: ConnectionRef | undefined;
   private identity: Identity | undefined;
   private upstream: UpstreamConnection | undefined;
   private backendKey: { processId: number; secretKey: Buffer } | undefined;
@@ -175,6 +175,10 @@ export class PostgresSession implements Cancellable {
   private processClientFrames(): void {
     for (;;) {
       if (this.phase === 'authenticating' || this.phase === 'closed') return;
+      if (this.phase === 'relay') {
+        const run = this.reader.takeRun(DECIDED_FRONTEND_TYPES);
+        if (run) this.toUpstream.add(run);
+      }
       const frame = this.reader.next();
       if (!frame) break;
       if (this.phase === 'startup') this.onStartupPacket(withContext('invalid startup packet', () => parseStartupPacket(frame.body)));
@@ -313,7 +317,8 @@ export class PostgresSession implements Cancellable {
         message: `connection "${this.connectionName}" does not exist; set the database name to a Portcullis connection name`,
       });
     }
-    const decision = this.decide({ kind: 'session', connection: { name: connection.name, type: connection.type }, text: '', via: 'startup' });
+    this.connectionRef = { name: connection.name, type: connection.type };
+    const decision = this.decide({ kind: 'session', connection: this.connectionRef, text: '', via: 'startup' });
     if (decision.effect !== 'allow') {
       return this.fail({ code: '28000', message: `access to connection "${connection.name}" refused: ${decision.reason}` });
     }
@@ -410,9 +415,8 @@ export class PostgresSession implements Cancellable {
   }
 
   private sqlOperation(text: string, via: string): Operation {
-    const c = this.deps.connections.get(this.connectionName)!;
     const facts = this.substitutePrepared(this.deps.inspect(text));
-    return { kind: 'sql', connection: { name: c.name, type: c.type }, text, via, facts };
+    return { kind: 'sql', connection: this.connectionRef!, text, via, facts };
   }
 
   /** `EXECUTE p` is decided as what `p` was prepared as; an unknown `p` stays unknown (denied). */
@@ -520,7 +524,11 @@ export class PostgresSession implements Cancellable {
 
   private drainUpstreamReader(): void {
     const reader = this.upstream!.reader;
-    for (let f = reader.next(); f; f = reader.next()) {
+    for (;;) {
+      const run = reader.takeRun(INSPECTED_BACKEND_TYPES);
+      if (run) this.toClient.add(run);
+      const f = reader.next();
+      if (!f) break;
       if (f.type === Be.ErrorResponse && isFatal(f.body)) this.targetSentFatal = true;
       if (f.type === Be.ParameterStatus) {
         const { name, value } = parseParameterStatus(f.body);
@@ -529,7 +537,6 @@ export class PostgresSession implements Cancellable {
       if (f.type === Be.ErrorResponse && this.refusals.size > 0) {
         this.toClient.add(this.rewriteRefusal(f) ?? f.raw);
       } else {
-        if (f.type === Be.ReadyForQuery) parseReadyForQuery(f.body);
         this.toClient.add(f.raw);
       }
     }
@@ -633,6 +640,11 @@ export class PostgresSession implements Cancellable {
     if (this.socket.destroyed) this.closedResolve();
   }
 }
+
+/** Client messages the gate decides or the session must see; the rest are relayed in runs. */
+const DECIDED_FRONTEND_TYPES = frameTypeSet([Fe.Query, Fe.Parse, Fe.FunctionCall, Fe.Terminate]);
+/** Target messages the session inspects (refusal rewriting, FATAL, settings); the rest are relayed in runs. */
+const INSPECTED_BACKEND_TYPES = frameTypeSet([Be.ErrorResponse, Be.ParameterStatus]);
 
 const FUNCTION_CALL_REFUSED: Decision = {
   effect: 'deny',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as codec from '../../../src/protocols/postgres/codec.js';
 import { ProtocolError } from '../../../src/protocols/postgres/errors.js';
-import { FrameReader, type Frame } from '../../../src/protocols/postgres/frame-reader.js';
+import { FrameReader, frameTypeSet, type Frame } from '../../../src/protocols/postgres/frame-reader.js';
 
 /** One of every message the gateway builds or decodes, in a realistic order. */
 function sampleMessages(): Buffer[] {
@@ -116,6 +116,66 @@ describe('FrameReader', () => {
     const r = new FrameReader(1024);
     r.push(Buffer.from([0x51, 0xff, 0xff, 0xff, 0xff]));
     expect(() => r.next()).toThrowError(/invalid message length -1/);
+  });
+
+  describe('takeRun (relay fast path)', () => {
+    const stop = frameTypeSet([codec.Fe.Query, codec.Be.ErrorResponse]);
+
+    /** Alternates takeRun and next like the session does; returns forwarded bytes and stopped frames. */
+    function relay(r: FrameReader): { bytes: Buffer[]; stopped: number[] } {
+      const bytes: Buffer[] = [];
+      const stopped: number[] = [];
+      for (;;) {
+        const run = r.takeRun(stop);
+        if (run) bytes.push(Buffer.from(run));
+        const f = r.next();
+        if (!f) return { bytes, stopped };
+        if (f.type === codec.Fe.Query || f.type === codec.Be.ErrorResponse) stopped.push(f.type);
+        else expect(run === null || stop[f.type] === 0).toBe(true);
+        bytes.push(Buffer.from(f.raw));
+      }
+    }
+
+    it('forwards every byte in order and surfaces each stop-type frame, cut at every boundary', () => {
+      const expectedStops = sampleMessages()
+        .map((m) => m[0]!)
+        .filter((t) => stop[t] === 1);
+      expect(expectedStops.length).toBeGreaterThan(1);
+      for (let cut = 0; cut <= stream.length; cut++) {
+        const r = new FrameReader(1 << 20);
+        const bytes: Buffer[] = [];
+        const stops: number[] = [];
+        for (const part of [stream.subarray(0, cut), stream.subarray(cut)]) {
+          r.push(part);
+          const out = relay(r);
+          bytes.push(...out.bytes);
+          stops.push(...out.stopped);
+        }
+        expect(Buffer.concat(bytes).equals(stream), `cut at ${cut}`).toBe(true);
+        expect(stops, `cut at ${cut}`).toEqual(expectedStops);
+        expect(r.pendingBytes).toBe(0);
+      }
+    });
+
+    it('returns one view over consecutive pass-through frames', () => {
+      const frames = [codec.serializeParameterStatus('a', 'b'), codec.serializeReadyForQuery('I'), codec.serializeQuery('x')];
+      const chunk = Buffer.concat(frames);
+      const r = new FrameReader(1 << 20);
+      r.push(chunk);
+      const run = r.takeRun(stop)!;
+      expect(run.buffer).toBe(chunk.buffer);
+      expect(run.length).toBe(frames[0]!.length + frames[1]!.length);
+      expect(r.takeRun(stop)).toBeNull(); // a Query is next
+      expect(r.next()!.type).toBe(codec.Fe.Query);
+    });
+
+    it('leaves oversized and invalid lengths to next(), which reports them', () => {
+      const r = new FrameReader(16);
+      r.push(Buffer.concat([codec.serializeReadyForQuery('I'), Buffer.from([0x44, 0, 0, 1, 0])]));
+      expect(r.takeRun(stop)!.length).toBe(6);
+      expect(r.takeRun(stop)).toBeNull();
+      expect(() => r.next()).toThrowError(/exceeds the limit of 16 bytes/);
+    });
   });
 
   describe('startup phase', () => {
