@@ -2,7 +2,7 @@
  * A real stack for integration tests: embedded PostgreSQL (SCRAM, TLS on), the dev
  * OIDC issuer and the gateway, each on an ephemeral loopback port.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -108,9 +108,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const ownsPostgres = !options.postgres;
   const postgres = options.postgres ?? (await startTargetPostgres());
   const idp = await startDevIdp({ port: 0, clients: [AGENT, OUTSIDER], audience: 'portcullis' });
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'portcullis-it-data-'));
   const config: Config = {
     file: '<test>',
-    dataDir: mkdtempSync(path.join(os.tmpdir(), 'portcullis-it-data-')),
+    dataDir,
     log: { level: 'debug' },
     identity: { issuers: [issuerConfig(idp.issuer), ...(options.extraIssuers ?? [])] },
     postgres: listenerConfig(options.listener),
@@ -146,6 +147,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await gateway.close();
       await idp.close();
       if (ownsPostgres) await postgres.pg.stop();
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -330,7 +330,9 @@ export class PostgresSession implements Cancellable {
       const message =
         e.kind === 'auth'
           ? `the target of connection "${connection.name}" rejected the gateway's credentials; this is a gateway configuration problem — report it to a Portcullis administrator`
-          : `could not connect to the target of connection "${connection.name}": ${e.message}; retry later`;
+          : e.kind === 'tls'
+            ? `could not connect to the target of connection "${connection.name}": ${e.message}; this is a gateway configuration problem — report it to a Portcullis administrator`
+            : `could not connect to the target of connection "${connection.name}": ${e.message}; retry later`;
       return this.fail({ code: '08001', message });
     }
     if (this.isClosed()) {
