@@ -5,7 +5,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { RawConfigSchema } from '../../src/config/schema.js';
+import type { BenchPolicy } from './policy.js';
 import { Service, waitForPort } from './process.js';
 
 /** Env var the generated config reads the target password from (a `${env:…}` reference). */
@@ -20,36 +20,13 @@ export interface GatewayConfigOptions {
   readonly connection: string;
   readonly target: { readonly port: number; readonly database: string; readonly user: string };
   readonly group: string;
-}
-
-/** The rule the benchmark runs under when this build has statement rules: pgbench -S only reads. */
-export const BENCH_RULE = {
-  name: 'bench-reads',
-  when: { sql: { class: ['read'], tables: ['public.pgbench_*'] } },
-  effect: 'allow',
-} as const;
-
-/**
- * Whether this build's config schema has statement rules (top-level `rules`, connection
- * `rules`). With them, connections deny unmatched statements by default, so the benchmark
- * must allow its reads — and then measures the realistic path: every statement inspected
- * and decided. Without them, access lists alone decide.
- */
-export function supportsStatementRules(): boolean {
-  const has = (node: unknown, path: readonly string[]): boolean => {
-    let cur = node;
-    for (const key of path) {
-      if (cur === null || typeof cur !== 'object' || !(key in cur)) return false;
-      cur = (cur as Record<string, unknown>)[key];
-    }
-    return true;
-  };
-  return has(RawConfigSchema, ['properties', 'rules']) && has(RawConfigSchema, ['properties', 'connections', 'items', 'properties', 'rules']);
+  /** Statement rules for the connection (see policy.ts): the example's read-only policy. */
+  readonly policy: BenchPolicy;
 }
 
 /** Writes the YAML config and returns its text (secret-free: the password is an env reference). */
 export function writeGatewayConfig(options: GatewayConfigOptions): string {
-  const rules = supportsStatementRules();
+  const { policy } = options;
   const doc = {
     data_dir: options.dataDir,
     log: { level: 'warn' },
@@ -73,10 +50,12 @@ export function writeGatewayConfig(options: GatewayConfigOptions): string {
           connect_timeout: '10s',
         },
         access: { groups: [options.group] },
-        ...(rules ? { rules: [BENCH_RULE.name] } : {}),
+        rules: policy.rules.map((r) => r.name),
+        default: policy.defaultEffect,
       },
     ],
-    ...(rules ? { rules: [BENCH_RULE] } : {}),
+    ...(policy.sql ? { sql: policy.sql } : {}),
+    rules: policy.rules,
   };
   const text = stringify(doc);
   writeFileSync(options.file, text, { mode: 0o600 });

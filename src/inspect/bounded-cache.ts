@@ -1,31 +1,37 @@
 /**
- * A bounded least-recently-used map. Used for per-text caches (SQL inspection), so
- * hot and prepared statements are inspected once while memory stays bounded.
+ * A bounded cache with two generations: entries live in `young` until it holds half the
+ * limit, then `young` becomes `old` and the previous `old` is dropped wholesale. A hit in
+ * `old` is promoted. Every operation is O(1) — no per-entry eviction bookkeeping, which
+ * for a full LRU Map costs more than the parse it saves. Hot entries survive; at most
+ * `limit` entries are held.
  */
 export class BoundedCache<K, V> {
-  private readonly map = new Map<K, V>();
+  private young = new Map<K, V>();
+  private old = new Map<K, V>();
+  private readonly generationSize: number;
 
-  constructor(private readonly limit: number) {
-    if (limit < 1) throw new RangeError('cache limit must be at least 1');
+  constructor(limit: number) {
+    if (limit < 2) throw new RangeError('cache limit must be at least 2');
+    this.generationSize = Math.floor(limit / 2);
   }
 
   get(key: K): V | undefined {
-    const value = this.map.get(key);
-    if (value !== undefined) {
-      // Re-insert to mark as most recently used (Map preserves insertion order).
-      this.map.delete(key);
-      this.map.set(key, value);
-    }
-    return value;
+    const value = this.young.get(key);
+    if (value !== undefined) return value;
+    const aged = this.old.get(key);
+    if (aged !== undefined) this.set(key, aged);
+    return aged;
   }
 
   set(key: K, value: V): void {
-    if (this.map.has(key)) this.map.delete(key);
-    else if (this.map.size >= this.limit) this.map.delete(this.map.keys().next().value as K);
-    this.map.set(key, value);
+    if (this.young.size >= this.generationSize) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+    this.young.set(key, value);
   }
 
   get size(): number {
-    return this.map.size;
+    return this.young.size + this.old.size;
   }
 }

@@ -1,14 +1,23 @@
 /**
  * The SQL inspector the live gateway uses: the real parser, the configured dangerous-
- * function table, and a bounded per-text cache so hot and repeated statements are parsed
- * once (parsing costs ~100 µs; a cache hit costs a map lookup).
+ * function table, and a bounded cache so hot and repeated statements are parsed once
+ * (parsing costs 20–700 µs; a hit costs a map lookup). Statements that differ only in
+ * numeric literal values share an entry (see numeric-literal-key.ts); the statement texts
+ * in a shared entry are re-cut from the text actually sent, so refusals quote it exactly.
  */
 import type { DangerousFunctionConfig } from '../config/types.js';
 import { BoundedCache } from './bounded-cache.js';
-import type { SqlInspection } from './sql/facts.js';
+import type { SqlInspection, StatementFacts } from './sql/facts.js';
 import { inspectSql, loadSqlParser, withExtraDangerousFunctions } from './sql/index.js';
+import { numericLiteralKey } from './sql/numeric-literal-key.js';
 
 export type SqlInspector = (text: string) => SqlInspection;
+
+interface CacheEntry {
+  readonly inspection: SqlInspection;
+  /** [start, end) of each statement's text within the inspected text, when shareable. */
+  readonly spans: ReadonlyArray<readonly [number, number]> | undefined;
+}
 
 /** Statement texts above this length are inspected every time rather than cached. */
 const MAX_CACHED_TEXT = 16 * 1024;
@@ -19,12 +28,39 @@ export async function createSqlInspector(
 ): Promise<SqlInspector> {
   await loadSqlParser();
   const dangerousFunctions = withExtraDangerousFunctions(extraDangerousFunctions);
-  const cache = new BoundedCache<string, SqlInspection>(cacheEntries);
+  const cache = new BoundedCache<string, CacheEntry>(cacheEntries);
   return (text) => {
-    const cached = cache.get(text);
-    if (cached) return cached;
+    if (text.length > MAX_CACHED_TEXT) return inspectSql(text, { dangerousFunctions });
+    const key = numericLiteralKey(text) ?? text;
+    const hit = cache.get(key);
+    if (hit) {
+      if (key === text || !hit.spans || !hit.inspection.ok) return hit.inspection;
+      return { ok: true, statements: recut(hit.inspection.statements, hit.spans, text) };
+    }
     const inspection = inspectSql(text, { dangerousFunctions });
-    if (text.length <= MAX_CACHED_TEXT) cache.set(text, inspection);
+    const spans = inspection.ok ? spansOf(inspection.statements, text) : undefined;
+    // Only an entry whose statement texts can be re-cut may serve other literal values.
+    if (key === text || spans) cache.set(key, { inspection, spans });
     return inspection;
   };
+}
+
+function spansOf(statements: readonly StatementFacts[], text: string): Array<readonly [number, number]> | undefined {
+  const spans: Array<readonly [number, number]> = [];
+  let from = 0;
+  for (const s of statements) {
+    const at = text.indexOf(s.text, from);
+    if (at < 0) return undefined;
+    spans.push([at, at + s.text.length]);
+    from = at + s.text.length;
+  }
+  return spans;
+}
+
+function recut(
+  statements: readonly StatementFacts[],
+  spans: ReadonlyArray<readonly [number, number]>,
+  text: string,
+): StatementFacts[] {
+  return statements.map((s, i) => ({ ...s, text: text.slice(spans[i]![0], spans[i]![1]) }));
 }
