@@ -31,6 +31,7 @@ const SERVER_CONTROL = 'controls the database server (configuration, logs, WAL, 
 const REPLICATION = 'manages replication slots/origins or reads decoded WAL of every table';
 const DBLINK = 'connects to another database server and runs SQL there';
 const DBLINK_SQL = 'runs a SQL string on another database server';
+const SPI_SQL = 'runs SQL built from its text arguments, which cannot be inspected';
 const XML_QUERY = 'executes a SQL string given as an argument';
 const XML_TABLE = 'reads a whole table, schema or database chosen at run time';
 const ADVISORY = 'takes advisory locks held for the session or transaction';
@@ -165,6 +166,8 @@ export const DANGEROUS_FUNCTIONS: readonly DangerousFunction[] = Object.freeze([
   ),
   // Strings executed as SQL, locally or elsewhere.
   ...entries(['dblink', 'dblink_exec', 'dblink_open', 'dblink_fetch', 'dblink_send_query'], 'admin', DBLINK_SQL, true),
+  // tablefunc and xml2 build SQL from their text arguments and run it (SPI).
+  ...entries(['crosstab', 'crosstab2', 'crosstab3', 'crosstab4', 'connectby', 'xpath_table'], 'admin', SPI_SQL, true),
   ...entries(
     [
       'dblink_connect',

@@ -65,6 +65,13 @@ const LEAVES = new Set([
   'SQLValueFunction',
 ]);
 
+/** Catalog views that only wrap a function on the dangerous list. */
+const CATALOG_VIEWS_OVER_DANGEROUS_FUNCTIONS: Readonly<Record<string, string>> = {
+  pg_file_settings: 'pg_show_all_file_settings',
+  pg_hba_file_rules: 'pg_hba_file_rules',
+  pg_ident_file_mappings: 'pg_ident_file_mappings',
+};
+
 /** DROP object types whose objects are relations a table rule can name. */
 const DROPPED_RELATIONS = new Set([
   'OBJECT_TABLE',
@@ -127,6 +134,10 @@ export class StatementWalker {
   }
 
   private node(type: string, body: PgObject, scope: Scope | undefined, access: Access): void {
+    // `o.fn` and `(o).fn` call fn(o) when fn is a function (attribute notation): a dangerous
+    // name in that position is judged as a call, whatever it turns out to be.
+    if (type === 'ColumnRef') return this.attributeNotation(asArray(body['fields']).slice(1));
+    if (type === 'A_Indirection') this.attributeNotation(asArray(body['indirection']));
     if (LEAVES.has(type)) return;
     switch (type) {
       case 'RangeVar':
@@ -212,6 +223,11 @@ export class StatementWalker {
 
   private table(schema: string | undefined, name: string, access: Access): void {
     this.c.addTable(schema, name, access);
+    const wrapped = CATALOG_VIEWS_OVER_DANGEROUS_FUNCTIONS[name];
+    if (wrapped !== undefined && (schema === undefined || schema === 'pg_catalog')) {
+      // The view is nothing but a call of the listed function: judge it as that call.
+      this.calledByName(wrapped, `reads ${name}, a view over ${wrapped}`);
+    }
     // `UPDATE pg_settings SET setting = …` is SET by another name (a rule calls set_config).
     if (access === 'write' && name === 'pg_settings' && (schema === undefined || schema === 'pg_catalog')) {
       this.parseRelevant('writing pg_settings changes run-time settings');
@@ -347,15 +363,26 @@ export class StatementWalker {
     if (names !== undefined && names.length > 0) {
       const name = names[names.length - 1] as string;
       this.c.addFunction(names.length >= 2 ? names[names.length - 2] : undefined, name);
-      const danger = lookupDangerousFunction(this.dangerous, name);
-      if (danger !== undefined) {
-        this.c.addFlag('dangerous_function');
-        this.c.addRiskClass(danger.class, `calls ${name}: ${danger.reason}`);
-        if (danger.dynamicSql === true) this.c.addFlag('dynamic_sql');
-      }
+      this.calledByName(name, `calls ${name}`);
       if (name.toLowerCase() === 'set_config') this.setConfig(asArray(body['args']));
     }
     this.fields(body, scope, 'read', SKIP_FUNCNAME);
+  }
+
+  /** Applies the dangerous-function table to a call (or a call in disguise) of `name`. */
+  private calledByName(name: string, what: string): void {
+    const danger = lookupDangerousFunction(this.dangerous, name);
+    if (danger === undefined) return;
+    this.c.addFlag('dangerous_function');
+    this.c.addRiskClass(danger.class, `${what}: ${danger.reason}`);
+    if (danger.dynamicSql === true) this.c.addFlag('dynamic_sql');
+  }
+
+  private attributeNotation(names: readonly unknown[]): void {
+    for (const n of names) {
+      const name = stringNodeValue(n);
+      if (name !== undefined) this.calledByName(name, `calls ${name} (attribute notation)`);
+    }
   }
 
   /** `set_config(setting_name, new_value, is_local)`, positional or named arguments. */

@@ -421,14 +421,22 @@ export class PostgresSession implements Cancellable {
     return { kind: 'sql', connection: this.connectionRef!, text, via, facts };
   }
 
-  /** `EXECUTE p` is decided as what `p` was prepared as; an unknown `p` stays unknown (denied). */
+  /**
+   * `EXECUTE p` is decided as what `p` was prepared as — earlier in the session, or by a
+   * PREPARE earlier in the same query text; an unknown `p` stays unknown (denied).
+   */
   private substitutePrepared(inspection: SqlInspection): SqlInspection {
     if (!inspection.ok || !inspection.statements.some((s) => s.preparedName !== undefined)) return inspection;
+    const inThisText = new Map<string, StatementFacts>();
     return {
       ok: true,
       statements: inspection.statements.map((s) => {
-        const prepared = s.preparedName === undefined ? undefined : this.preparedStatements.get(s.preparedName);
-        return prepared ? withPreparedFacts(s, prepared) : s;
+        if (s.preparesName !== undefined) inThisText.set(s.preparesName, s);
+        if (s.preparedName === undefined) return s;
+        const prepared = inThisText.get(s.preparedName) ?? this.preparedStatements.get(s.preparedName);
+        if (prepared) return withPreparedFacts(s, prepared);
+        const note = `prepared statement "${s.preparedName}" was not prepared in this session through Portcullis: PREPARE it first, then EXECUTE it`;
+        return { ...s, notes: [note, ...(s.notes ?? [])] };
       }),
     };
   }
@@ -444,7 +452,6 @@ export class PostgresSession implements Cancellable {
     if (protocolName) {
       const [only] = inspection.statements;
       if (only && !this.preparedStatements.has(protocolName)) this.preparedStatements.set(protocolName, only);
-      return;
     }
     for (const s of inspection.statements) {
       if (s.preparesName !== undefined && !this.preparedStatements.has(s.preparesName)) {
@@ -472,7 +479,7 @@ export class PostgresSession implements Cancellable {
         const operation = this.sqlOperation(parse.sql, 'parse');
         const decision = this.decide(operation);
         if (decision.effect !== 'allow') return refuse(decision);
-        if (parse.statement !== '') this.rememberPrepared(operation, parse.statement);
+        this.rememberPrepared(operation, parse.statement === '' ? undefined : parse.statement);
         this.toUpstream.add(frame.raw);
         return;
       }
