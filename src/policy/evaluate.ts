@@ -45,10 +45,16 @@ function applicableRules(connection: CompiledConnection, identity: Identity): re
   return rules;
 }
 
-export function decideSql(connection: CompiledConnection, identity: Identity, text: string, facts: SqlInspection): Decision {
+export function decideSql(
+  connection: CompiledConnection,
+  identity: Identity,
+  text: string,
+  facts: SqlInspection,
+  searchPath: readonly string[],
+): Decision {
   const rules = applicableRules(connection, identity);
   if (!facts.ok) {
-    const verdict = verdictOf(rules, undefined, UNPARSEABLE_GUARDS, 'deny');
+    const verdict = verdictOf(rules, undefined, UNPARSEABLE_GUARDS, 'deny', searchPath);
     return { effect: verdict.effect, rule: ruleName(verdict), reason: unparseableReason(verdict, text, facts) };
   }
   const { statements } = facts;
@@ -59,7 +65,7 @@ export function decideSql(connection: CompiledConnection, identity: Identity, te
   let worstIndex = 0;
   for (let index = 0; index < statements.length; index++) {
     const statement = statements[index] as StatementFacts;
-    const verdict = verdictOf(rules, statement, guardsOf(statement), connection.defaultEffect);
+    const verdict = verdictOf(rules, statement, guardsOf(statement), connection.defaultEffect, searchPath);
     if (worst === undefined || SEVERITY[verdict.effect] > SEVERITY[worst.effect]) {
       worst = verdict;
       worstIndex = index;
@@ -89,13 +95,14 @@ function verdictOf(
   statement: StatementFacts | undefined,
   guards: readonly Guard[],
   defaultEffect: 'allow' | 'deny',
+  searchPath: readonly string[],
 ): Verdict {
   let deny: CompiledRule | undefined;
   let review: CompiledRule | undefined;
   let allow: CompiledRule | undefined;
   let lifted: Set<Guard> | undefined;
   for (const rule of rules) {
-    if (!(statement === undefined ? matchesUnparseable(rule) : matchesStatement(rule, statement))) continue;
+    if (!(statement === undefined ? matchesUnparseable(rule) : matchesStatement(rule, statement, searchPath))) continue;
     if (rule.effect === 'deny') deny ??= rule;
     else if (rule.effect === 'review') review ??= rule;
     else {

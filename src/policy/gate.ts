@@ -54,6 +54,8 @@ import { decideSql, type CompiledConnection } from './evaluate.js';
 import type { Decision, Gate, Operation } from './operation.js';
 import { compileRule, type CompiledRule } from './rules.js';
 
+const DEFAULT_SEARCH_PATH: readonly string[] = ['public'];
+
 /** Builds the gate for a set of connections, compiling every rule (globs included) once. */
 export function createGate(connections: readonly ConnectionConfig[]): Gate {
   const compiledRules = new Map<RuleConfig, CompiledRule>();
@@ -102,6 +104,6 @@ export function createGate(connections: readonly ConnectionConfig[]): Gate {
           'This is a Portcullis bug; report it to a Portcullis administrator.',
       };
     }
-    return decideSql(connection.compiled, identity, operation.text, operation.facts);
+    return decideSql(connection.compiled, identity, operation.text, operation.facts, operation.searchPath ?? DEFAULT_SEARCH_PATH);
   };
 }

@@ -23,6 +23,12 @@ export interface Operation {
    * inspections); the gate only reads them. A `sql` operation without facts is denied.
    */
   readonly facts?: SqlInspection;
+  /**
+   * The schemas an unqualified table name can resolve to on this connection, in search
+   * order, as the target reported them (`current_schemas(false)`: existing schemas only,
+   * pg_catalog and pg_temp left out). Default `['public']`.
+   */
+  readonly searchPath?: readonly string[];
 }
 
 export type Effect = 'allow' | 'deny' | 'review';

@@ -91,7 +91,7 @@ export function matchesUnparseable(rule: CompiledRule): boolean {
 }
 
 /** Every sql condition given holds for this statement (the identity was checked before). */
-export function matchesStatement(rule: CompiledRule, statement: StatementFacts): boolean {
+export function matchesStatement(rule: CompiledRule, statement: StatementFacts, searchPath: readonly string[]): boolean {
   const c = rule.sql;
   if (c === undefined) return true;
   if (c.unparseable) return false;
@@ -100,12 +100,14 @@ export function matchesStatement(rule: CompiledRule, statement: StatementFacts):
   if (c.flags !== undefined && !statement.flags.some((flag) => c.flags?.has(flag) === true)) return false;
   const permissive = rule.effect === 'allow';
   if (c.tables !== undefined) {
-    const ok = permissive ? everyMatches(c.tables, statement.tables, allowTableSchema) : someMatches(c.tables, statement.tables);
+    const ok = permissive
+      ? everyMatches(c.tables, statement.tables, (t) => allowTableSchemas(t, searchPath))
+      : someMatches(c.tables, statement.tables);
     if (!ok) return false;
   }
   if (c.functions !== undefined) {
     const ok = permissive
-      ? everyMatches(c.functions, statement.functions, allowFunctionSchema)
+      ? everyMatches(c.functions, statement.functions, allowFunctionSchemas)
       : someMatches(c.functions, statement.functions);
     if (!ok) return false;
   }
@@ -115,24 +117,34 @@ export function matchesStatement(rule: CompiledRule, statement: StatementFacts):
 type Named = TableAccess | FunctionCall;
 
 /**
- * Where PostgreSQL finds an unqualified table, for allow rules (the gateway refuses changes
- * to search_path): pg_catalog is searched first and holds only `pg_*` relations; then public.
+ * Where PostgreSQL may find an unqualified table, for allow rules (the gateway refuses
+ * changes to search_path): a `pg_*` name is taken as pg_catalog's (searched first); any
+ * other name as EVERY schema on the connection's search path — without the catalog the
+ * gate cannot know which one holds it, so each must be allowed (e.g. a `"$user"` schema
+ * shadowing public).
  */
-function allowTableSchema(name: Named): string {
-  return name.schema ?? (name.name.startsWith('pg_') ? 'pg_catalog' : 'public');
+function allowTableSchemas(name: Named, searchPath: readonly string[]): readonly string[] {
+  if (name.schema !== undefined) return [name.schema];
+  return name.name.startsWith('pg_') ? PG_CATALOG : searchPath;
 }
+
+const PG_CATALOG: readonly string[] = ['pg_catalog'];
 
 /** An unqualified function is taken as the built-in one (pg_catalog is searched first). */
-function allowFunctionSchema(name: Named): string {
-  return name.schema ?? 'pg_catalog';
+function allowFunctionSchemas(name: Named): readonly string[] {
+  return name.schema !== undefined ? [name.schema] : PG_CATALOG;
 }
 
-/** Allow: at least one name, and every one matches some glob. */
-function everyMatches(globs: readonly QualifiedGlob[], names: readonly Named[], schemaOf: (name: Named) => string): boolean {
+/** Allow: at least one name, and every one matches some glob in every schema it may be in. */
+function everyMatches(
+  globs: readonly QualifiedGlob[],
+  names: readonly Named[],
+  schemasOf: (name: Named) => readonly string[],
+): boolean {
   if (names.length === 0) return false;
   return names.every((n) => {
-    const schema = schemaOf(n);
-    return globs.some((glob) => glob.schema.test(schema) && glob.name.test(n.name));
+    const schemas = schemasOf(n);
+    return schemas.length > 0 && schemas.every((schema) => globs.some((glob) => glob.schema.test(schema) && glob.name.test(n.name)));
   });
 }
 

@@ -88,7 +88,7 @@ function agentRule(name: string, effect: RuleConfig['effect'], sql: Partial<SqlC
 
 /** Writes to guard_ok are allowed, writes to orders are not: to prove what did not run. */
 const WRITABLE_RULES: readonly RuleConfig[] = [
-  agentRule('guard-ok-writes', 'allow', { classes: ['write'], tables: ['public.guard_ok'] }),
+  agentRule('guard-ok-writes', 'allow', { classes: ['write'], tables: ['*.guard_ok'] }),
   agentRule('orders-read-only', 'deny', { classes: ['write'], tables: ['public.orders'] }, 'orders is read-only for agents; ask a human operator to change it.'),
   agentRule('reads-ok', 'allow', { classes: ['read'] }),
   agentRule('transactions-ok', 'allow', { classes: ['transaction'] }),
@@ -749,12 +749,11 @@ describe('SQL guardrails on the wire', () => {
       }
     });
 
-    // BUG: for allow rules the gate resolves an unqualified table to public.<name>
-    // (src/policy/rules.ts allowTableSchema), but PostgreSQL's default search_path is
-    // `"$user", public`: when a schema named like the target role exists, `guard_public`
-    // is agent_rw.guard_public. The rule allows public.guard_public only, yet the agent
-    // reads agent_rw.guard_public by leaving the schema out.
-    it.fails('an unqualified name is not resolved to a schema the rule does not allow ("$user" schema)', async () => {
+    // PostgreSQL's default search_path is `"$user", public`: when a schema named like the
+    // target role exists, `guard_public` is agent_rw.guard_public. The gate takes the
+    // session's real search path from the target, and an allow rule must cover every schema
+    // an unqualified name may resolve to.
+    it('an unqualified name is not resolved to a schema the rule does not allow ("$user" schema)', async () => {
       const client = await pgClient('narrow');
       try {
         const result = await client.query('SELECT v FROM guard_public').then((r) => r.rows as { v: string }[], fromPg);

@@ -418,7 +418,7 @@ export class PostgresSession implements Cancellable {
 
   private sqlOperation(text: string, via: string): Operation {
     const facts = this.substitutePrepared(this.deps.inspect(text));
-    return { kind: 'sql', connection: this.connectionRef!, text, via, facts };
+    return { kind: 'sql', connection: this.connectionRef!, text, via, facts, searchPath: this.upstream!.searchPath };
   }
 
   /**

@@ -17,6 +17,7 @@ import {
   serializeSaslInitialResponse,
   serializeSaslResponse,
   serializeSslRequest,
+  serializeQuery,
   serializeStartupMessage,
 } from './codec.js';
 import { ProtocolError } from './errors.js';
@@ -47,6 +48,8 @@ export interface UpstreamConnection {
   /** NoticeResponse frames (whole, copied) sent during startup, to relay to the client. */
   readonly notices: readonly Buffer[];
   readonly tls: boolean;
+  /** Schemas unqualified names resolve to, in order (current_schemas(false)). */
+  readonly searchPath: readonly string[];
   /** Frame reader holding any bytes received after the first ReadyForQuery. */
   readonly reader: FrameReader;
 }
@@ -155,7 +158,11 @@ interface StartupResult {
   secretKey: Buffer;
   notices: Buffer[];
   reader: FrameReader;
+  searchPath: string[];
 }
+
+/** Asked once per session: the schemas unqualified names resolve to (see Operation.searchPath). */
+const SEARCH_PATH_QUERY = 'SELECT pg_catalog.current_schemas(false)';
 
 function startup(
   socket: net.Socket,
@@ -165,7 +172,8 @@ function startup(
 ): Promise<StartupResult> {
   return new Promise((resolve, reject) => {
     const reader = new FrameReader(maxFrameBytes);
-    const result: StartupResult = { parameters: [], processId: 0, secretKey: Buffer.alloc(0), notices: [], reader };
+    const result: StartupResult = { parameters: [], processId: 0, secretKey: Buffer.alloc(0), notices: [], reader, searchPath: [] };
+    let askedSearchPath = false;
     let scram: ReturnType<typeof createScramClient> | undefined;
     const timer = setTimeout(
       () => finish(new UpstreamError('timeout', `the target did not complete startup within ${target.connectTimeoutMs} ms`)),
@@ -239,6 +247,7 @@ function startup(
         case Be.NegotiateProtocolVersion:
           return false;
         case Be.ErrorResponse: {
+          if (askedSearchPath) throw new UpstreamError('refused', 'the target refused to report its search_path');
           const f = parseErrorFields(body);
           const code = f.get('C') ?? 'XX000';
           const kind: UpstreamErrorKind = code.startsWith('28') ? 'auth' : 'refused';
@@ -246,7 +255,18 @@ function startup(
         }
         case Be.ReadyForQuery:
           parseReadyForQuery(body);
-          return true;
+          if (askedSearchPath) return true;
+          askedSearchPath = true;
+          socket.write(serializeQuery(SEARCH_PATH_QUERY));
+          return false;
+        case Be.RowDescription:
+        case Be.CommandComplete:
+          if (!askedSearchPath) throw new UpstreamError('protocol', 'unexpected result from the target during startup');
+          return false;
+        case Be.DataRow:
+          if (!askedSearchPath) throw new UpstreamError('protocol', 'unexpected row from the target during startup');
+          result.searchPath = parseTextArray(dataRowText(body));
+          return false;
         default:
           throw new UpstreamError('protocol', `unexpected message 0x${type.toString(16)} from the target during startup`);
       }
@@ -276,4 +296,35 @@ function asUpstreamError(err: unknown): UpstreamError {
   if (err instanceof ProtocolError) return new UpstreamError('protocol', `the target broke the protocol: ${err.message}`);
   const message = err instanceof Error ? err.message : String(err);
   return new UpstreamError('auth', `authenticating to the target failed: ${message}`);
+}
+
+/** The single text column of a one-column DataRow. */
+function dataRowText(body: Buffer): string {
+  if (body.length < 6 || body.readInt16BE(0) !== 1) throw new UpstreamError('protocol', 'malformed search_path row from the target');
+  const length = body.readInt32BE(2);
+  if (length < 0 || 6 + length > body.length) throw new UpstreamError('protocol', 'malformed search_path row from the target');
+  return body.toString('utf8', 6, 6 + length);
+}
+
+/** PostgreSQL's text form of a one-dimensional array of names: `{a,"b c","d\\"e"}`. */
+export function parseTextArray(text: string): string[] {
+  if (!text.startsWith('{') || !text.endsWith('}')) throw new UpstreamError('protocol', 'malformed array from the target');
+  const items: string[] = [];
+  let i = 1;
+  while (i < text.length - 1) {
+    let item = '';
+    if (text[i] === '"') {
+      i++;
+      while (i < text.length - 1 && text[i] !== '"') {
+        if (text[i] === '\\') i++;
+        item += text[i++];
+      }
+      i++; // closing quote
+    } else {
+      while (i < text.length - 1 && text[i] !== ',') item += text[i++];
+    }
+    items.push(item);
+    if (text[i] === ',') i++;
+  }
+  return items;
 }

@@ -384,3 +384,26 @@ describe('gate: connections', () => {
     expect(d.reason).toContain('no rule of connection "b"');
   });
 });
+
+describe('gate: unqualified tables and the session search path', () => {
+  const allowPublic = [rule('public-reads', 'allow', { sql: { classes: ['read'], tables: ['public.*'] } })];
+  const onPath = (searchPath: readonly string[] | undefined, name: string): Decision => {
+    const gate = createGate([connection({ rules: allowPublic, defaultEffect: 'deny' })]);
+    const op = sqlOp(one({ class: 'read', tables: [table(name)] }));
+    return gate(identity(), searchPath === undefined ? op : { ...op, searchPath });
+  };
+
+  it('resolves an unqualified name to public by default', () => {
+    expect(onPath(undefined, 'orders').effect).toBe('allow');
+    expect(onPath(['public'], 'orders').effect).toBe('allow');
+  });
+
+  it('requires every schema the name may resolve to be allowed ("$user" schema shadowing public)', () => {
+    expect(onPath(['agent_rw', 'public'], 'orders')).toMatchObject({ effect: 'deny', rule: 'default' });
+    expect(onPath(['agent_rw', 'public'], 'public.orders').effect).toBe('allow');
+  });
+
+  it('refuses an unqualified name when the search path is empty', () => {
+    expect(onPath([], 'orders').effect).toBe('deny');
+  });
+});
