@@ -1,5 +1,6 @@
 /** Dispatches `portcullis <command>` to one command per file under src/cli/. */
 import { parseArgs } from 'node:util';
+import { auditPubkeyCommand, auditVerifyCommand } from './audit.js';
 import { ExitCode, type CliCommand, type CliIo } from './command.js';
 import { configCheckCommand, configSchemaCommand } from './config.js';
 import { demoCommand } from './demo.js';
@@ -16,6 +17,8 @@ const COMMANDS: readonly CliCommand[] = [
   configCheckCommand,
   configSchemaCommand,
   policyCheckCommand,
+  auditVerifyCommand,
+  auditPubkeyCommand,
 ];
 
 function topUsage(): string {

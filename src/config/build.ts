@@ -51,7 +51,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): BuildResult {
   const issues = new IssueList();
   // Policy is not secret, and rule reasons are shown to agents: secret references are only
   // resolved outside it, so a reference in a reason can never leak a secret to an agent.
-  const { rules: rawRules, sql: rawSql, ...settings } = raw;
+  const { rules: rawRules, sql: rawSql, recording: rawRecording, ...settings } = raw;
   const resolved = resolveTree(settings, {
     env: ctx.env,
     readFile: ctx.readFile,
@@ -84,6 +84,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): BuildResult {
     identity: { issuers },
     postgres: listener === undefined ? undefined : b.postgresListener(listener, ['listen', 'postgres']),
     sql: { extraDangerousFunctions: buildDangerousFunctions(rawSql?.extra_dangerous_functions ?? [], issues) },
+    recording: { durability: rawRecording?.durability ?? DEFAULTS.durability },
     rules,
     connections,
   };

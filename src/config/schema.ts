@@ -60,6 +60,8 @@ void sqlFlagsComplete;
 export const RULE_EFFECTS = ['allow', 'deny', 'review'] as const;
 export const DEFAULT_EFFECTS = ['allow', 'deny'] as const;
 export const REVIEW_GRANTS = ['once', 'session'] as const;
+/** `process`: survives the gateway process dying; `fsync`: also survives power loss (slower). */
+export const DURABILITY_MODES = ['process', 'fsync'] as const;
 /** Classes a configured dangerous function may put a statement in (a "read" would not be dangerous). */
 export const DANGEROUS_FUNCTION_CLASSES = ['write', 'ddl', 'admin', 'session'] as const;
 
@@ -83,6 +85,7 @@ export const DEFAULTS = {
   minApprovals: 1,
   reviewTimeout: '5m',
   reviewGrant: 'once',
+  durability: 'process',
 } as const;
 
 const SECRET_HINT = 'Secret references "${env:NAME}" and "${file:PATH}" are allowed; "$${" is a literal "${".';
@@ -442,6 +445,24 @@ const SqlSettingsSchema = Type.Object(
   { additionalProperties: false, description: 'How SQL is inspected. Secret references are not resolved here.' },
 );
 
+const RecordingSchema = Type.Object(
+  {
+    durability: Type.Optional(
+      StringEnum(DURABILITY_MODES, {
+        description:
+          'When a recorded event counts as written (it is written before the operation is forwarded): "process" — it ' +
+          'survives the gateway process dying (kill -9, crash), not a power loss or OS crash; "fsync" — every write ' +
+          'is flushed to disk first, so it also survives power loss, at a cost in latency.',
+        default: DEFAULTS.durability,
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: 'Session recording and the tamper-evident audit log, kept in data_dir (portcullis.db).',
+  },
+);
+
 export const RawConfigSchema = Type.Object(
   {
     data_dir: Type.Optional(
@@ -456,6 +477,7 @@ export const RawConfigSchema = Type.Object(
     identity: Type.Optional(IdentitySchema),
     listen: Type.Optional(ListenSchema),
     sql: Type.Optional(SqlSettingsSchema),
+    recording: Type.Optional(RecordingSchema),
     rules: Type.Optional(
       Type.Array(RuleSchema, {
         description:

@@ -13,9 +13,15 @@ export interface Config {
   readonly identity: IdentityConfig;
   readonly postgres: PostgresListenerConfig | undefined;
   readonly sql: SqlSettings;
+  readonly recording: RecordingSettings;
   /** Every rule defined, in file order (connections hold the ones they use). */
   readonly rules: readonly RuleConfig[];
   readonly connections: readonly ConnectionConfig[];
+}
+
+export interface RecordingSettings {
+  /** `process` (default): a recorded event survives the process dying; `fsync`: also power loss. */
+  readonly durability: 'process' | 'fsync';
 }
 
 export interface SqlSettings {

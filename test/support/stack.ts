@@ -116,6 +116,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     identity: { issuers: [issuerConfig(idp.issuer), ...(options.extraIssuers ?? [])] },
     postgres: listenerConfig(options.listener),
     sql: { extraDangerousFunctions: [] },
+    recording: { durability: 'process' },
     rules: [],
     connections: options.connections ? options.connections(postgres) : [demoConnection(postgres)],
   };

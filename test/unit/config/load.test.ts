@@ -106,6 +106,7 @@ describe('loadConfig: a valid file', () => {
         authTimeoutMs: 10_000,
       },
       sql: { extraDangerousFunctions: [] },
+      recording: { durability: 'process' },
       rules: [],
       connections: [
         {
@@ -272,7 +273,7 @@ describe('loadConfig: every problem names its path and line', () => {
   it('unknown property without a close match lists what is allowed', async () => {
     const yaml = `${MINIMAL}frobnicate: true\n`;
     expect(issueAt(await errorFor(yaml), 'frobnicate').message).toBe(
-      'unknown property "frobnicate"; allowed here: data_dir, log, identity, listen, sql, rules, connections',
+      'unknown property "frobnicate"; allowed here: data_dir, log, identity, listen, sql, recording, rules, connections',
     );
   });
 

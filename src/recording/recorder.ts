@@ -1,0 +1,75 @@
+/**
+ * What front doors tell the recorder. Every method is synchronous and durable when it
+ * returns (invariant 2: an operation's event is written before it is forwarded); a
+ * failure throws RecorderError and the caller must refuse the operation (fail closed).
+ */
+import type { Identity } from '../identity/identity.js';
+
+export type EndedBy = 'client' | 'token-expiry' | 'upstream' | 'shutdown' | 'gateway-error' | 'refused' | 'crash';
+
+export interface SessionStartEvent {
+  readonly sessionId: string;
+  readonly protocol: 'postgres';
+  readonly connection: string;
+  readonly identity: Pick<Identity, 'subject' | 'clientId' | 'groups'>;
+  readonly clientAddress: string;
+  readonly tls: boolean;
+}
+
+export interface OperationEvent {
+  readonly sessionId: string;
+  /** `simple-query`, `parse`, … */
+  readonly via: string;
+  /** Exact statement text. */
+  readonly text: string;
+  /** Bind parameters (text form or base64 for binary), when known. */
+  readonly parameters?: readonly (string | null)[];
+  readonly effect: 'allow' | 'deny' | 'review';
+  readonly rule: string;
+  readonly reason: string;
+  /** Inspector facts, as JSON-serializable data. */
+  readonly facts?: unknown;
+}
+
+export interface OutcomeEvent {
+  readonly sessionId: string;
+  /** The `seq` returned by `operation()`. */
+  readonly operationSeq: number;
+  /** CommandComplete tag, e.g. `SELECT 5`, `DELETE 2`. */
+  readonly command?: string;
+  readonly rows?: number;
+  readonly bytes?: number;
+  readonly columns?: readonly string[];
+  readonly durationMs: number;
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+export interface SessionEndEvent {
+  readonly sessionId: string;
+  readonly endedBy: EndedBy;
+  readonly reason: string;
+}
+
+export interface AuthFailureEvent {
+  readonly protocol: 'postgres';
+  readonly clientAddress: string;
+  /** Requested connection name (may not exist). */
+  readonly connection: string;
+  /** Subject when the token verified but access was refused. */
+  readonly subject?: string;
+  readonly reason: string;
+}
+
+export interface Recorder {
+  sessionStarted(event: SessionStartEvent): void;
+  /** Returns the event's sequence number within the session. */
+  operation(event: OperationEvent): number;
+  outcome(event: OutcomeEvent): void;
+  sessionEnded(event: SessionEndEvent): void;
+  authFailure(event: AuthFailureEvent): void;
+  close(): void;
+}
+
+export class RecorderError extends Error {
+  override readonly name = 'RecorderError';
+}

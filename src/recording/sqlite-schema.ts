@@ -1,0 +1,55 @@
+/**
+ * The SQLite schema, as an append-only list of migrations: migration i takes the database
+ * from version i to i + 1 (`PRAGMA user_version`). Never edit a shipped migration; add one.
+ *
+ * Version 1:
+ *   sessions   the index used for listing and crash recovery (one row per session; derived
+ *              from the session's events, which are what the hashes protect)
+ *   events     each session's hash chain: (session_id, seq) unique, seq 1…n
+ *   audit_log  the global chain: session seals, authentication failures, signed checkpoints
+ *
+ * Events are a rowid table (not WITHOUT ROWID) because a payload can be as large as the
+ * biggest statement a client may send.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE sessions (
+    id          TEXT PRIMARY KEY NOT NULL,
+    protocol    TEXT NOT NULL,
+    connection  TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    started_at  INTEGER NOT NULL,
+    ended_at    INTEGER,
+    ended_by    TEXT,
+    last_seq    INTEGER
+  );
+  CREATE INDEX sessions_started_at ON sessions (started_at);
+  CREATE INDEX sessions_unended ON sessions (id) WHERE ended_at IS NULL;
+
+  CREATE TABLE events (
+    session_id  TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    time        INTEGER NOT NULL,
+    type        TEXT NOT NULL,
+    payload     TEXT NOT NULL,
+    prev_hash   TEXT NOT NULL,
+    hash        TEXT NOT NULL,
+    UNIQUE (session_id, seq)
+  );
+
+  CREATE TABLE audit_log (
+    seq         INTEGER PRIMARY KEY,
+    time        INTEGER NOT NULL,
+    type        TEXT NOT NULL,
+    session_id  TEXT,
+    payload     TEXT NOT NULL,
+    prev_hash   TEXT NOT NULL,
+    hash        TEXT NOT NULL
+  );
+  CREATE INDEX audit_log_session ON audit_log (session_id) WHERE session_id IS NOT NULL;
+  CREATE INDEX audit_log_checkpoints ON audit_log (seq) WHERE type = 'checkpoint';
+  `,
+];
+
+/** The schema version this build writes and reads. */
+export const SCHEMA_VERSION = MIGRATIONS.length;

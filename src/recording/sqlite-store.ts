@@ -1,0 +1,284 @@
+/**
+ * The embedded state store: one SQLite file, `<dataDir>/portcullis.db`, in WAL mode, written
+ * synchronously through prepared statements. WAL lets `portcullis audit verify` (and later
+ * the admin API) read a consistent snapshot while the gateway writes.
+ *
+ * Durability: every write is one transaction, committed before the call returns. With
+ * `synchronous = NORMAL` (durability `process`) a commit reaches the operating system before
+ * it returns, so it survives the process dying; `FULL` (durability `fsync`) also fsyncs the
+ * WAL on every commit, so it survives power loss.
+ *
+ * One gateway process per data directory: the recorder keeps each open session's chain head
+ * in memory, and a second process would take the first one's live sessions for crashed ones.
+ */
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { RecorderError } from './recorder.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.js';
+import type { AuditEntryRow, ChainHead, EventRow, RecordingStore, SessionRow } from './store.js';
+
+export const DATABASE_FILE = 'portcullis.db';
+
+export type Durability = 'process' | 'fsync';
+
+export interface SqliteStoreOptions {
+  /** Default `process`. */
+  readonly durability?: Durability;
+  /**
+   * Open for reading only: nothing is created or migrated, and the schema must be exactly
+   * the version this build knows. For verification and listing.
+   */
+  readonly readonly?: boolean;
+  /**
+   * How long a write waits for a lock held by another connection before failing. Calls are
+   * synchronous (they block the event loop), so keep it short. Default 2000 ms.
+   */
+  readonly busyTimeoutMs?: number;
+}
+
+const SYNCHRONOUS: Readonly<Record<Durability, string>> = { process: 'NORMAL', fsync: 'FULL' };
+
+/** What an SQLite error code means for an operator, and what to do about it. */
+const HINTS: Readonly<Record<string, string>> = {
+  SQLITE_FULL: 'the disk (or the file system quota) is full; free space and retry',
+  SQLITE_BUSY: 'the database is locked by another connection (is another gateway using the same data_dir?)',
+  SQLITE_LOCKED: 'the database is locked by another connection (is another gateway using the same data_dir?)',
+  SQLITE_READONLY: 'the database file, its -wal or -shm file, or its directory is not writable by this user',
+  SQLITE_CANTOPEN: 'the file cannot be opened: check that the data directory exists and is accessible',
+  SQLITE_CORRUPT: 'the database file is damaged: keep it as evidence, and restore a backup or move it aside to start a new one',
+  SQLITE_NOTADB: 'the file is not an SQLite database: keep it as evidence, and restore a backup or move it aside to start a new one',
+  SQLITE_IOERR: 'an I/O error occurred reading or writing the file (failing disk, full disk, or removed volume?)',
+  SQLITE_PERM: 'permission denied',
+};
+
+/** Wraps any failure into a RecorderError saying what failed, on which file, and what it means. */
+export function storeError(what: string, file: string, error: unknown): RecorderError {
+  if (error instanceof RecorderError) return error;
+  const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  const hint = code === undefined ? undefined : (HINTS[code] ?? HINTS[code.replace(/^(SQLITE_[A-Z]+)_.*$/, '$1')]);
+  return new RecorderError(`${what} ${file}: ${message}${code === undefined ? '' : ` (${code})`}${hint === undefined ? '' : `: ${hint}`}`, {
+    cause: error,
+  });
+}
+
+type SessionDbRow = SessionRow;
+
+export class SqliteStore implements RecordingStore {
+  /** The underlying connection, for tests and diagnostics only: everything else goes through the interfaces. */
+  readonly database: Database.Database;
+  private readonly statements: ReturnType<typeof prepare>;
+  private readonly inTransaction: Database.Transaction<(fn: () => unknown) => unknown>;
+
+  private constructor(
+    readonly file: string,
+    database: Database.Database,
+  ) {
+    this.database = database;
+    this.statements = prepare(database);
+    this.inTransaction = database.transaction((fn: () => unknown) => fn());
+  }
+
+  /** Opens (creating and migrating unless read-only) `<dataDir>/portcullis.db`. Throws RecorderError. */
+  static open(dataDir: string, options: SqliteStoreOptions = {}): SqliteStore {
+    const file = join(dataDir, DATABASE_FILE);
+    const readonly = options.readonly === true;
+    if (!readonly) createPrivately(dataDir, file);
+    let database: Database.Database;
+    try {
+      database = new Database(file, { readonly, fileMustExist: readonly, timeout: options.busyTimeoutMs ?? 2000 });
+    } catch (error) {
+      throw storeError('cannot open the recording database', file, error);
+    }
+    try {
+      if (readonly) {
+        checkVersion(database, file, true);
+      } else {
+        const mode = database.pragma('journal_mode = WAL', { simple: true });
+        if (mode !== 'wal') throw new RecorderError(`cannot switch ${file} to WAL mode (journal_mode is ${String(mode)})`);
+        database.pragma(`synchronous = ${SYNCHRONOUS[options.durability ?? 'process']}`);
+        migrate(database, file);
+      }
+      return new SqliteStore(file, database);
+    } catch (error) {
+      database.close();
+      throw storeError('cannot open the recording database', file, error);
+    }
+  }
+
+  /** The connection's `synchronous` setting, as SQLite reports it: 1 NORMAL, 2 FULL. */
+  synchronousLevel(): number {
+    return this.database.pragma('synchronous', { simple: true }) as number;
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.guard('cannot write to', () => this.inTransaction.immediate(fn) as T);
+  }
+
+  snapshot<T>(fn: () => T): T {
+    return this.guard('cannot read', () => this.inTransaction.deferred(fn) as T);
+  }
+
+  insertSession(session: SessionRow, first: EventRow): void {
+    this.guard('cannot write to', () => {
+      this.statements.insertSession.run(session);
+      this.statements.insertEvent.run(first);
+    });
+  }
+
+  appendEvent(event: EventRow): void {
+    this.guard('cannot write to', () => this.statements.insertEvent.run(event));
+  }
+
+  markEnded(sessionId: string, endedAt: number, endedBy: string, lastSeq: number): void {
+    this.guard('cannot write to', () => this.statements.markEnded.run({ id: sessionId, endedAt, endedBy, lastSeq }));
+  }
+
+  unendedSessions(): readonly (SessionRow & { readonly head: ChainHead | undefined })[] {
+    return this.guard('cannot read', () =>
+      (this.statements.unended.all() as SessionDbRow[]).map((session) => ({
+        ...session,
+        head: this.statements.sessionHead.get(session.id) as ChainHead | undefined,
+      })),
+    );
+  }
+
+  sessions(): Iterable<SessionRow> {
+    return this.rows<SessionRow>(this.statements.sessions);
+  }
+
+  events(): Iterable<EventRow> {
+    return this.rows<EventRow>(this.statements.events);
+  }
+
+  appendAuditEntry(entry: AuditEntryRow): void {
+    this.guard('cannot write to', () => this.statements.insertAudit.run(entry));
+  }
+
+  auditHead(): ChainHead | undefined {
+    return this.guard('cannot read', () => this.statements.auditHead.get() as ChainHead | undefined);
+  }
+
+  lastCheckpointSeq(): number {
+    return this.guard('cannot read', () => (this.statements.lastCheckpoint.pluck().get() as number | null) ?? 0);
+  }
+
+  auditEntries(): Iterable<AuditEntryRow> {
+    return this.rows<AuditEntryRow>(this.statements.auditEntries);
+  }
+
+  close(): void {
+    if (this.database.open) this.database.close();
+  }
+
+  private guard<T>(what: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      throw storeError(what, this.file, error);
+    }
+  }
+
+  /** Streams a query's rows, wrapping errors (a corrupt page may only show up mid-scan). */
+  private *rows<T>(statement: Database.Statement): Generator<T> {
+    try {
+      for (const row of statement.iterate()) yield row as T;
+    } catch (error) {
+      throw storeError('cannot read', this.file, error);
+    }
+  }
+}
+
+function prepare(db: Database.Database) {
+  return {
+    insertSession: db.prepare(
+      `INSERT INTO sessions (id, protocol, connection, subject, started_at, ended_at, ended_by, last_seq)
+       VALUES (@id, @protocol, @connection, @subject, @startedAt, @endedAt, @endedBy, @lastSeq)`,
+    ),
+    insertEvent: db.prepare(
+      `INSERT INTO events (session_id, seq, time, type, payload, prev_hash, hash)
+       VALUES (@sessionId, @seq, @time, @type, @payload, @prevHash, @hash)`,
+    ),
+    markEnded: db.prepare(
+      `UPDATE sessions SET ended_at = @endedAt, ended_by = @endedBy, last_seq = @lastSeq WHERE id = @id AND ended_at IS NULL`,
+    ),
+    unended: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE ended_at IS NULL ORDER BY started_at, id`),
+    sessionHead: db.prepare(`SELECT seq, hash FROM events WHERE session_id = ? ORDER BY seq DESC LIMIT 1`),
+    sessions: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions ORDER BY id`),
+    events: db.prepare(
+      `SELECT session_id AS sessionId, seq, time, type, payload, prev_hash AS prevHash, hash FROM events ORDER BY session_id, seq`,
+    ),
+    insertAudit: db.prepare(
+      `INSERT INTO audit_log (seq, time, type, session_id, payload, prev_hash, hash)
+       VALUES (@seq, @time, @type, @sessionId, @payload, @prevHash, @hash)`,
+    ),
+    auditHead: db.prepare(`SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`),
+    lastCheckpoint: db.prepare(`SELECT MAX(seq) FROM audit_log WHERE type = 'checkpoint'`),
+    auditEntries: db.prepare(
+      `SELECT seq, time, type, session_id AS sessionId, payload, prev_hash AS prevHash, hash FROM audit_log ORDER BY seq`,
+    ),
+  };
+}
+
+const SESSION_COLUMNS =
+  'id, protocol, connection, subject, started_at AS startedAt, ended_at AS endedAt, ended_by AS endedBy, last_seq AS lastSeq';
+
+/** The data directory 0700 and the database file 0600 (SQLite gives its -wal and -shm files the same mode). */
+function createPrivately(dataDir: string, file: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw storeError('cannot create the data directory for', file, error);
+  }
+  try {
+    closeSync(openSync(file, 'wx', 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw storeError('cannot create the recording database', file, error);
+  }
+}
+
+function userVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+function checkVersion(db: Database.Database, file: string, exact: boolean): number {
+  const version = userVersion(db);
+  if (version > SCHEMA_VERSION) {
+    throw new RecorderError(
+      `${file} has schema version ${version}, newer than this Portcullis supports (version ${SCHEMA_VERSION}): ` +
+        'it was written by a newer release. Run that release (or newer), or point data_dir elsewhere; refusing to touch it.',
+    );
+  }
+  if (exact && version < SCHEMA_VERSION) {
+    throw new RecorderError(
+      version === 0
+        ? `${file} holds no Portcullis recordings (no schema): is data_dir right?`
+        : `${file} has schema version ${version}, older than this Portcullis (version ${SCHEMA_VERSION}): start the gateway once to upgrade it, or use the release that wrote it`,
+    );
+  }
+  return version;
+}
+
+/**
+ * Runs the missing migrations, each in its own transaction together with its version bump.
+ * The last transaction always writes (the version, unchanged), so a file SQLite silently
+ * opened read-only (permissions, a read-only mount) is refused at start, not at the first
+ * recorded operation.
+ */
+function migrate(db: Database.Database, file: string): void {
+  checkVersion(db, file, false);
+  for (;;) {
+    const done = db.transaction(() => {
+      const version = checkVersion(db, file, false); // re-read under the write lock
+      if (version === SCHEMA_VERSION) {
+        db.pragma(`user_version = ${version}`);
+        return true;
+      }
+      db.exec(MIGRATIONS[version] as string);
+      db.pragma(`user_version = ${version + 1}`);
+      return false;
+    }).immediate();
+    if (done) return;
+  }
+}
