@@ -6,6 +6,7 @@ import type net from 'node:net';
 import type { Config } from '../config/types.js';
 import { TokenVerifier } from '../identity/verifier.js';
 import { createSqlInspector } from '../inspect/sql-inspector.js';
+import { openRecorder } from '../recording/sqlite-recorder.js';
 import type { Logger } from '../log.js';
 import { createGate } from '../policy/gate.js';
 import { PostgresFrontDoor } from '../protocols/postgres/front-door.js';
@@ -20,6 +21,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   const verifier = new TokenVerifier(config.identity.issuers, { logger: logger.child({ component: 'identity' }) });
   const gate = createGate(config.connections);
   const inspect = await createSqlInspector(config.sql.extraDangerousFunctions);
+  // Opened before listening: sessions the previous process left open are ended as crashed.
+  const recorder = openRecorder(config.dataDir, { durability: config.recording.durability, logger: logger.child({ component: 'recorder' }) });
   let postgres: PostgresFrontDoor | undefined;
   let postgresAddress: net.AddressInfo | undefined;
   if (config.postgres) {
@@ -29,14 +32,21 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       verifier,
       gate,
       inspect,
+      recorder,
       logger: logger.child({ component: 'postgres' }),
     });
-    postgresAddress = await postgres.listen();
+    try {
+      postgresAddress = await postgres.listen();
+    } catch (err) {
+      recorder.close();
+      throw err;
+    }
   }
   return {
     postgres: postgresAddress,
     async close() {
       await postgres?.close();
+      recorder.close();
       logger.info('gateway stopped');
     },
   };

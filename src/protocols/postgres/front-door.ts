@@ -8,6 +8,7 @@ import type { ConnectionConfig, PostgresListenerConfig } from '../../config/type
 import type { Logger } from '../../log.js';
 import type { SqlInspector } from '../../inspect/sql-inspector.js';
 import type { Gate } from '../../policy/operation.js';
+import type { Recorder } from '../../recording/recorder.js';
 import { CancelRegistry } from './cancel-registry.js';
 import { PostgresSession, type TokenVerifierLike } from './session.js';
 
@@ -17,6 +18,7 @@ export interface PostgresFrontDoorOptions {
   readonly verifier: TokenVerifierLike;
   readonly gate: Gate;
   readonly inspect: SqlInspector;
+  readonly recorder: Recorder;
   readonly logger: Logger;
 }
 
@@ -37,6 +39,7 @@ export class PostgresFrontDoor {
       verifier: options.verifier,
       gate: options.gate,
       inspect: options.inspect,
+      recorder: options.recorder,
       connections: new Map(options.connections.map((c) => [c.name, c])),
       cancels: this.cancels,
       logger: options.logger,

@@ -42,6 +42,8 @@ import {
   type ErrorFields,
   type StartupPacket,
 } from './codec.js';
+import type { EndedBy, Recorder } from '../../recording/recorder.js';
+import { RECORDING_UNAVAILABLE, SessionRecording } from '../../recording/session-recording.js';
 import { ProtocolError } from './errors.js';
 import { FrameReader, frameTypeSet, type Frame } from './frame-reader.js';
 import { Outbox } from './outbox.js';
@@ -61,6 +63,7 @@ export interface PostgresSessionDeps {
   readonly logger: Logger;
   /** SQL text → inspector facts (cached by the caller). */
   readonly inspect: (text: string) => SqlInspection;
+  readonly recorder: Recorder;
 }
 
 /** Startup parameters relayed to the target; everything else the client sends is dropped. */
@@ -91,6 +94,8 @@ export class PostgresSession implements Cancellable {
   private reader: FrameReader;
   private readonly log: Logger;
   private connectionName = '';
+  private readonly clientAddress: string;
+  private readonly recording: SessionRecording;
   private connectionRef: ConnectionRef | undefined;
   private identity: Identity | undefined;
   private upstream: UpstreamConnection | undefined;
@@ -119,7 +124,9 @@ export class PostgresSession implements Cancellable {
     this.socket = socket;
     this.loopback = isLoopback(socket.remoteAddress);
     this.reader = new FrameReader(deps.listener.maxMessageBytes, { startup: true });
-    this.log = deps.logger.child({ session: this.id, client: `${socket.remoteAddress}:${socket.remotePort}` });
+    this.clientAddress = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.log = deps.logger.child({ session: this.id, client: this.clientAddress });
+    this.recording = new SessionRecording(deps.recorder, this.id, this.log);
     socket.setNoDelay(true);
     this.attachClient(socket);
     this.authTimer = setTimeout(
@@ -130,7 +137,7 @@ export class PostgresSession implements Cancellable {
 
   /** Ends the session with a FATAL the client can read, e.g. on gateway shutdown. */
   terminate(code: string, message: string): void {
-    this.fail({ code, message });
+    this.fail({ code, message }, 'shutdown');
   }
 
   cancelUpstream(): void {
@@ -306,6 +313,7 @@ export class PostgresSession implements Cancellable {
     } catch (err) {
       const reason = err instanceof TokenError ? err.message : 'the token could not be verified';
       this.log.info('authentication failed', { reason: err instanceof TokenError ? err.code : 'error' });
+      this.recording.authFailure(this.clientAddress, this.connectionName, `invalid access token: ${reason}`);
       return this.fail({ code: '28P01', message: `invalid access token: ${reason}` });
     }
     if (this.isClosed()) return;
@@ -320,6 +328,7 @@ export class PostgresSession implements Cancellable {
     this.connectionRef = { name: connection.name, type: connection.type };
     const decision = this.decide({ kind: 'session', connection: this.connectionRef, text: '', via: 'startup' });
     if (decision.effect !== 'allow') {
+      this.recording.authFailure(this.clientAddress, connection.name, `access refused by rule ${decision.rule}`, identity.subject);
       return this.fail({ code: '28000', message: `access to connection "${connection.name}" refused: ${decision.reason}` });
     }
     try {
@@ -344,6 +353,12 @@ export class PostgresSession implements Cancellable {
 
   private startRelay(connection: ConnectionConfig, identity: Identity): void {
     const up = this.upstream!;
+    try {
+      this.recording.start(connection.name, identity, this.clientAddress, this.tls);
+    } catch (err) {
+      this.log.error('recording unavailable; refusing the session', { error: err });
+      return this.fail({ code: '58000', message: `Portcullis: ${RECORDING_UNAVAILABLE.reason}` });
+    }
     const unsafe = unsafeSessionSettings(up.parameters);
     if (unsafe) {
       this.log.error('target session settings are unsafe to inspect', { connection: connection.name, unsafe });
@@ -385,10 +400,13 @@ export class PostgresSession implements Cancellable {
     const untilExpiry = Math.min(identity.expiresAt + graceMs - Date.now(), MAX_TIMER_MS);
     this.expiryTimer = setTimeout(() => {
       this.log.info('session ended: token expired', { subject: identity.subject });
-      this.fail({
-        code: '28000',
-        message: `access token expired at ${new Date(identity.expiresAt).toISOString()}; obtain a new token and reconnect`,
-      });
+      this.fail(
+        {
+          code: '28000',
+          message: `access token expired at ${new Date(identity.expiresAt).toISOString()}; obtain a new token and reconnect`,
+        },
+        'token-expiry',
+      );
     }, Math.max(untilExpiry, 0));
     up.socket.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
     up.socket.on('error', (err) => this.log.warn('target socket error', { error: err }));
@@ -407,12 +425,16 @@ export class PostgresSession implements Cancellable {
 
   // ------------------------------------------------------------------ relay
 
-  /** The one place a statement becomes an Operation and the gate decides it. */
+  /**
+   * The one place a statement becomes an Operation and the gate decides it. A statement's
+   * decision is recorded before anything is forwarded; if it cannot be, it is refused.
+   */
   private decide(operation: Operation): Decision {
     const decision = this.deps.gate(this.identity!, operation);
     if (decision.effect !== 'allow') {
       this.log.info('operation refused', { kind: operation.kind, via: operation.via, rule: decision.rule });
     }
+    if (operation.kind === 'sql' && !this.recording.operation(operation, decision)) return RECORDING_UNAVAILABLE;
     return decision;
   }
 
@@ -464,7 +486,7 @@ export class PostgresSession implements Cancellable {
   private relayClientFrame(frame: Frame): void {
     switch (frame.type) {
       case Fe.Query: {
-        if (!isUtf8(frame.body)) return this.refuseQuery(INVALID_UTF8);
+        if (!isUtf8(frame.body)) return this.refuseQuery(this.recordRefusal(INVALID_UTF8, 'simple-query'));
         const operation = this.sqlOperation(parseQuery(frame.body), 'simple-query');
         const decision = this.decide(operation);
         if (decision.effect !== 'allow') return this.refuseQuery(decision);
@@ -475,7 +497,9 @@ export class PostgresSession implements Cancellable {
       case Fe.Parse: {
         const parse = parseParse(frame.body);
         const refuse = (d: Decision): void => this.toUpstream.add(serializeParse(parse.statement, this.refusalSentinel(d), []));
-        if (!isUtf8(frame.body.subarray(0, frame.body.length - 2 - 4 * parse.parameterTypes.length))) return refuse(INVALID_UTF8);
+        if (!isUtf8(frame.body.subarray(0, frame.body.length - 2 - 4 * parse.parameterTypes.length))) {
+          return refuse(this.recordRefusal(INVALID_UTF8, 'parse'));
+        }
         const operation = this.sqlOperation(parse.sql, 'parse');
         const decision = this.decide(operation);
         if (decision.effect !== 'allow') return refuse(decision);
@@ -484,6 +508,7 @@ export class PostgresSession implements Cancellable {
         return;
       }
       case Fe.FunctionCall:
+        this.recordRefusal(FUNCTION_CALL_REFUSED, 'function-call');
         return this.refuseQuery(FUNCTION_CALL_REFUSED);
       case Fe.Terminate:
         this.clientTerminated = true;
@@ -492,6 +517,12 @@ export class PostgresSession implements Cancellable {
       default:
         this.toUpstream.add(frame.raw);
     }
+  }
+
+  /** A refusal decided before any SQL text could be inspected is recorded too. */
+  private recordRefusal(decision: Decision, via: string): Decision {
+    this.recording.operation({ kind: 'sql', connection: this.connectionRef!, text: '', via }, decision);
+    return decision;
   }
 
   private refuseQuery(decision: Decision): void {
@@ -587,9 +618,9 @@ export class PostgresSession implements Cancellable {
     if (this.targetSentFatal) {
       // The client already has the target's own FATAL; nothing may follow it.
       this.socket.end();
-      return this.teardown('the target ended the session');
+      return this.teardown('the target ended the session', 'upstream');
     }
-    this.fail({ code: '57P01', message: 'the target closed the connection; reconnect to start a new session' });
+    this.fail({ code: '57P01', message: 'the target closed the connection; reconnect to start a new session' }, 'upstream');
   }
 
   // ------------------------------------------------------------------ ending
@@ -602,7 +633,7 @@ export class PostgresSession implements Cancellable {
   private failWith(err: unknown): void {
     if (err instanceof ProtocolError) {
       this.log.info('client protocol violation', { error: err });
-      this.fail({ code: err.sqlState, message: `protocol violation: ${err.message}` });
+      this.fail({ code: err.sqlState, message: `protocol violation: ${err.message}` }, 'client');
     } else {
       this.log.error('session error', { error: err });
       this.fail({ code: 'XX000', message: 'internal gateway error; the session was ended' });
@@ -610,10 +641,10 @@ export class PostgresSession implements Cancellable {
   }
 
   /** Sends a FATAL ErrorResponse (the client stream is always at a frame boundary) and closes. */
-  private fail(error: Omit<ErrorFields, 'severity'>): void {
+  private fail(error: Omit<ErrorFields, 'severity'>, endedBy: EndedBy = 'gateway-error'): void {
     if (this.phase === 'closed') return;
     if (this.socket.writable) this.socket.end(serializeErrorResponse({ severity: 'FATAL', ...error }));
-    this.teardown(error.message);
+    this.teardown(error.message, endedBy);
   }
 
   private closeQuietly(): void {
@@ -621,8 +652,9 @@ export class PostgresSession implements Cancellable {
     this.teardown('cancel request handled');
   }
 
-  private teardown(reason: string): void {
+  private teardown(reason: string, endedBy: EndedBy = 'client'): void {
     if (this.phase === 'closed') return;
+    this.recording.end(endedBy, reason);
     const wasRelaying = this.phase === 'relay';
     this.phase = 'closed';
     clearTimeout(this.authTimer);
