@@ -38,6 +38,12 @@ export interface ChainRecorderOptions {
   readonly logger?: Logger;
   /** Epoch milliseconds (tests inject a clock). */
   readonly now?: () => number;
+  /**
+   * Group commit (the gateway's mode): the writes of one event-loop turn share one
+   * transaction and are durable when `whenDurable` calls back. Off: every call is committed
+   * before it returns.
+   */
+  readonly groupCommit?: boolean;
 }
 
 export const DEFAULT_CHECKPOINT_EVERY = 100;
@@ -55,6 +61,12 @@ export class ChainRecorder implements Recorder {
   private globalHead: ChainHead | undefined;
   private lastCheckpoint: number;
   private closed = false;
+  /** Group commit: a transaction is open for this event-loop turn. */
+  private batchOpen = false;
+  /** A failed group commit: in-memory heads no longer match the store, so nothing more is recorded. */
+  private failure: RecorderError | undefined;
+  private readonly durableWaiters: Array<(durable: boolean) => void> = [];
+  private readonly groupCommit: boolean;
   private readonly checkpointEvery: number;
   private readonly logger: Logger;
   private readonly now: () => number;
@@ -72,6 +84,7 @@ export class ChainRecorder implements Recorder {
     const every = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
     if (!Number.isInteger(every) || every < 1) throw new RangeError(`checkpointEvery must be a positive integer, got ${every}`);
     this.checkpointEvery = every;
+    this.groupCommit = options.groupCommit ?? false;
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
     this.keyId = keyId(keys.publicKey());
@@ -83,6 +96,7 @@ export class ChainRecorder implements Recorder {
 
   sessionStarted(event: SessionStartEvent): void {
     this.assertUsable();
+    this.enterBatch();
     const { sessionId } = event;
     if (!SESSION_ID.test(sessionId)) throw new RecorderError(`cannot record session ${JSON.stringify(sessionId)}: a session id is 1–128 printable ASCII characters`);
     if (this.open.has(sessionId)) throw new RecorderError(`cannot record the start of session ${sessionId}: it is already open`);
@@ -139,11 +153,13 @@ export class ChainRecorder implements Recorder {
 
   sessionEnded(event: SessionEndEvent): void {
     this.assertUsable();
+    this.enterBatch();
     this.end(event.sessionId, this.requireOpen(event.sessionId, 'end'), event.endedBy, event.reason);
   }
 
   authFailure(event: AuthFailureEvent): void {
     this.assertUsable();
+    this.enterBatch();
     const payload = json('an authentication failure', {
       protocol: event.protocol,
       clientAddress: event.clientAddress,
@@ -161,6 +177,7 @@ export class ChainRecorder implements Recorder {
    */
   close(): void {
     if (this.closed) return;
+    this.commitBatch();
     try {
       for (const [sessionId, head] of [...this.open]) this.end(sessionId, head, 'shutdown', SHUTDOWN_REASON);
       if (!this.endsWithCheckpoint()) this.writeGlobal([], { checkpoint: 'always' });
@@ -172,6 +189,7 @@ export class ChainRecorder implements Recorder {
 
   private append(sessionId: string, type: EventType, body: unknown): number {
     this.assertUsable();
+    this.enterBatch();
     const head = this.requireOpen(sessionId, type);
     const event = chainEvent(sessionId, head, this.now(), type, json(`an event of session ${sessionId}`, body));
     this.store.transaction(() => this.store.appendEvent(event));
@@ -269,6 +287,39 @@ export class ChainRecorder implements Recorder {
 
   private assertUsable(): void {
     if (this.closed) throw new RecorderError('the recorder is closed (the gateway is shutting down)');
+    if (this.failure) throw this.failure;
+  }
+
+  whenDurable(callback: (durable: boolean) => void): void {
+    if (this.batchOpen) this.durableWaiters.push(callback);
+    else callback(this.failure === undefined);
+  }
+
+  /**
+   * The writes of one event-loop turn share one transaction, committed right after the
+   * turn's I/O callbacks (setImmediate): one commit for every session's statements instead
+   * of one each. Callers forward only from `whenDurable`, so write-before-forward holds.
+   */
+  private enterBatch(): void {
+    if (this.batchOpen || !this.groupCommit) return;
+    this.store.begin();
+    this.batchOpen = true;
+    setImmediate(() => this.commitBatch());
+  }
+
+  private commitBatch(): void {
+    if (!this.batchOpen) return;
+    this.batchOpen = false;
+    let durable = true;
+    try {
+      this.store.commit();
+    } catch (error) {
+      durable = false;
+      this.failure = error instanceof RecorderError ? error : new RecorderError(`committing recordings failed: ${String(error)}`);
+      this.store.rollback();
+      this.logger.error('recording commit failed; refusing all further operations until restart', { error: this.failure });
+    }
+    for (const waiter of this.durableWaiters.splice(0)) waiter(durable);
   }
 }
 

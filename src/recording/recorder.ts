@@ -67,6 +67,13 @@ export interface Recorder {
   outcome(event: OutcomeEvent): void;
   sessionEnded(event: SessionEndEvent): void;
   authFailure(event: AuthFailureEvent): void;
+  /**
+   * Calls back once everything recorded so far is durable (`true`), or could not be made
+   * durable (`false`: what depended on it must not be forwarded). Writes made in one
+   * event-loop turn are committed together (group commit); with nothing pending the
+   * callback runs at once.
+   */
+  whenDurable(callback: (durable: boolean) => void): void;
   close(): void;
 }
 

@@ -116,6 +116,22 @@ export class SqliteStore implements RecordingStore {
     return this.guard('cannot write to', () => this.inTransaction.immediate(fn) as T);
   }
 
+  begin(): void {
+    this.guard('cannot write to', () => this.database.exec('BEGIN IMMEDIATE'));
+  }
+
+  commit(): void {
+    this.guard('cannot write to', () => this.database.exec('COMMIT'));
+  }
+
+  rollback(): void {
+    try {
+      if (this.database.inTransaction) this.database.exec('ROLLBACK');
+    } catch {
+      // The connection is unusable anyway; the recorder already refuses further writes.
+    }
+  }
+
   snapshot<T>(fn: () => T): T {
     return this.guard('cannot read', () => this.inTransaction.deferred(fn) as T);
   }

@@ -100,6 +100,14 @@ export interface AuditLog {
 export interface RecordingStore extends SessionStore, AuditLog {
   /** Runs `fn` in one transaction: everything it writes is durable when this returns, or nothing is. */
   transaction<T>(fn: () => T): T;
+  /**
+   * Group commit: `begin` opens a transaction that the writes of `transaction()` calls join
+   * (as savepoints) until `commit`; nothing in it is durable before `commit` returns.
+   */
+  begin(): void;
+  commit(): void;
+  /** Abandons an open `begin` transaction (after a failed commit). Never throws. */
+  rollback(): void;
   /** Runs `fn` against one consistent snapshot (for verification while the gateway writes). */
   snapshot<T>(fn: () => T): T;
   close(): void;

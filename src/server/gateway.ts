@@ -22,7 +22,11 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   const gate = createGate(config.connections);
   const inspect = await createSqlInspector(config.sql.extraDangerousFunctions);
   // Opened before listening: sessions the previous process left open are ended as crashed.
-  const recorder = openRecorder(config.dataDir, { durability: config.recording.durability, logger: logger.child({ component: 'recorder' }) });
+  const recorder = openRecorder(config.dataDir, {
+    durability: config.recording.durability,
+    groupCommit: true,
+    logger: logger.child({ component: 'recorder' }),
+  });
   let postgres: PostgresFrontDoor | undefined;
   let postgresAddress: net.AddressInfo | undefined;
   if (config.postgres) {

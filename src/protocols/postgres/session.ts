@@ -192,9 +192,18 @@ export class PostgresSession implements Cancellable {
       else if (this.phase === 'password') this.onPassword(frame);
       else withContext(`invalid ${frontendMessageName(frame.type)} message`, () => this.relayClientFrame(frame));
     }
-    const up = this.upstream;
-    if (up && !this.toUpstream.isEmpty && !this.toUpstream.flushTo(up.socket)) this.socket.pause();
+    if (this.upstream && !this.toUpstream.isEmpty) this.deps.recorder.whenDurable(this.flushToUpstream);
   }
+
+  /** Forwards what was decided, once its recording is durable (write before forward). */
+  private readonly flushToUpstream = (durable: boolean): void => {
+    const up = this.upstream;
+    if (!up || this.isClosed()) return;
+    if (!durable) {
+      return this.fail({ code: '58000', message: `Portcullis: ${RECORDING_UNAVAILABLE.reason}` });
+    }
+    if (!this.toUpstream.isEmpty && !this.toUpstream.flushTo(up.socket)) this.socket.pause();
+  };
 
   private onStartupPacket(packet: StartupPacket): void {
     switch (packet.kind) {
