@@ -192,7 +192,9 @@ export class ChainRecorder implements Recorder {
     this.enterBatch();
     const head = this.requireOpen(sessionId, type);
     const event = chainEvent(sessionId, head, this.now(), type, json(`an event of session ${sessionId}`, body));
-    this.store.transaction(() => this.store.appendEvent(event));
+    // One INSERT is atomic by itself; inside a group-commit batch it needs no savepoint.
+    if (this.batchOpen) this.store.appendEvent(event);
+    else this.store.transaction(() => this.store.appendEvent(event));
     this.open.set(sessionId, event);
     return event.seq;
   }
