@@ -4,7 +4,6 @@
  * no upstream backend is left behind, and that a bystander agent session opened before
  * the case still works after it.
  */
-import net from 'node:net';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { startDevIdp, type DevIdp } from '../../src/identity/dev-idp.js';
@@ -20,13 +19,13 @@ import {
   type StartedPostgres,
 } from '../support/stack.js';
 import {
+  authenticate,
   authenticatedClient,
   cstr,
   errorInfo,
   gssencRequest,
   int32,
   passwordMessage,
-  pollUntil,
   queryMessage,
   sslRequest,
   startupPacket,
@@ -35,17 +34,11 @@ import {
   WireClient,
   type BackendMessage,
 } from '../support/wire.js';
+import { pollUntil } from '../support/poll.js';
+import { freePort } from '../support/ports.js';
 
 const MAX_MESSAGE = 64 * 1024;
 const WRONG_PASSWORD = 'definitely-not-the-stored-password-91x';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Number of upstream client backends the gateway holds as the agent role. */
 async function agentBackends(target: StartedPostgres): Promise<number> {
@@ -109,7 +102,7 @@ describe('PostgreSQL front door: adversarial clients', () => {
     expect(r.rows[0].n).toBe(42);
     expect(bystanderErrors).toEqual([]);
     // …and the case left no upstream backend behind (only the bystander's remains).
-    await pollUntil(() => agentBackends(target), (n) => n === 1, 15_000);
+    await pollUntil(() => agentBackends(target), (n) => n === 1, { timeoutMs: 15_000 });
   });
 
   afterAll(async () => {
@@ -193,10 +186,7 @@ describe('PostgreSQL front door: adversarial clients', () => {
       const c = await WireClient.connect(stack.port);
       c.write(sslRequest());
       expect((await c.readBytes(1)).toString()).toBe('N');
-      c.write(startupPacket({ user: 'agent', database: 'demo' }));
-      expect((await c.readMessage()).type).toBe('R');
-      c.write(passwordMessage(token));
-      await c.readUntil('Z', 10_000);
+      await authenticate(c, token);
       c.write(queryMessage('SELECT 7 AS seven'));
       const msgs = await c.readUntil('Z');
       const row = msgs.find((m) => m.type === 'D')!;
@@ -208,10 +198,7 @@ describe('PostgreSQL front door: adversarial clients', () => {
       const c = await WireClient.connect(stack.port);
       c.write(gssencRequest());
       expect((await c.readBytes(1)).toString()).toBe('N');
-      c.write(startupPacket({ user: 'agent', database: 'demo' }));
-      expect((await c.readMessage()).type).toBe('R');
-      c.write(passwordMessage(token));
-      await c.readUntil('Z', 10_000);
+      await authenticate(c, token);
       c.write(queryMessage('SELECT 1'));
       expect((await c.readUntil('Z')).map((m) => m.type)).toEqual(['T', 'D', 'C', 'Z']);
       c.destroy();
@@ -317,11 +304,11 @@ describe('PostgreSQL front door: adversarial clients', () => {
       client.write(q.subarray(0, q.length - 3));
       await new Promise((r) => setTimeout(r, 100));
       client.destroy();
-      await pollUntil(() => agentBackends(target), (n) => n === 1, 10_000);
+      await pollUntil(() => agentBackends(target), (n) => n === 1, { timeoutMs: 10_000 });
       await pollUntil(
         async () => logs.filter((l) => l.msg === 'session closed' && /mid-message/.test(String(l.reason))).length,
         (n) => n > 0,
-        5000,
+        { timeoutMs: 5000 },
       );
     });
 
@@ -332,9 +319,9 @@ describe('PostgreSQL front door: adversarial clients', () => {
       client.write(queryMessage("SELECT repeat('x', 1000) AS filler, generate_series(1, 50000000) AS n"));
       const first = await client.readMessage(10_000);
       expect(first.type).toBe('T');
-      await pollUntil(async () => client.received, (n) => n > 512 * 1024, 10_000, 20);
+      await pollUntil(async () => client.received, (n) => n > 512 * 1024, { timeoutMs: 10_000, intervalMs: 20 });
       client.destroy();
-      await pollUntil(() => agentBackends(target), (n) => n === 1, 10_000);
+      await pollUntil(() => agentBackends(target), (n) => n === 1, { timeoutMs: 10_000 });
     });
 
     it('tells the client when the target kills its backend mid-query (57P01)', async () => {

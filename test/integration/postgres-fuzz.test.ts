@@ -16,7 +16,6 @@ import {
   gssencRequest,
   int32,
   passwordMessage,
-  pollUntil,
   queryMessage,
   sslRequest,
   startupPacket,
@@ -26,6 +25,7 @@ import {
   WireClient,
   type BackendMessage,
 } from '../support/wire.js';
+import { pollUntil } from '../support/poll.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 300);
@@ -365,7 +365,7 @@ describe('PostgreSQL front door under fuzzing', () => {
     expect(r.rows[0].n).toBeGreaterThan(0);
     await client.end();
     // No upstream backend outlives its session.
-    await pollUntil(agentBackends, (n) => n === 0, 15_000);
+    await pollUntil(agentBackends, (n) => n === 0, { timeoutMs: 15_000 });
 
     console.log(
       `fuzz seed ${SEED}: ${ITERATIONS} connections in ${Date.now() - started} ms; cases ${JSON.stringify(kinds)}; ` +

@@ -4,7 +4,6 @@
  * by protocol feature — and what must not cross (the token, the target's backend keys,
  * FunctionCall) does not.
  */
-import net from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serializePassword, serializeQuery, serializeStartupMessage } from '../../src/protocols/postgres/codec.js';
@@ -13,66 +12,17 @@ import {
   copyDataPayload,
   errorFields,
   fe,
+  only,
   RawClient,
   readyStatus,
   rowDescriptionNames,
   rows,
   sendCancelRequest,
   types,
-  type BackendMessage,
 } from '../support/raw-client.js';
 import { demoConnection, startStack, startTargetPostgres, type StartedPostgres, type Stack } from '../support/stack.js';
-
-/** A TCP tap in front of the target: records every byte the gateway sends upstream. */
-interface Tap {
-  readonly port: number;
-  readonly sent: Buffer[];
-  close(): Promise<void>;
-}
-
-async function startTap(targetPort: number): Promise<Tap> {
-  const sent: Buffer[] = [];
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((inbound) => {
-    const outbound = net.connect({ host: '127.0.0.1', port: targetPort });
-    sockets.add(inbound).add(outbound);
-    inbound.on('data', (chunk: Buffer) => {
-      sent.push(Buffer.from(chunk));
-      outbound.write(chunk);
-    });
-    outbound.on('data', (chunk: Buffer) => inbound.write(chunk));
-    inbound.on('close', () => outbound.destroy());
-    outbound.on('close', () => inbound.destroy());
-    inbound.on('error', () => undefined);
-    outbound.on('error', () => undefined);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    sent,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T;
-  for (;;) {
-    last = await probe();
-    if (ok(last)) return last;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function only(messages: readonly BackendMessage[], type: string): BackendMessage {
-  const found = messages.filter((m) => m.type === type);
-  if (found.length !== 1) throw new Error(`expected exactly one '${type}' in ${types(messages)}`);
-  return found[0]!;
-}
+import { pollUntil } from '../support/poll.js';
+import { startTap, type Tap } from '../support/tap.js';
 
 describe('PostgreSQL front door: a faithful relay', () => {
   let postgres: StartedPostgres;
@@ -471,9 +421,9 @@ describe('PostgreSQL front door: a faithful relay', () => {
         listener.on('notification', (n) => received.push({ channel: n.channel, payload: n.payload }));
         await listener.query('LISTEN relay_channel');
         await notifier.query(`NOTIFY relay_channel, 'from another agent'`);
-        await waitFor('the first notification', async () => received.length, (n) => n >= 1);
+        await pollUntil(async () => received.length, (n) => n >= 1, { what: 'the first notification' });
         await superuser(`SELECT pg_notify('relay_channel', 'from the superuser')`);
-        await waitFor('the second notification', async () => received.length, (n) => n >= 2);
+        await pollUntil(async () => received.length, (n) => n >= 2, { what: 'the second notification' });
         expect(received).toEqual([
           { channel: 'relay_channel', payload: 'from another agent' },
           { channel: 'relay_channel', payload: 'from the superuser' },
@@ -490,7 +440,7 @@ describe('PostgreSQL front door: a faithful relay', () => {
         const notices: Array<{ message?: string | undefined; severity?: string | undefined }> = [];
         client.on('notice', (n) => notices.push(n));
         await client.query(`DO $$ BEGIN RAISE NOTICE 'relayed notice %', 42; END $$`);
-        await waitFor('the notice', async () => notices.length, (n) => n >= 1);
+        await pollUntil(async () => notices.length, (n) => n >= 1, { what: 'the notice' });
         expect(notices[0]!.message).toBe('relayed notice 42');
         expect(notices[0]!.severity).toBe('NOTICE');
 
@@ -528,10 +478,10 @@ describe('PostgreSQL front door: a faithful relay', () => {
       try {
         c.send(fe.query('SELECT pg_sleep(30)'));
         // Let the statement reach the target before cancelling.
-        await waitFor(
-          'pg_sleep to be running',
+        await pollUntil(
           () => superuser<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'`),
           (r) => Number(r[0]!.n) === 1,
+          { what: 'pg_sleep to be running' },
         );
         const started = Date.now();
         await sendCancelRequest(stack.port, c.processId, c.secretKey);
@@ -552,10 +502,10 @@ describe('PostgreSQL front door: a faithful relay', () => {
       try {
         const pid = Number(rows(await c.query('SELECT pg_backend_pid()'))[0]![0]);
         c.send(fe.query('SELECT pg_sleep(1.5) AS slept'));
-        await waitFor(
-          'pg_sleep to be running',
+        await pollUntil(
           () => superuser<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE pid = $1 AND state = 'active'`, [pid]),
           (r) => Number(r[0]!.n) === 1,
+          { what: 'pg_sleep to be running' },
         );
         const wrongKey = Buffer.from(c.secretKey.map((b) => b ^ 0xff));
         await sendCancelRequest(stack.port, c.processId, wrongKey);
@@ -621,7 +571,7 @@ describe('PostgreSQL front door: a faithful relay', () => {
       const pid = Number(rows(await c.query('SELECT pg_backend_pid()'))[0]![0]);
       expect(await agentBackends()).toBe(before + 1);
       await c.close();
-      await waitFor('the agent backend count to return', agentBackends, (n) => n === before);
+      await pollUntil(agentBackends, (n) => n === before, { what: 'the agent backend count to return' });
       expect(await superuser('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).toEqual([]);
     });
 
@@ -748,11 +698,10 @@ describe('PostgreSQL front door: a faithful relay', () => {
 
   describe('client that goes away', () => {
     const backendGone = (pid: number): Promise<void> =>
-      waitFor(
-        `backend ${pid} to end`,
+      pollUntil(
         () => superuser<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE pid = $1', [pid]),
         (r) => Number(r[0]!.n) === 0,
-        5_000,
+        { what: `backend ${pid} to end`, timeoutMs: 5_000 },
       ).then(() => undefined);
 
     it('ends the upstream backend when the client just drops the socket', async () => {
@@ -768,10 +717,10 @@ describe('PostgreSQL front door: a faithful relay', () => {
       c.socket.pause();
       c.send(fe.query(`SELECT repeat('x', 1000) FROM generate_series(1, 10000000)`));
       // Backpressure reaches the target: its backend blocks writing to the gateway.
-      await waitFor(
-        'the target backend to block on ClientWrite',
+      await pollUntil(
         () => superuser<{ wait_event: string | null }>('SELECT wait_event FROM pg_stat_activity WHERE pid = $1', [pid]),
         (r) => r[0]?.wait_event === 'ClientWrite',
+        { what: 'the target backend to block on ClientWrite' },
       );
       c.socket.destroy();
       await backendGone(pid);
@@ -781,10 +730,10 @@ describe('PostgreSQL front door: a faithful relay', () => {
       const c = await raw();
       const pid = Number(rows(await c.query('SELECT pg_backend_pid()'))[0]![0]);
       c.send(fe.query('SELECT pg_sleep(60)'));
-      await waitFor(
-        'the statement to run',
+      await pollUntil(
         () => superuser<{ state: string }>('SELECT state FROM pg_stat_activity WHERE pid = $1', [pid]),
         (r) => r[0]?.state === 'active',
+        { what: 'the statement to run' },
       );
       c.socket.destroy();
       await backendGone(pid);

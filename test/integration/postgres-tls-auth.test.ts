@@ -19,7 +19,7 @@ import {
   type Stack,
   type StartedPostgres,
 } from '../support/stack.js';
-import { passwordMessage, queryMessage, sslRequest, startupPacket, WireClient } from '../support/wire.js';
+import { authenticate, queryMessage, sslRequest, startupPacket, WireClient } from '../support/wire.js';
 
 interface Cert {
   readonly cert: string;
@@ -133,10 +133,7 @@ describe('client-side TLS on the listener', () => {
     await c.startTls({ ca: gatewayCert.cert, servername: 'localhost', rejectUnauthorized: true });
     const peer = (c.socket as tls.TLSSocket).getPeerCertificate();
     expect(peer.subject.CN).toBe('localhost');
-    c.write(startupPacket({ user: 'agent', database: 'demo' }));
-    expect((await c.readMessage()).type).toBe('R');
-    c.write(passwordMessage(token));
-    await c.readUntil('Z', 10_000);
+    await authenticate(c, token);
     c.write(queryMessage('SELECT 1'));
     expect((await c.readUntil('Z')).map((m) => m.type)).toEqual(['T', 'D', 'C', 'Z']);
     c.destroy();

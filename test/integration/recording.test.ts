@@ -5,7 +5,6 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -15,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevIdp, type DevIdp } from '../../src/identity/dev-idp.js';
 import { fetchAccessToken } from '../../src/identity/token-client.js';
 import { AGENT, AGENT_DB_PASSWORD, startTargetPostgres, type StartedPostgres } from '../support/stack.js';
+import { freePort } from '../support/ports.js';
 
 const exec = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -34,17 +34,6 @@ function events(dataDir: string): EventRow[] {
   } finally {
     db.close();
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 }
 
 function startGatewayProcess(config: string): Promise<ChildProcess> {

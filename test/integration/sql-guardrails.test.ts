@@ -12,7 +12,6 @@
  *   the statement — transactions abort, pipelines skip to Sync, a multi-statement Query runs
  *   none of its statements — and prepared statements are decided when prepared.
  */
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +23,7 @@ import {
   commandTag,
   errorFields,
   fe,
+  only,
   RawClient,
   readyStatus,
   rows,
@@ -31,44 +31,9 @@ import {
   type BackendMessage,
 } from '../support/raw-client.js';
 import { demoConnection, startStack, startTargetPostgres, type StartedPostgres, type Stack } from '../support/stack.js';
+import { startTap, type Tap } from '../support/tap.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/portcullis.yaml', import.meta.url));
-
-// ---------------------------------------------------------------------------- a TCP tap
-
-/** Sits between the gateway and the target and records every byte the gateway sends. */
-interface Tap {
-  readonly port: number;
-  readonly sent: Buffer[];
-  close(): Promise<void>;
-}
-
-async function startTap(targetPort: number): Promise<Tap> {
-  const sent: Buffer[] = [];
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((inbound) => {
-    const outbound = net.connect({ host: '127.0.0.1', port: targetPort });
-    sockets.add(inbound).add(outbound);
-    inbound.on('data', (chunk: Buffer) => {
-      sent.push(Buffer.from(chunk));
-      outbound.write(chunk);
-    });
-    outbound.on('data', (chunk: Buffer) => inbound.write(chunk));
-    inbound.on('close', () => outbound.destroy());
-    outbound.on('close', () => inbound.destroy());
-    inbound.on('error', () => undefined);
-    outbound.on('error', () => undefined);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    sent,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 // ---------------------------------------------------------------------------- policies
 
@@ -130,12 +95,6 @@ function expectRefusal(error: ErrorInfo | undefined, rule: string | undefined): 
     expect(e.detail).toBe(`rule: ${rule}`);
     expect(e.message).toContain(`"${rule}"`);
   }
-}
-
-function only(messages: readonly BackendMessage[], type: string): BackendMessage {
-  const found = messages.filter((m) => m.type === type);
-  if (found.length !== 1) throw new Error(`expected exactly one '${type}' in ${types(messages)}`);
-  return found[0]!;
 }
 
 const last = (messages: readonly BackendMessage[]): BackendMessage => messages[messages.length - 1]!;

@@ -292,6 +292,13 @@ export function types(messages: readonly BackendMessage[]): string {
   return messages.map((m) => m.type).join('');
 }
 
+/** The one message of type `type` in a message list; throws unless there is exactly one. */
+export function only(messages: readonly BackendMessage[], type: string): BackendMessage {
+  const found = messages.filter((m) => m.type === type);
+  if (found.length !== 1) throw new Error(`expected exactly one '${type}' in ${types(messages)}`);
+  return found[0]!;
+}
+
 /** Rows of all DataRows in a message list. */
 export function rows(messages: readonly BackendMessage[]): (string | null)[][] {
   return messages.filter((m) => m.type === 'D').map(dataRowValues);

@@ -240,6 +240,23 @@ export class WireClient {
 }
 
 /**
+ * Authenticates an open raw session (plaintext, or after `startTls`) as the agent with
+ * `token`: returns every message of the startup exchange, up to ReadyForQuery.
+ */
+export async function authenticate(
+  client: WireClient,
+  token: string,
+  database = 'demo',
+  extra: Record<string, string> = {},
+): Promise<BackendMessage[]> {
+  client.write(startupPacket({ user: 'agent', database, ...extra }));
+  const auth = await client.readMessage();
+  if (auth.type !== 'R' || auth.body.readInt32BE(0) !== 3) throw new Error(`expected AuthenticationCleartextPassword, got ${auth.type}`);
+  client.write(passwordMessage(token));
+  return client.readUntil('Z', 10_000);
+}
+
+/**
  * Opens a raw session and authenticates with `token`: returns once the gateway sent
  * ReadyForQuery, along with every message of the startup exchange.
  */
@@ -250,25 +267,10 @@ export async function authenticatedClient(
   extra: Record<string, string> = {},
 ): Promise<{ client: WireClient; startup: BackendMessage[] }> {
   const client = await WireClient.connect(port);
-  client.write(startupPacket({ user: 'agent', database, ...extra }));
-  const auth = await client.readMessage();
-  if (auth.type !== 'R' || auth.body.readInt32BE(0) !== 3) {
+  try {
+    return { client, startup: await authenticate(client, token, database, extra) };
+  } catch (e) {
     client.destroy();
-    throw new Error(`expected AuthenticationCleartextPassword, got ${auth.type}`);
+    throw e;
   }
-  client.write(passwordMessage(token));
-  const startup = await client.readUntil('Z', 10_000);
-  return { client, startup };
-}
-
-/** Polls `read` until `accept` is true; returns the last value or throws after timeoutMs. */
-export async function pollUntil<T>(read: () => Promise<T>, accept: (v: T) => boolean, timeoutMs = 10_000, intervalMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T = await read();
-  while (!accept(last)) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-    last = await read();
-  }
-  return last;
 }
