@@ -119,6 +119,10 @@ The same decision offline, as JSON:
 
   ${bin} policy check --config ${path.relative(process.cwd(), file)} --connection demo --subject agent --group agents --sql 'DELETE FROM orders'
 
+Every session and statement is recorded before it is forwarded; check the tamper-evident log:
+
+  ${bin} audit verify --config ${path.relative(process.cwd(), file)}
+
 An identity outside the access list is refused:
 
   PGPASSWORD=$(${bin} token --issuer ${idp.issuer} --client-id outsider --client-secret outsider-secret) \\

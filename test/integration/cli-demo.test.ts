@@ -114,6 +114,12 @@ describe('portcullis demo (npm start)', () => {
     await expect(client.connect()).rejects.toThrow(/refused/);
   });
 
+  it('prints an audit verify command that checks the recording of those sessions', async () => {
+    const line = printed.split('\n').find((l) => l.includes('audit verify'))!.trim();
+    const { stdout } = await exec('sh', ['-c', line], { cwd: ROOT });
+    expect(stdout).toMatch(/ok/i);
+  });
+
   it('stops everything on Ctrl-C and exits 0', async () => {
     demo.kill('SIGINT');
     expect(await exitCode(demo)).toBe(0);
