@@ -135,31 +135,6 @@ export function parseParse(body: Buffer): ParseMessage {
   return { statement, sql, parameterTypes };
 }
 
-export interface BindMessage {
-  readonly portal: string;
-  readonly statement: string;
-  readonly parameterFormats: readonly number[];
-  /** null is SQL NULL. Views into the frame, not copies. */
-  readonly parameters: readonly (Buffer | null)[];
-  readonly resultFormats: readonly number[];
-}
-
-export function parseBind(body: Buffer): BindMessage {
-  const r = new BodyReader(body, 0);
-  const portal = r.cstring();
-  const statement = r.cstring();
-  const parameterFormats = r.int16Array();
-  const count = r.int16();
-  const parameters: (Buffer | null)[] = [];
-  for (let i = 0; i < count; i++) {
-    const len = r.int32();
-    parameters.push(len === -1 ? null : r.bytes(len));
-  }
-  const resultFormats = r.int16Array();
-  if (!r.done()) throw new ProtocolError('trailing bytes in Bind');
-  return { portal, statement, parameterFormats, parameters, resultFormats };
-}
-
 export function serializePassword(password: string): Buffer {
   return new Writer().cstring(password).frame(Fe.Password);
 }
@@ -309,7 +284,7 @@ export function serializeNegotiateProtocolVersion(newestMinor: number, unrecogni
 // ---------------------------------------------------------------- primitives
 
 /** Bounds-checked cursor over a message body: every read that would overrun throws ProtocolError. */
-export class BodyReader {
+class BodyReader {
   constructor(
     private readonly buf: Buffer,
     private pos: number,

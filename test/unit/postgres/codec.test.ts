@@ -68,30 +68,6 @@ describe('frontend messages', () => {
     expect(codec.parseParse(body(p))).toEqual({ statement: 'stmt', sql: 'SELECT $1, $2', parameterTypes: [23, 25] });
   });
 
-  it('decodes Bind including NULL and binary parameters', () => {
-    const b = Buffer.concat([
-      Buffer.from('portal\0stmt\0'),
-      Buffer.from([0, 2, 0, 0, 0, 1]), // formats text, binary
-      Buffer.from([0, 2]),
-      Buffer.from([0, 0, 0, 2]),
-      Buffer.from('hi'),
-      Buffer.from([0xff, 0xff, 0xff, 0xff]),
-      Buffer.from([0, 1, 0, 1]),
-    ]);
-    const bind = codec.parseBind(b);
-    expect(bind.portal).toBe('portal');
-    expect(bind.statement).toBe('stmt');
-    expect(bind.parameterFormats).toEqual([0, 1]);
-    expect(bind.parameters.map((p) => p?.toString())).toEqual(['hi', undefined]);
-    expect(bind.parameters[1]).toBeNull();
-    expect(bind.resultFormats).toEqual([1]);
-  });
-
-  it('refuses a Bind whose parameter length overruns the message', () => {
-    const b = Buffer.concat([Buffer.from('\0\0'), Buffer.from([0, 0, 0, 1, 0, 0, 0, 9]), Buffer.from('x')]);
-    expect(() => codec.parseBind(b)).toThrowError(/truncated/);
-  });
-
   it('encodes password, SASL and Terminate', () => {
     expect(codec.serializePassword('t').toString('hex')).toBe('7000000006' + '7400');
     expect(codec.serializeSaslInitialResponse('M', Buffer.from('ab')).toString('hex')).toBe(
