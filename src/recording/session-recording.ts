@@ -6,6 +6,7 @@
  */
 import type { Identity } from '../identity/identity.js';
 import type { Logger } from '../log.js';
+import type { SqlInspection } from '../inspect/sql/facts.js';
 import type { Decision, Operation } from '../policy/operation.js';
 import { RecorderError, type EndedBy, type Recorder } from './recorder.js';
 
@@ -49,7 +50,7 @@ export class SessionRecording {
         effect: decision.effect,
         rule: decision.rule,
         reason: decision.reason,
-        facts: operation.facts,
+        facts: compactFacts(operation.facts, decision.effect !== 'allow'),
       });
       return true;
     } catch (err) {
@@ -77,4 +78,21 @@ export class SessionRecording {
       this.log.error('recording an authentication failure failed', { error: err });
     }
   }
+}
+
+/**
+ * What the recording keeps of the inspector's facts: what rules match on. Statement texts
+ * are already in the event (as the exact text sent); the notes explaining a refusal are
+ * kept only for refusals.
+ */
+function compactFacts(facts: SqlInspection | undefined, refused: boolean): unknown {
+  if (facts === undefined || !facts.ok) return facts;
+  return facts.statements.map((s) => ({
+    kind: s.kind,
+    class: s.class,
+    ...(s.tables.length > 0 ? { tables: s.tables } : {}),
+    ...(s.functions.length > 0 ? { functions: s.functions } : {}),
+    ...(s.flags.length > 0 ? { flags: s.flags } : {}),
+    ...(refused && s.notes !== undefined && s.notes.length > 0 ? { notes: s.notes } : {}),
+  }));
 }

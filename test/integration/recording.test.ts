@@ -100,6 +100,10 @@ describe('recording through the gateway', () => {
       ["SELECT 'marker-2' AS m", 'allow'],
     ]);
     expect(ops[1]!.rule).toBe('no-writes');
+    // What the rules matched on is kept with the decision.
+    expect((ops[1] as unknown as { facts: unknown }).facts).toMatchObject([
+      { kind: 'delete', class: 'write', tables: [{ name: 'orders', access: 'write' }], flags: ['delete_without_where'] },
+    ]);
     expect(before.some((e) => e.type === 'session-end')).toBe(false);
 
     // Restart: the session the killed process left open is ended as crashed, and the whole
