@@ -42,16 +42,9 @@ import type { Decision, Effect, Gate, Operation } from '../src/policy/operation.
 import { writeGatewayConfig } from './support/gateway.js';
 import { benchPolicy, describeRule, type BenchPolicy } from './support/policy.js';
 import { fmt, markdownTable, median } from './support/table.js';
+import { intEnv } from './support/env.js';
 
 // ---------------------------------------------------------------- settings
-
-function intEnv(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer ≥ ${min}, got ${JSON.stringify(raw)}`);
-  return value;
-}
 
 const settings = {
   iterations: intEnv('BENCH_INSPECT_ITERATIONS', 4000, 10),

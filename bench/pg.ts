@@ -40,16 +40,9 @@ import {
 import { pgbouncerVersion, startPgbouncer, type Pgbouncer } from './support/pgbouncer.js';
 import { freePort, machineBusyMs, pgEnv, processCpu, run } from './support/process.js';
 import { fmt, markdownTable, mb, median } from './support/table.js';
+import { intEnv } from './support/env.js';
 
 // ---------------------------------------------------------------- settings
-
-function intEnv(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer ≥ ${min}, got ${JSON.stringify(raw)}`);
-  return value;
-}
 
 const settings = {
   rounds: intEnv('BENCH_ROUNDS', 3, 1),
