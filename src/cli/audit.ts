@@ -6,20 +6,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
-import { ConfigError, formatIssue } from '../config/issues.js';
-import { loadConfig } from '../config/load.js';
 import { keyId } from '../recording/chain.js';
 import { FileKeyStore, parsePublicKey, publicKeyPem, SIGNING_KEY_FILE } from '../recording/key-store.js';
 import { RecorderError } from '../recording/recorder.js';
 import { DATABASE_FILE, SqliteStore } from '../recording/sqlite-store.js';
 import { verifyAudit, type Anchor, type VerifyProblem, type VerifyResult } from '../recording/verify.js';
 import { ExitCode, type CliArgs, type CliCommand, type CliIo } from './command.js';
-
-const CONFIG_ENV = 'PORTCULLIS_CONFIG';
-
-const DATA_DIR_OPTIONS = `  -c, --config FILE      configuration file: its data_dir is used (default:
-                         $${CONFIG_ENV}); secrets need not be available
-  -d, --data-dir DIR     the data directory itself (instead of --config)`;
+import { DATA_DIR_FLAGS, DATA_DIR_OPTIONS, resolveDataDir, usageError } from './data-dir.js';
 
 const VERIFY_USAGE = `Usage: portcullis audit verify [--config FILE | --data-dir DIR]
                               [--public-key FILE] [--anchor SEQ:HASH]... [--json]
@@ -83,11 +76,6 @@ Examples:
   portcullis audit pubkey --config portcullis.yaml > audit.pub.pem
   portcullis audit pubkey --data-dir /var/lib/portcullis | ssh audit@vault 'cat > portcullis.pub.pem'
 `;
-
-const DATA_DIR_FLAGS = {
-  config: { type: 'string', short: 'c' },
-  'data-dir': { type: 'string', short: 'd' },
-} as const;
 
 export const auditVerifyCommand: CliCommand = {
   name: 'audit verify',
@@ -202,25 +190,6 @@ function location(problem: VerifyProblem): string {
   return parts.length === 0 ? problem.code : parts.join(', ');
 }
 
-/** --data-dir, or the data_dir of --config / $PORTCULLIS_CONFIG; an exit code when neither works. */
-async function resolveDataDir(args: CliArgs, io: CliIo, command: string): Promise<string | ExitCode> {
-  const dataDir = stringOf(args.values['data-dir']);
-  const configFlag = stringOf(args.values['config']);
-  if (dataDir !== undefined && configFlag !== undefined) return usageError(io, command, 'give --config or --data-dir, not both');
-  if (dataDir !== undefined) return dataDir;
-  const file = configFlag ?? (process.env[CONFIG_ENV] || undefined);
-  if (file === undefined) return usageError(io, command, `no data directory: give --data-dir DIR, --config FILE or set ${CONFIG_ENV}`);
-  try {
-    // Only data_dir is needed: unavailable secrets must not stop an offline audit.
-    return (await loadConfig(file, { unavailableSecrets: 'placeholder' })).dataDir;
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    const count = error.issues.length;
-    io.err(`${error.issues.map((issue) => formatIssue(error.file, issue)).join('\n')}\n${file}: ${plural(count, 'problem')}\n`);
-    return ExitCode.usage;
-  }
-}
-
 function readKeyFile(file: string): string {
   try {
     return readFileSync(file, 'utf8');
@@ -233,11 +202,6 @@ function failure(io: CliIo, command: string, error: unknown): ExitCode {
   if (!(error instanceof RecorderError)) throw error;
   io.err(`portcullis ${command}: ${error.message}\n`);
   return ExitCode.failure;
-}
-
-function usageError(io: CliIo, command: string, message: string): ExitCode {
-  io.err(`portcullis ${command}: ${message}\nRun "portcullis ${command} --help" for usage.\n`);
-  return ExitCode.usage;
 }
 
 function stringOf(value: unknown): string | undefined {

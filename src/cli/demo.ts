@@ -122,6 +122,7 @@ The same decision offline, as JSON:
 Every session and statement is recorded before it is forwarded; check the tamper-evident log:
 
   ${bin} audit verify --config ${path.relative(process.cwd(), file)}
+  ${bin} sessions list --config ${path.relative(process.cwd(), file)}
 
 An identity outside the access list is refused:
 

@@ -7,6 +7,7 @@ import { demoCommand } from './demo.js';
 import { devIdpCommand } from './dev-idp.js';
 import { policyCheckCommand } from './policy.js';
 import { serveCommand } from './serve.js';
+import { sessionsExportCommand, sessionsListCommand, sessionsShowCommand } from './sessions.js';
 import { tokenCommand } from './token.js';
 
 const COMMANDS: readonly CliCommand[] = [
@@ -19,6 +20,9 @@ const COMMANDS: readonly CliCommand[] = [
   policyCheckCommand,
   auditVerifyCommand,
   auditPubkeyCommand,
+  sessionsListCommand,
+  sessionsShowCommand,
+  sessionsExportCommand,
 ];
 
 function topUsage(): string {

@@ -1,0 +1,192 @@
+/**
+ * Read-side helpers over a SessionStore, for `portcullis sessions …` (and later the admin
+ * API): session summaries with their statement and refusal counts, one session's events,
+ * and the decoded payloads of the event types the recorder writes.
+ *
+ * The store interface only streams every event (`events()`), so each query is one scan of
+ * the events table; memory holds only the summaries or the one session asked for.
+ */
+import type { EventRow, EventType, SessionRow, SessionStore } from './store.js';
+
+export type SessionReader = Pick<SessionStore, 'sessions' | 'events'>;
+
+/** What `session-start` records. */
+export interface StartPayload {
+  readonly protocol: string;
+  readonly connection: string;
+  readonly identity: { readonly subject: string; readonly clientId: string | null; readonly groups: readonly string[] };
+  readonly clientAddress: string;
+  readonly tls: boolean;
+}
+
+/** What `operation` records. */
+export interface OperationPayload {
+  readonly via: string;
+  readonly text: string;
+  readonly parameters?: readonly (string | null)[];
+  readonly effect: 'allow' | 'deny' | 'review';
+  readonly rule: string;
+  readonly reason: string;
+  readonly facts?: unknown;
+}
+
+/** What `outcome` records. */
+export interface OutcomePayload {
+  readonly operationSeq: number;
+  readonly command?: string;
+  readonly rows?: number;
+  readonly bytes?: number;
+  readonly columns?: readonly string[];
+  readonly durationMs: number;
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+/** What `session-end` records. */
+export interface EndPayload {
+  readonly endedBy: string;
+  readonly reason: string;
+}
+
+export type DecodedEvent =
+  | (EventBase & { readonly type: 'session-start'; readonly data: StartPayload })
+  | (EventBase & { readonly type: 'operation'; readonly data: OperationPayload })
+  | (EventBase & { readonly type: 'outcome'; readonly data: OutcomePayload })
+  | (EventBase & { readonly type: 'session-end'; readonly data: EndPayload });
+
+interface EventBase {
+  readonly sessionId: string;
+  readonly seq: number;
+  readonly time: number;
+}
+
+/** An event with its payload parsed. Payloads are written by the recorder only, so they are trusted to have its shape. */
+export function decodeEvent(row: EventRow): DecodedEvent {
+  return { sessionId: row.sessionId, seq: row.seq, time: row.time, type: row.type, data: JSON.parse(row.payload) } as DecodedEvent;
+}
+
+/** A session as listed: its index row, who started it, and what happened in it. */
+export interface SessionSummary {
+  readonly id: string;
+  readonly protocol: string;
+  readonly connection: string;
+  readonly subject: string;
+  readonly clientId: string | null;
+  readonly groups: readonly string[];
+  readonly clientAddress: string | null;
+  readonly tls: boolean | null;
+  readonly startedAt: number;
+  /** null while the session is open. */
+  readonly endedAt: number | null;
+  readonly endedBy: string | null;
+  readonly endReason: string | null;
+  readonly events: number;
+  /** Operation events (every statement the agent sent, allowed or not). */
+  readonly statements: number;
+  /** Operations decided `deny`. */
+  readonly refused: number;
+  /** Operations by decision. */
+  readonly decisions: Readonly<Record<OperationPayload['effect'], number>>;
+}
+
+export interface SessionFilter {
+  readonly connection?: string;
+  readonly subject?: string;
+  /** Epoch ms: sessions started at or after it. */
+  readonly since?: number;
+  /** Sessions with at least one operation of this decision. */
+  readonly decision?: OperationPayload['effect'];
+}
+
+/** The sessions matching `filter`, oldest first (then by id). */
+export function listSessions(store: SessionReader, filter: SessionFilter = {}): SessionSummary[] {
+  const byId = new Map<string, Mutable<SessionSummary>>();
+  for (const row of store.sessions()) {
+    if (filter.connection !== undefined && row.connection !== filter.connection) continue;
+    if (filter.subject !== undefined && row.subject !== filter.subject) continue;
+    if (filter.since !== undefined && row.startedAt < filter.since) continue;
+    byId.set(row.id, emptySummary(row));
+  }
+  if (byId.size > 0) {
+    for (const row of store.events()) {
+      const summary = byId.get(row.sessionId);
+      if (summary !== undefined) addEvent(summary, row);
+    }
+  }
+  return [...byId.values()]
+    .filter((s) => filter.decision === undefined || s.decisions[filter.decision] > 0)
+    .sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** One session's summary and events (in seq order), or undefined when the store has no such session. */
+export function findSession(store: SessionReader, id: string): { summary: SessionSummary; events: EventRow[] } | undefined {
+  let row: SessionRow | undefined;
+  for (const candidate of store.sessions()) {
+    if (candidate.id === id) {
+      row = candidate;
+      break;
+    }
+  }
+  if (row === undefined) return undefined;
+  const summary = emptySummary(row);
+  const events: EventRow[] = [];
+  for (const event of store.events()) {
+    if (event.sessionId !== id) {
+      // Events are ordered by session id: past this session, there are no more of it.
+      if (events.length > 0) break;
+      continue;
+    }
+    events.push(event);
+    addEvent(summary, event);
+  }
+  return { summary, events };
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+function emptySummary(row: SessionRow): Mutable<SessionSummary> {
+  return {
+    id: row.id,
+    protocol: row.protocol,
+    connection: row.connection,
+    subject: row.subject,
+    clientId: null,
+    groups: [],
+    clientAddress: null,
+    tls: null,
+    startedAt: row.startedAt,
+    endedAt: row.endedAt,
+    endedBy: row.endedBy,
+    endReason: null,
+    events: 0,
+    statements: 0,
+    refused: 0,
+    decisions: { allow: 0, deny: 0, review: 0 },
+  };
+}
+
+function addEvent(summary: Mutable<SessionSummary>, row: EventRow): void {
+  summary.events++;
+  const type: EventType = row.type;
+  if (type === 'outcome') return;
+  const event = decodeEvent(row);
+  switch (event.type) {
+    case 'session-start':
+      summary.clientId = event.data.identity.clientId;
+      summary.groups = event.data.identity.groups;
+      summary.clientAddress = event.data.clientAddress;
+      summary.tls = event.data.tls;
+      break;
+    case 'operation': {
+      summary.statements++;
+      const effect = event.data.effect;
+      if (effect === 'deny') summary.refused++;
+      summary.decisions = { ...summary.decisions, [effect]: (summary.decisions[effect] ?? 0) + 1 };
+      break;
+    }
+    case 'session-end':
+      summary.endReason = event.data.reason;
+      break;
+    default:
+      break;
+  }
+}
