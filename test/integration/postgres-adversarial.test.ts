@@ -19,21 +19,15 @@ import {
   type StartedPostgres,
 } from '../support/stack.js';
 import {
-  authenticate,
-  authenticatedClient,
+  type BackendMessage,
   cstr,
   errorInfo,
-  gssencRequest,
+  fe,
   int32,
-  passwordMessage,
-  queryMessage,
-  sslRequest,
-  startupPacket,
+  RawClient,
   typed,
   untyped,
-  WireClient,
-  type BackendMessage,
-} from '../support/wire.js';
+} from '../support/raw-client.js';
 import { pollUntil } from '../support/poll.js';
 import { freePort } from '../support/ports.js';
 
@@ -50,8 +44,8 @@ async function agentBackends(target: StartedPostgres): Promise<number> {
 
 /** Sends `bytes` on a fresh socket and returns the single FATAL the gateway answers with, after it closed. */
 async function fatalFor(port: number, bytes: Buffer): Promise<{ error: ReturnType<typeof errorInfo>; closed: boolean }> {
-  const c = await WireClient.connect(port);
-  c.write(bytes);
+  const c = await RawClient.open(port);
+  c.sendRaw(bytes);
   const error = await c.readError();
   const closed = await c.waitClosed(3000);
   return { error, closed };
@@ -139,7 +133,7 @@ describe('PostgreSQL front door: adversarial clients', () => {
     });
 
     it('refuses protocol version 2.0 with 0A000', async () => {
-      const { error, closed } = await fatalFor(stack.port, startupPacket({ user: 'agent', database: 'demo' }, 0x00020000));
+      const { error, closed } = await fatalFor(stack.port, fe.startup({ user: 'agent', database: 'demo' }, 0x00020000));
       expect(error).toMatchObject({ severity: 'FATAL', code: '0A000' });
       expect(error.message).toMatch(/unsupported frontend protocol 2\.0/);
       expect(closed).toBe(true);
@@ -154,7 +148,7 @@ describe('PostgreSQL front door: adversarial clients', () => {
     });
 
     it('refuses replication connections with 0A000', async () => {
-      const { error, closed } = await fatalFor(stack.port, startupPacket({ user: 'agent', database: 'demo', replication: 'database' }));
+      const { error, closed } = await fatalFor(stack.port, fe.startup({ user: 'agent', database: 'demo', replication: 'database' }));
       expect(error).toMatchObject({ severity: 'FATAL', code: '0A000' });
       expect(error.message).toMatch(/replication connections are not supported/);
       expect(closed).toBe(true);
@@ -163,7 +157,7 @@ describe('PostgreSQL front door: adversarial clients', () => {
     it('refuses startup options such as -c search_path', async () => {
       const { error, closed } = await fatalFor(
         stack.port,
-        startupPacket({ user: 'agent', database: 'demo', options: '-c search_path=evil' }),
+        fe.startup({ user: 'agent', database: 'demo', options: '-c search_path=evil' }),
       );
       expect(error).toMatchObject({ severity: 'FATAL', code: '0A000' });
       expect(error.message).toMatch(/startup "options" are not accepted/);
@@ -171,11 +165,11 @@ describe('PostgreSQL front door: adversarial clients', () => {
     });
 
     it('answers an empty password with 28P01 "no access token"', async () => {
-      const c = await WireClient.connect(stack.port);
-      c.write(startupPacket({ user: 'agent', database: 'demo' }));
+      const c = await RawClient.open(stack.port);
+      c.sendRaw(fe.startup({ user: 'agent', database: 'demo' }));
       const auth = await c.readMessage();
       expect(auth.type).toBe('R');
-      c.write(passwordMessage(''));
+      c.sendRaw(fe.password(''));
       const error = await c.readError();
       expect(error).toMatchObject({ severity: 'FATAL', code: '28P01' });
       expect(error.message).toMatch(/^no access token/);
@@ -183,30 +177,30 @@ describe('PostgreSQL front door: adversarial clients', () => {
     });
 
     it("answers SSLRequest with 'N' when the listener has no TLS, then works in plaintext", async () => {
-      const c = await WireClient.connect(stack.port);
-      c.write(sslRequest());
+      const c = await RawClient.open(stack.port);
+      c.sendRaw(fe.sslRequest());
       expect((await c.readBytes(1)).toString()).toBe('N');
-      await authenticate(c, token);
-      c.write(queryMessage('SELECT 7 AS seven'));
-      const msgs = await c.readUntil('Z');
+      await c.authenticate({ password: token, database: 'demo' });
+      c.sendRaw(fe.query('SELECT 7 AS seven'));
+      const msgs = await c.readUntilReadyForQuery();
       const row = msgs.find((m) => m.type === 'D')!;
       expect(row.body.subarray(6).toString()).toBe('7');
       c.destroy();
     });
 
     it("answers GSSENCRequest with 'N', then works", async () => {
-      const c = await WireClient.connect(stack.port);
-      c.write(gssencRequest());
+      const c = await RawClient.open(stack.port);
+      c.sendRaw(fe.gssencRequest());
       expect((await c.readBytes(1)).toString()).toBe('N');
-      await authenticate(c, token);
-      c.write(queryMessage('SELECT 1'));
-      expect((await c.readUntil('Z')).map((m) => m.type)).toEqual(['T', 'D', 'C', 'Z']);
+      await c.authenticate({ password: token, database: 'demo' });
+      c.sendRaw(fe.query('SELECT 1'));
+      expect((await c.readUntilReadyForQuery()).map((m) => m.type)).toEqual(['T', 'D', 'C', 'Z']);
       c.destroy();
     });
 
     it('refuses bytes pipelined right after SSLRequest', async () => {
-      const c = await WireClient.connect(stack.port);
-      c.write(Buffer.concat([sslRequest(), startupPacket({ user: 'agent', database: 'demo' })]));
+      const c = await RawClient.open(stack.port);
+      c.sendRaw(Buffer.concat([fe.sslRequest(), fe.startup({ user: 'agent', database: 'demo' })]));
       // Nothing but a refusal: no 'N'/'S' answer byte a client could mistake for a go-ahead.
       const error = await c.readError();
       expect(error).toMatchObject({ severity: 'FATAL', code: '08P01' });
@@ -215,8 +209,8 @@ describe('PostgreSQL front door: adversarial clients', () => {
     });
 
     it('negotiates down a 3.2 startup with an unknown _pq_ option, then works', async () => {
-      const c = await WireClient.connect(stack.port);
-      c.write(startupPacket({ user: 'agent', database: 'demo', '_pq_.foo': 'bar' }, 0x00030002));
+      const c = await RawClient.open(stack.port);
+      c.sendRaw(fe.startup({ user: 'agent', database: 'demo', '_pq_.foo': 'bar' }, 0x00030002));
       const v = await c.readMessage();
       expect(v.type).toBe('v');
       expect(v.body.readInt32BE(0)).toBe(0); // newest minor version supported: 3.0
@@ -224,12 +218,12 @@ describe('PostgreSQL front door: adversarial clients', () => {
       expect(v.body.subarray(8).toString()).toBe('_pq_.foo\0');
       const auth = await c.readMessage();
       expect(auth.type).toBe('R');
-      c.write(passwordMessage(token));
-      const startup = await c.readUntil('Z', 10_000);
+      c.sendRaw(fe.password(token));
+      const startup = await c.readUntilReadyForQuery(10_000);
       // 3.0 keys: BackendKeyData is processId + 4-byte secret.
       expect(startup.find((m) => m.type === 'K')!.body.length).toBe(8);
-      c.write(queryMessage('SELECT current_user'));
-      const msgs = await c.readUntil('Z');
+      c.sendRaw(fe.query('SELECT current_user'));
+      const msgs = await c.readUntilReadyForQuery();
       expect(msgs.find((m) => m.type === 'D')!.body.subarray(6).toString()).toBe('agent_rw');
       c.destroy();
     });
@@ -239,11 +233,11 @@ describe('PostgreSQL front door: adversarial clients', () => {
 
   describe('after authentication', () => {
     it('refuses an oversized Query on its header with 54000 naming the limit', async () => {
-      const { client } = await authenticatedClient(stack.port, token);
+      const client = await RawClient.connect({ port: stack.port, password: token, database: 'demo' });
       const size = 1 << 20;
       // The header and the first KiB only: the refusal must not wait for (or buffer) the rest.
       const header = Buffer.concat([Buffer.from('Q'), int32(size + 4)]);
-      client.write(Buffer.concat([header, Buffer.alloc(1024, 0x20)]));
+      client.sendRaw(Buffer.concat([header, Buffer.alloc(1024, 0x20)]));
       const error = await client.readError();
       expect(error).toMatchObject({ severity: 'FATAL', code: '54000' });
       expect(error.message).toMatch(/exceeds the limit of 65536 bytes/);
@@ -266,8 +260,8 @@ describe('PostgreSQL front door: adversarial clients', () => {
     });
 
     it('refuses a Query without NUL terminator, naming the message', async () => {
-      const { client } = await authenticatedClient(stack.port, token);
-      client.write(typed('Q', Buffer.from('SELECT 1')));
+      const client = await RawClient.connect({ port: stack.port, password: token, database: 'demo' });
+      client.sendRaw(typed('Q', Buffer.from('SELECT 1')));
       const error = await client.readError();
       expect(error).toMatchObject({ severity: 'FATAL', code: '08P01' });
       expect(error.message).toMatch(/Query.*unterminated string/);
@@ -276,11 +270,11 @@ describe('PostgreSQL front door: adversarial clients', () => {
 
     it('survives a malformed frame pipelined right behind the password', async () => {
       // The frame is read while the token is being verified and handled when the relay starts.
-      const c = await WireClient.connect(stack.port);
-      c.write(startupPacket({ user: 'agent', database: 'demo' }));
+      const c = await RawClient.open(stack.port);
+      c.sendRaw(fe.startup({ user: 'agent', database: 'demo' }));
       expect((await c.readMessage()).type).toBe('R');
-      c.write(Buffer.concat([passwordMessage(token), typed('Q', Buffer.from('SELECT 1'))]));
-      const msgs = await c.readUntil('E', 10_000);
+      c.sendRaw(Buffer.concat([fe.password(token), typed('Q', Buffer.from('SELECT 1'))]));
+      const msgs = await c.readUntil((m) => m.type === 'E', 10_000);
       expect(msgs.map((m) => m.type)).toContain('Z'); // authenticated first…
       const error = errorInfo(msgs[msgs.length - 1]!);
       expect(error).toMatchObject({ severity: 'FATAL', code: '08P01' }); // …then refused
@@ -289,8 +283,8 @@ describe('PostgreSQL front door: adversarial clients', () => {
     });
 
     it('refuses a negative message length', async () => {
-      const { client } = await authenticatedClient(stack.port, token);
-      client.write(Buffer.concat([Buffer.from('Q'), int32(-5)]));
+      const client = await RawClient.connect({ port: stack.port, password: token, database: 'demo' });
+      client.sendRaw(Buffer.concat([Buffer.from('Q'), int32(-5)]));
       const error = await client.readError();
       expect(error).toMatchObject({ severity: 'FATAL', code: '08P01' });
       expect(error.message).toMatch(/invalid message length -5/);
@@ -298,10 +292,10 @@ describe('PostgreSQL front door: adversarial clients', () => {
     });
 
     it('cleans up after a client that vanishes in the middle of a message, and logs it', async () => {
-      const { client } = await authenticatedClient(stack.port, token);
+      const client = await RawClient.connect({ port: stack.port, password: token, database: 'demo' });
       expect(await agentBackends(target)).toBe(2);
-      const q = queryMessage('SELECT 1');
-      client.write(q.subarray(0, q.length - 3));
+      const q = fe.query('SELECT 1');
+      client.sendRaw(q.subarray(0, q.length - 3));
       await new Promise((r) => setTimeout(r, 100));
       client.destroy();
       await pollUntil(() => agentBackends(target), (n) => n === 1, { timeoutMs: 10_000 });
@@ -313,10 +307,10 @@ describe('PostgreSQL front door: adversarial clients', () => {
     });
 
     it('releases the upstream backend when the client vanishes mid-result', async () => {
-      const { client } = await authenticatedClient(stack.port, token);
+      const client = await RawClient.connect({ port: stack.port, password: token, database: 'demo' });
       // Far more rows than any socket buffer: the target is still producing when the client goes.
       // generate_series in the select list streams (ProjectSet); in FROM it would be materialized first.
-      client.write(queryMessage("SELECT repeat('x', 1000) AS filler, generate_series(1, 50000000) AS n"));
+      client.sendRaw(fe.query("SELECT repeat('x', 1000) AS filler, generate_series(1, 50000000) AS n"));
       const first = await client.readMessage(10_000);
       expect(first.type).toBe('T');
       await pollUntil(async () => client.received, (n) => n > 512 * 1024, { timeoutMs: 10_000, intervalMs: 20 });
@@ -325,8 +319,8 @@ describe('PostgreSQL front door: adversarial clients', () => {
     });
 
     it('tells the client when the target kills its backend mid-query (57P01)', async () => {
-      const { client } = await authenticatedClient(stack.port, token);
-      client.write(queryMessage('SELECT pg_sleep(60) AS victim'));
+      const client = await RawClient.connect({ port: stack.port, password: token, database: 'demo' });
+      client.sendRaw(fe.query('SELECT pg_sleep(60) AS victim'));
       const [victim] = await pollUntil(
         () =>
           target.pg.query<{ pid: number }>(
@@ -358,11 +352,11 @@ describe('PostgreSQL front door: adversarial clients', () => {
     });
 
     it('reports rejected gateway credentials as a configuration problem, revealing neither password nor user', async () => {
-      const c = await WireClient.connect(stack.port);
-      c.write(startupPacket({ user: 'agent', database: 'badcreds' }));
+      const c = await RawClient.open(stack.port);
+      c.sendRaw(fe.startup({ user: 'agent', database: 'badcreds' }));
       await c.readMessage();
-      c.write(passwordMessage(token));
-      const msgs: BackendMessage[] = await c.readUntil('E', 10_000);
+      c.sendRaw(fe.password(token));
+      const msgs: BackendMessage[] = await c.readUntil((m) => m.type === 'E', 10_000);
       const error = errorInfo(msgs[msgs.length - 1]!);
       expect(error).toMatchObject({ severity: 'FATAL', code: '08001' });
       expect(error.message).toMatch(/rejected the gateway's credentials/);
@@ -397,9 +391,9 @@ describe('PostgreSQL front door: adversarial clients', () => {
 
     it('ends a session when its token expires, telling the agent to reconnect', async () => {
       const { token: t, expiresAt } = await shortToken();
-      const { client } = await authenticatedClient(shortStack.port, t);
-      client.write(queryMessage('SELECT 1'));
-      await client.readUntil('Z');
+      const client = await RawClient.connect({ port: shortStack.port, password: t, database: 'demo' });
+      client.sendRaw(fe.query('SELECT 1'));
+      await client.readUntilReadyForQuery();
       const error = await client.readError(4000);
       const at = Date.now();
       expect(error).toMatchObject({ severity: 'FATAL', code: '28000' });
@@ -413,10 +407,10 @@ describe('PostgreSQL front door: adversarial clients', () => {
     it('refuses an already-expired token at connect', async () => {
       const { token: t, expiresAt } = await shortToken();
       await new Promise((r) => setTimeout(r, Math.max(0, expiresAt - Date.now()) + 200));
-      const c = await WireClient.connect(shortStack.port);
-      c.write(startupPacket({ user: 'agent', database: 'demo' }));
+      const c = await RawClient.open(shortStack.port);
+      c.sendRaw(fe.startup({ user: 'agent', database: 'demo' }));
       await c.readMessage();
-      c.write(passwordMessage(t));
+      c.sendRaw(fe.password(t));
       const error = await c.readError();
       expect(error).toMatchObject({ severity: 'FATAL', code: '28P01' });
       expect(error.message).toMatch(/expired/);
@@ -437,7 +431,7 @@ describe('PostgreSQL front door: adversarial clients', () => {
 
     it('closes a connection that sends nothing after authTimeoutMs', async () => {
       const started = Date.now();
-      const c = await WireClient.connect(quick.port);
+      const c = await RawClient.open(quick.port);
       const error = await c.readError(3000);
       const elapsed = Date.now() - started;
       expect(error).toMatchObject({ severity: 'FATAL', code: '08006' });
@@ -449,10 +443,10 @@ describe('PostgreSQL front door: adversarial clients', () => {
 
     it('refuses an oversized password message on its header, below the relay limit', async () => {
       // The listener accepts 1 MiB messages once authenticated; before that only a small password message.
-      const c = await WireClient.connect(quick.port);
-      c.write(startupPacket({ user: 'agent', database: 'demo' }));
+      const c = await RawClient.open(quick.port);
+      c.sendRaw(fe.startup({ user: 'agent', database: 'demo' }));
       expect((await c.readMessage()).type).toBe('R');
-      c.write(Buffer.concat([Buffer.from('p'), int32(256 * 1024), Buffer.alloc(100, 0x41)]));
+      c.sendRaw(Buffer.concat([Buffer.from('p'), int32(256 * 1024), Buffer.alloc(100, 0x41)]));
       const error = await c.readError(3000);
       expect(error).toMatchObject({ severity: 'FATAL', code: '54000' });
       expect(error.message).toMatch(/exceeds the limit of 65535 bytes/);
@@ -460,8 +454,8 @@ describe('PostgreSQL front door: adversarial clients', () => {
     });
 
     it('closes a connection that stalls before sending its password', async () => {
-      const c = await WireClient.connect(quick.port);
-      c.write(startupPacket({ user: 'agent', database: 'demo' }));
+      const c = await RawClient.open(quick.port);
+      c.sendRaw(fe.startup({ user: 'agent', database: 'demo' }));
       expect((await c.readMessage()).type).toBe('R');
       const error = await c.readError(3000);
       expect(error).toMatchObject({ severity: 'FATAL', code: '08006' });
@@ -474,7 +468,7 @@ describe('PostgreSQL front door: adversarial clients', () => {
       const own = await startStack({ postgres: target });
       let closed = false;
       try {
-        const { client } = await authenticatedClient(own.port, await own.token());
+        const client = await RawClient.connect({ port: own.port, password: await own.token(), database: 'demo' });
         expect(await agentBackends(target)).toBe(2);
         const closing = own.close().then(() => (closed = true));
         const error = await client.readError();

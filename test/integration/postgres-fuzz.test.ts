@@ -10,21 +10,15 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../support/stack.js';
 import {
-  authenticatedClient,
+  type BackendMessage,
   cstr,
   errorInfo,
-  gssencRequest,
+  fe,
   int32,
-  passwordMessage,
-  queryMessage,
-  sslRequest,
-  startupPacket,
-  terminateMessage,
+  RawClient,
   typed,
   untyped,
-  WireClient,
-  type BackendMessage,
-} from '../support/wire.js';
+} from '../support/raw-client.js';
 import { pollUntil } from '../support/poll.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
@@ -93,14 +87,14 @@ const closeStatement = (name: string): Buffer => typed('C', Buffer.concat([Buffe
 
 /** Valid conversations an agent could send after authentication, as lists of frames. */
 const CONVERSATIONS: ReadonlyArray<() => Buffer[]> = [
-  () => [queryMessage('SELECT 1')],
-  () => [queryMessage('SELECT id, full_name, email FROM customers ORDER BY id LIMIT 3')],
-  () => [queryMessage('BEGIN; SELECT count(*) FROM orders; COMMIT')],
-  () => [queryMessage("SELECT repeat('ab', 200) AS s, generate_series(1, 20) AS n")],
+  () => [fe.query('SELECT 1')],
+  () => [fe.query('SELECT id, full_name, email FROM customers ORDER BY id LIMIT 3')],
+  () => [fe.query('BEGIN; SELECT count(*) FROM orders; COMMIT')],
+  () => [fe.query("SELECT repeat('ab', 200) AS s, generate_series(1, 20) AS n")],
   () => [parse('', 'SELECT $1::int + 1 AS n', [23]), bind('', '', ['41']), describePortal(''), execute(''), sync()],
   () => [parse('s1', 'SELECT email FROM customers WHERE id = $1', [23]), bind('p1', 's1', ['1']), execute('p1', 1), flush(), sync(), closeStatement('s1'), sync()],
-  () => [queryMessage('SELECT 1'), queryMessage('SELECT 2'), terminateMessage()],
-  () => [queryMessage('SELECT pg_sleep(0.01)'), parse('', 'SELECT now()'), bind('', '', []), execute(''), sync()],
+  () => [fe.query('SELECT 1'), fe.query('SELECT 2'), fe.terminate()],
+  () => [fe.query('SELECT pg_sleep(0.01)'), parse('', 'SELECT now()'), bind('', '', []), execute(''), sync()],
 ];
 
 // ------------------------------------------------------------ generators
@@ -110,8 +104,8 @@ type Case = { kind: 'random-bytes' | 'startup-then-random-frames' | 'mutated-con
 function randomBytesCase(rng: Rng): Case {
   const prefixes: Array<[string, () => Buffer]> = [
     ['none', () => Buffer.alloc(0)],
-    ['ssl', sslRequest],
-    ['gssenc', gssencRequest],
+    ['ssl', fe.sslRequest],
+    ['gssenc', fe.gssencRequest],
     ['cancel', () => untyped(Buffer.concat([int32(80877102), rng.bytes(8)]))],
     ['length-word', () => int32(8 + rng.int(200))],
     ['http', () => Buffer.from('GET / HTTP/1.1\r\n')],
@@ -130,7 +124,7 @@ function randomFrame(rng: Rng): Buffer {
 
 function startupThenRandomFramesCase(rng: Rng): Case {
   const frames = Array.from({ length: 1 + rng.int(4) }, () => randomFrame(rng));
-  return { kind: 'startup-then-random-frames', bytes: [startupPacket({ user: 'agent', database: 'demo' }), ...frames], note: `${frames.length} frames` };
+  return { kind: 'startup-then-random-frames', bytes: [fe.startup({ user: 'agent', database: 'demo' }), ...frames], note: `${frames.length} frames` };
 }
 
 function mutate(rng: Rng, frames: Buffer[]): { frames: Buffer[]; ops: string[] } {
@@ -200,13 +194,13 @@ interface Outcome {
  * proves it is still processing input: zeros complete any pending frame and then form an
  * invalid header, so a live gateway must now close the connection.
  */
-async function drive(c: WireClient, rng: Rng, chunks: Buffer[]): Promise<Outcome> {
+async function drive(c: RawClient, rng: Rng, chunks: Buffer[]): Promise<Outcome> {
   const all = Buffer.concat(chunks);
   // Re-split at random points: the gateway must not depend on how TCP chunks bytes.
   let at = 0;
   while (at < all.length) {
     const step = rng.chance(0.5) ? all.length - at : 1 + rng.int(all.length - at);
-    c.write(all.subarray(at, at + step));
+    c.sendRaw(all.subarray(at, at + step));
     at += step;
     if (rng.chance(0.2)) await new Promise((r) => setTimeout(r, 2));
   }
@@ -228,7 +222,7 @@ async function drive(c: WireClient, rng: Rng, chunks: Buffer[]): Promise<Outcome
   let end: Outcome['end'] = 'closed';
   if (!c.isClosed) {
     end = 'probed';
-    c.write(Buffer.alloc(MAX_MESSAGE + 16));
+    c.sendRaw(Buffer.alloc(MAX_MESSAGE + 16));
     if (!(await c.waitClosed(3000))) {
       throw new Error(`gateway did not close after the probe (${c.received - before} bytes answered before it)`);
     }
@@ -240,7 +234,7 @@ async function drive(c: WireClient, rng: Rng, chunks: Buffer[]): Promise<Outcome
 const BACKEND_TYPES = new Set([...'R1KSTDCEINnstvAGHWcd23Z'].map((ch) => ch.charCodeAt(0)));
 
 /** Backend messages in what the gateway sent, skipping unframed single bytes ('N' to SSLRequest). */
-function drain(c: WireClient): BackendMessage[] {
+function drain(c: RawClient): BackendMessage[] {
   const buf = c.takeBuffered();
   const out: BackendMessage[] = [];
   let at = 0;
@@ -297,19 +291,19 @@ describe('PostgreSQL front door under fuzzing', () => {
       const work = async (): Promise<Outcome> => {
         if (which === 2 && rng.chance(0.3)) {
           // Pipelined behind a valid password: handled only once authentication completes.
-          const c = await WireClient.connect(stack.port);
+          const c = await RawClient.open(stack.port);
           try {
             const { frames, ops } = mutate(rng, rng.pick(CONVERSATIONS)());
             description = `pipelined mutated-conversation: ${ops.join(', ')}`;
             kinds['mutated-conversation'] = (kinds['mutated-conversation'] ?? 0) + 1;
             pipelined++;
-            return await drive(c, rng, [startupPacket({ user: 'agent', database: 'demo' }), passwordMessage(token), ...frames]);
+            return await drive(c, rng, [fe.startup({ user: 'agent', database: 'demo' }), fe.password(token), ...frames]);
           } finally {
             c.destroy();
           }
         }
         if (which === 2) {
-          const { client } = await authenticatedClient(stack.port, token);
+          const client = await RawClient.connect({ port: stack.port, password: token, database: 'demo' });
           try {
             const { frames, ops } = mutate(rng, rng.pick(CONVERSATIONS)());
             description = `mutated-conversation: ${ops.join(', ')}`;
@@ -319,7 +313,7 @@ describe('PostgreSQL front door under fuzzing', () => {
             client.destroy();
           }
         }
-        const c = await WireClient.connect(stack.port);
+        const c = await RawClient.open(stack.port);
         try {
           const fuzzCase = which === 0 ? randomBytesCase(rng) : startupThenRandomFramesCase(rng);
           description = `${fuzzCase.kind}: ${fuzzCase.note}`;

@@ -19,7 +19,10 @@ import {
   type Stack,
   type StartedPostgres,
 } from '../support/stack.js';
-import { authenticate, queryMessage, sslRequest, startupPacket, WireClient } from '../support/wire.js';
+import {
+  fe,
+  RawClient,
+} from '../support/raw-client.js';
 
 interface Cert {
   readonly cert: string;
@@ -105,8 +108,8 @@ describe('client-side TLS on the listener', () => {
   });
 
   it('refuses plaintext before asking for the token (the token is never sent in cleartext)', async () => {
-    const c = await WireClient.connect(strict.port);
-    c.write(startupPacket({ user: 'agent', database: 'demo' }));
+    const c = await RawClient.open(strict.port);
+    c.sendRaw(fe.startup({ user: 'agent', database: 'demo' }));
     const first = await c.readMessage();
     expect(first.type).toBe('E'); // not 'R': no password request over plaintext
     expect(await c.waitClosed(3000)).toBe(true);
@@ -127,15 +130,15 @@ describe('client-side TLS on the listener', () => {
   });
 
   it('presents the configured certificate and speaks the protocol inside TLS', async () => {
-    const c = await WireClient.connect(strict.port);
-    c.write(sslRequest());
+    const c = await RawClient.open(strict.port);
+    c.sendRaw(fe.sslRequest());
     expect((await c.readBytes(1)).toString()).toBe('S');
     await c.startTls({ ca: gatewayCert.cert, servername: 'localhost', rejectUnauthorized: true });
     const peer = (c.socket as tls.TLSSocket).getPeerCertificate();
     expect(peer.subject.CN).toBe('localhost');
-    await authenticate(c, token);
-    c.write(queryMessage('SELECT 1'));
-    expect((await c.readUntil('Z')).map((m) => m.type)).toEqual(['T', 'D', 'C', 'Z']);
+    await c.authenticate({ password: token, database: 'demo' });
+    c.sendRaw(fe.query('SELECT 1'));
+    expect((await c.readUntilReadyForQuery()).map((m) => m.type)).toEqual(['T', 'D', 'C', 'Z']);
     c.destroy();
   });
 
