@@ -6,6 +6,7 @@
  * The store interface only streams every event (`events()`), so each query is one scan of
  * the events table; memory holds only the summaries or the one session asked for.
  */
+import type { OperationEvent, OutcomeEvent } from './recorder.js';
 import type { EventRow, EventType, SessionRow, SessionStore } from './store.js';
 
 export type SessionReader = Pick<SessionStore, 'sessions' | 'events'>;
@@ -19,27 +20,11 @@ export interface StartPayload {
   readonly tls: boolean;
 }
 
-/** What `operation` records. */
-export interface OperationPayload {
-  readonly via: string;
-  readonly text: string;
-  readonly parameters?: readonly (string | null)[];
-  readonly effect: 'allow' | 'deny' | 'review';
-  readonly rule: string;
-  readonly reason: string;
-  readonly facts?: unknown;
-}
+/** What `operation` records: the recorder's event without the session id. */
+export type OperationPayload = Omit<OperationEvent, 'sessionId'>;
 
 /** What `outcome` records. */
-export interface OutcomePayload {
-  readonly operationSeq: number;
-  readonly command?: string;
-  readonly rows?: number;
-  readonly bytes?: number;
-  readonly columns?: readonly string[];
-  readonly durationMs: number;
-  readonly error?: { readonly code: string; readonly message: string };
-}
+export type OutcomePayload = Omit<OutcomeEvent, 'sessionId'>;
 
 /** What `session-end` records. */
 export interface EndPayload {

@@ -2,31 +2,16 @@ import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import type { CliIo } from '../../../src/cli/command.js';
-import { main } from '../../../src/cli/dispatch.js';
 import { FileKeyStore, publicKeyPem, SIGNING_KEY_FILE } from '../../../src/recording/key-store.js';
 import { cleanLog, rechainGlobal, rechainSession, removeTempDirs, replaceSigningKey, tamper, tempDataDir } from '../recording/support.js';
+import { runCli } from './run-cli.js';
 
 afterAll(removeTempDirs);
 afterEach(() => {
   vi.unstubAllEnvs();
 });
 
-const never = new AbortController().signal;
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function run(...args: string[]): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { out: (t) => void out.push(t), err: (t) => void err.push(t) };
-  const code = await main(args, io, never);
-  return { code, stdout: out.join(''), stderr: err.join('') };
-}
+const run = runCli;
 
 /** A cleanly closed log and its exported public key (kept outside the data directory). */
 function logWithExportedKey(): { dir: string; keyFile: string } {

@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { join } from 'node:path';
-import type { CliIo } from '../../../src/cli/command.js';
-import { main } from '../../../src/cli/dispatch.js';
 import { formatElapsed, parseSince, sessionTable } from '../../../src/cli/sessions.js';
 import type { ChainRecorder } from '../../../src/recording/chain-recorder.js';
 import { eventHash } from '../../../src/recording/chain.js';
@@ -9,22 +7,9 @@ import { listSessions } from '../../../src/recording/session-query.js';
 import { SqliteStore } from '../../../src/recording/sqlite-store.js';
 import type { EventRow } from '../../../src/recording/store.js';
 import { fullSession, open, removeTempDirs, startSession, statement, tempDataDir } from '../recording/support.js';
+import { runCli } from './run-cli.js';
 
-const never = new AbortController().signal;
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function run(...args: string[]): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { out: (t) => void out.push(t), err: (t) => void err.push(t) };
-  const code = await main(args, io, never);
-  return { code, stdout: out.join(''), stderr: err.join('') };
-}
+const run = runCli;
 
 /**
  * The recorder stays open (as a running gateway's would): s-a ended by the client, s-b still
