@@ -130,7 +130,7 @@ export class PostgresSession implements Cancellable {
     socket.setNoDelay(true);
     this.attachClient(socket);
     this.authTimer = setTimeout(
-      () => this.fail({ code: '08006', message: `authentication not completed within ${deps.listener.authTimeoutMs} ms` }),
+      () => this.fail({ code: '08006', message: `authentication not completed within ${deps.listener.authTimeoutMs} ms; reconnect and send the access token as the password promptly` }),
       deps.listener.authTimeoutMs,
     );
   }
@@ -567,7 +567,7 @@ export class PostgresSession implements Cancellable {
         });
       }
       this.log.warn('target broke the protocol', { error: err });
-      this.fail({ code: '08P01', message: 'the target sent an invalid message; the session was ended' });
+      this.fail({ code: '08P01', message: 'the target sent an invalid message, so the session was ended; reconnect, and report it to a Portcullis administrator if it persists' });
     }
   }
 
@@ -645,7 +645,7 @@ export class PostgresSession implements Cancellable {
       this.fail({ code: err.sqlState, message: `protocol violation: ${err.message}` }, 'client');
     } else {
       this.log.error('session error', { error: err });
-      this.fail({ code: 'XX000', message: 'internal gateway error; the session was ended' });
+      this.fail({ code: 'XX000', message: 'internal gateway error, so the session was ended; reconnect, and report it to a Portcullis administrator if it persists' });
     }
   }
 
