@@ -9,6 +9,7 @@ import type { Logger } from '../../log.js';
 import type { SqlInspector } from '../../inspect/sql-inspector.js';
 import type { Gate } from '../../policy/operation.js';
 import type { Recorder } from '../../recording/recorder.js';
+import { noopMetrics, type GatewayMetrics } from '../../metrics/gateway-metrics.js';
 import { CancelRegistry } from './cancel-registry.js';
 import { PostgresSession, type TokenVerifierLike } from './session.js';
 
@@ -19,6 +20,8 @@ export interface PostgresFrontDoorOptions {
   readonly gate: Gate;
   readonly inspect: SqlInspector;
   readonly recorder: Recorder;
+  /** Default: nothing is reported. */
+  readonly metrics?: GatewayMetrics;
   readonly logger: Logger;
 }
 
@@ -40,6 +43,7 @@ export class PostgresFrontDoor {
       gate: options.gate,
       inspect: options.inspect,
       recorder: options.recorder,
+      metrics: options.metrics ?? noopMetrics,
       connections: new Map(options.connections.map((c) => [c.name, c])),
       cancels: this.cancels,
       logger: options.logger,

@@ -43,6 +43,7 @@ import {
   type StartupPacket,
 } from './codec.js';
 import type { EndedBy, Recorder } from '../../recording/recorder.js';
+import type { GatewayMetrics } from '../../metrics/gateway-metrics.js';
 import { RECORDING_UNAVAILABLE, SessionRecording } from '../../recording/session-recording.js';
 import { ProtocolError } from './errors.js';
 import { FrameReader, frameTypeSet, type Frame } from './frame-reader.js';
@@ -64,6 +65,7 @@ export interface PostgresSessionDeps {
   /** SQL text → inspector facts (cached by the caller). */
   readonly inspect: (text: string) => SqlInspection;
   readonly recorder: Recorder;
+  readonly metrics: GatewayMetrics;
 }
 
 /** Startup parameters relayed to the target; everything else the client sends is dropped. */
