@@ -6,6 +6,7 @@ import { configCheckCommand, configSchemaCommand } from './config.js';
 import { demoCommand } from './demo.js';
 import { devIdpCommand } from './dev-idp.js';
 import { policyCheckCommand } from './policy.js';
+import { replayCommand } from './replay.js';
 import { serveCommand } from './serve.js';
 import { sessionsExportCommand, sessionsListCommand, sessionsShowCommand } from './sessions.js';
 import { tokenCommand } from './token.js';
@@ -23,6 +24,7 @@ const COMMANDS: readonly CliCommand[] = [
   sessionsListCommand,
   sessionsShowCommand,
   sessionsExportCommand,
+  replayCommand,
 ];
 
 function topUsage(): string {

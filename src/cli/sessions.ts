@@ -184,7 +184,7 @@ export const sessionsExportCommand: CliCommand = {
 };
 
 /** Resolves the data directory, opens the store read-only in one snapshot, and turns store errors into exit 1. */
-async function withStore(
+export async function withStore(
   args: CliArgs,
   io: CliIo,
   command: string,
@@ -222,7 +222,7 @@ function forEachSession(store: SessionReader, ids: readonly string[], fn: (summa
   return missing;
 }
 
-function reportMissing(io: CliIo, command: string, database: string, missing: readonly string[]): ExitCode {
+export function reportMissing(io: CliIo, command: string, database: string, missing: readonly string[]): ExitCode {
   for (const id of missing) {
     io.err(`portcullis ${command}: no session ${JSON.stringify(id)} in ${database} (see "portcullis sessions list")\n`);
   }

@@ -22,14 +22,20 @@ export interface OperationEvent {
   readonly via: string;
   /** Exact statement text. */
   readonly text: string;
-  /** Bind parameters (text form or base64 for binary), when known. */
-  readonly parameters?: readonly (string | null)[];
+  /** Bind parameters, for executions of prepared statements (`via: bind`). */
+  readonly parameters?: readonly RecordedParameter[];
   readonly effect: 'allow' | 'deny' | 'review';
   readonly rule: string;
   readonly reason: string;
   /** Inspector facts, as JSON-serializable data. */
   readonly facts?: unknown;
 }
+
+/**
+ * A bind parameter as recorded: text-format values as their text, binary-format values (and
+ * text that is not valid UTF-8) as base64, SQL NULL as null.
+ */
+export type RecordedParameter = string | null | { readonly base64: string };
 
 export interface OutcomeEvent {
   readonly sessionId: string;

@@ -1,6 +1,7 @@
 /**
  * One session's view of the recorder, used the same way by every front door: start,
- * one event per decided operation (written before the operation is forwarded), end.
+ * one event per decided operation (written before the operation is forwarded), its
+ * outcome (written after it), end.
  * A recorder failure is returned to the caller, which must refuse the operation — never
  * forward what could not be recorded (fail closed).
  */
@@ -8,7 +9,7 @@ import type { Identity } from '../identity/identity.js';
 import type { Logger } from '../log.js';
 import type { SqlInspection } from '../inspect/sql/facts.js';
 import type { Decision, Operation } from '../policy/operation.js';
-import { RecorderError, type EndedBy, type Recorder } from './recorder.js';
+import { RecorderError, type EndedBy, type OutcomeEvent, type Recorder, type RecordedParameter } from './recorder.js';
 
 export const RECORDING_UNAVAILABLE: Decision = {
   effect: 'deny',
@@ -18,8 +19,16 @@ export const RECORDING_UNAVAILABLE: Decision = {
     'retry later, and report it to a Portcullis administrator if it persists',
 };
 
+/**
+ * Outcomes are written after the fact (the operation's own event is what must be durable
+ * before forwarding), so they wait to join the next operation's write, or this long.
+ */
+export const OUTCOME_FLUSH_MS = 100;
+
 export class SessionRecording {
   private started = false;
+  private outcomes: OutcomeEvent[] = [];
+  private outcomeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly recorder: Recorder,
@@ -40,28 +49,56 @@ export class SessionRecording {
     this.started = true;
   }
 
-  /** Records a decided operation; false when it could not be recorded (refuse it). */
-  operation(operation: Operation, decision: Decision): boolean {
+  /**
+   * Records a decided operation (with its bind parameters, for an execution of a prepared
+   * statement); returns its event's seq, or undefined when it could not be recorded (refuse it).
+   */
+  operation(operation: Operation, decision: Decision, parameters?: readonly RecordedParameter[]): number | undefined {
+    this.flushOutcomes();
     try {
-      this.recorder.operation({
+      return this.recorder.operation({
         sessionId: this.sessionId,
         via: operation.via,
         text: operation.text,
+        ...(parameters === undefined ? {} : { parameters }),
         effect: decision.effect,
         rule: decision.rule,
         reason: decision.reason,
         facts: compactFacts(operation.facts, decision.effect !== 'allow'),
       });
-      return true;
     } catch (err) {
       this.log.error('recording failed; refusing the operation', { error: err });
       if (!(err instanceof RecorderError)) throw err;
-      return false;
+      return undefined;
+    }
+  }
+
+  /** Queues what an operation returned; written with the next operation, or within OUTCOME_FLUSH_MS. */
+  outcome(outcome: Omit<OutcomeEvent, 'sessionId'>): void {
+    if (!this.started) return;
+    this.outcomes.push({ sessionId: this.sessionId, ...outcome });
+    this.outcomeTimer ??= setTimeout(() => this.flushOutcomes(), OUTCOME_FLUSH_MS);
+  }
+
+  private flushOutcomes(): void {
+    if (this.outcomeTimer !== undefined) {
+      clearTimeout(this.outcomeTimer);
+      this.outcomeTimer = undefined;
+    }
+    if (this.outcomes.length === 0) return;
+    const outcomes = this.outcomes;
+    this.outcomes = [];
+    try {
+      for (const outcome of outcomes) this.recorder.outcome(outcome);
+    } catch (err) {
+      // The operations themselves are recorded; only what they returned is lost.
+      this.log.error('recording an operation outcome failed', { error: err });
     }
   }
 
   end(endedBy: EndedBy, reason: string): void {
     if (!this.started) return;
+    this.flushOutcomes();
     this.started = false;
     try {
       this.recorder.sessionEnded({ sessionId: this.sessionId, endedBy, reason });

@@ -309,7 +309,9 @@ describe('PostgreSQL front door: a faithful relay', () => {
         c.send(fe.bind('', 'd1', ['1', 'x']), fe.sync());
         const gone = await c.readUntilReadyForQuery();
         expect(types(gone)).toBe('EZ');
+        // Refused by the gateway (it knows d1 was closed), with PostgreSQL's own SQLSTATE.
         expect(errorFields(gone[0]!).get('C')).toBe('26000'); // invalid_sql_statement_name
+        expect(errorFields(gone[0]!).get('M')).toMatch(/^Portcullis: prepared statement "d1" was not prepared/);
       } finally {
         await c.close();
       }

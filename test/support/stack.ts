@@ -75,6 +75,8 @@ export interface Stack {
   readonly idp: DevIdp;
   readonly gateway: Gateway;
   readonly port: number;
+  /** The gateway's data directory (recordings). */
+  readonly dataDir: string;
   token(client?: DevClient): Promise<string>;
   /** node-postgres client config for connection `database` with the given token. */
   clientConfig(password: string, database?: string): pg.ClientConfig;
@@ -137,6 +139,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     idp,
     gateway,
     port,
+    dataDir,
     token,
     clientConfig,
     async connect(database = 'demo') {

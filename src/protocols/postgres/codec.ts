@@ -38,6 +38,8 @@ export const Be = {
   NoticeResponse: 0x4e, // N
   NotificationResponse: 0x41, // A
   ParameterStatus: 0x53, // S
+  EmptyQueryResponse: 0x49, // I
+  PortalSuspended: 0x73, // s
   ReadyForQuery: 0x5a, // Z
   RowDescription: 0x54, // T
 } as const;
@@ -135,6 +137,43 @@ export function parseParse(body: Buffer): ParseMessage {
   return { statement, sql, parameterTypes };
 }
 
+/** A Bind parameter: its bytes as sent, or null for SQL NULL. */
+export interface BindMessage {
+  readonly portal: string;
+  readonly statement: string;
+  /** Format code per parameter (0 text, 1 binary), expanded from the message's 0/1/n codes. */
+  readonly parameterFormats: readonly number[];
+  /** Views into the message body (not copies). */
+  readonly parameters: readonly (Buffer | null)[];
+}
+
+export function parseBind(body: Buffer): BindMessage {
+  const r = new BodyReader(body, 0);
+  const portal = r.cstring();
+  const statement = r.cstring();
+  const formatCodes = r.int16Array();
+  const count = r.int16();
+  if (formatCodes.length > 1 && formatCodes.length !== count) {
+    throw new ProtocolError(`Bind has ${formatCodes.length} parameter format codes for ${count} parameters`);
+  }
+  const parameters: (Buffer | null)[] = [];
+  const parameterFormats: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const length = r.int32();
+    parameters.push(length === -1 ? null : r.bytes(length));
+    parameterFormats.push(formatCodes.length === 0 ? 0 : formatCodes.length === 1 ? formatCodes[0]! : formatCodes[i]!);
+  }
+  // Result-column format codes follow; they do not change what runs.
+  r.int16Array();
+  if (!r.done()) throw new ProtocolError('trailing bytes in Bind');
+  return { portal, statement, parameterFormats, parameters };
+}
+
+/** The portal an Execute runs (the row limit does not change what runs). */
+export function parseExecutePortal(body: Buffer): string {
+  return new BodyReader(body, 0).cstring();
+}
+
 export function serializePassword(password: string): Buffer {
   return new Writer().cstring(password).frame(Fe.Password);
 }
@@ -156,6 +195,19 @@ export function serializeParse(statement: string, sql: string, parameterTypes: r
 
 export function serializeTerminate(): Buffer {
   return new Writer().frame(Fe.Terminate);
+}
+
+/** A Bind of `statement` to `portal` without parameters. */
+export function serializeBind(portal: string, statement: string): Buffer {
+  return new Writer().cstring(portal).cstring(statement).int16(0).int16(0).int16(0).frame(Fe.Bind);
+}
+
+/** What a Close message closes: a prepared statement (`S`) or a portal (`P`), by name. */
+export function parseClose(body: Buffer): { readonly kind: 'statement' | 'portal'; readonly name: string } {
+  const r = new BodyReader(body, 0);
+  const kind = r.byte();
+  if (kind !== 0x53 && kind !== 0x50) throw new ProtocolError(`invalid Close target byte 0x${kind.toString(16)}: expected 'S' or 'P'`);
+  return { kind: kind === 0x53 ? 'statement' : 'portal', name: r.cstring() };
 }
 
 export function serializeQuery(sql: string): Buffer {
@@ -205,6 +257,23 @@ export function parseParameterStatus(body: Buffer): { name: string; value: strin
 export function parseBackendKeyData(body: Buffer): { processId: number; secretKey: Buffer } {
   if (body.length < 8) throw new ProtocolError('malformed BackendKeyData');
   return { processId: body.readInt32BE(0), secretKey: Buffer.from(body.subarray(4)) };
+}
+
+/** The command tag of a CommandComplete, e.g. `SELECT 5`, `INSERT 0 1`. */
+export function parseCommandComplete(body: Buffer): string {
+  return new BodyReader(body, 0).cstring();
+}
+
+/** Column names of a RowDescription. */
+export function parseRowDescriptionNames(body: Buffer): string[] {
+  const r = new BodyReader(body, 0);
+  const count = r.int16();
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    names.push(r.cstring());
+    r.bytes(18); // table OID, attribute number, type OID, type size, type modifier, format
+  }
+  return names;
 }
 
 /** Transaction status from ReadyForQuery: I (idle), T (in transaction), E (failed transaction). */

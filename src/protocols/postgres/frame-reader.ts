@@ -25,6 +25,9 @@ export class FrameReader {
   /** Offset of the first unread byte in chunks[0]. */
   private offset = 0;
   private startupPhase: boolean;
+  /** Frames of the `count` type in the last run `takeRun` returned, and their total size. */
+  lastRunCount = 0;
+  lastRunCountBytes = 0;
 
   constructor(
     private maxFrameBytes: number,
@@ -59,16 +62,24 @@ export class FrameReader {
    * not flagged in `stop`, as one view (no Frame objects, no copy), or null when the next
    * frame is a stop type, incomplete, or has an invalid length — `next()` then handles it
    * (and reports any error exactly as it always does). The relay's fast path: frames it
-   * only forwards need no decoding.
+   * only forwards need no decoding. Frames of type `count` in the run are counted into
+   * `lastRunCount`/`lastRunCountBytes` (e.g. result rows, without decoding them).
    */
-  takeRun(stop: Uint8Array): Buffer | null {
+  takeRun(stop: Uint8Array, count = -1): Buffer | null {
+    this.lastRunCount = 0;
+    this.lastRunCountBytes = 0;
     if (this.startupPhase || this.chunks.length === 0) return null;
     const first = this.chunks[0]!;
     const start = this.offset;
     let pos = start;
     while (first.length - pos >= 5) {
+      const type = first[pos]!;
       const length = first.readInt32BE(pos + 1);
-      if (stop[first[pos]!] === 1 || length < 4 || length > this.maxFrameBytes || first.length - pos < length + 1) break;
+      if (stop[type] === 1 || length < 4 || length > this.maxFrameBytes || first.length - pos < length + 1) break;
+      if (type === count) {
+        this.lastRunCount++;
+        this.lastRunCountBytes += length + 1;
+      }
       pos += length + 1;
     }
     if (pos === start) return null;

@@ -22,14 +22,20 @@ import type { CancelRegistry, Cancellable } from './cancel-registry.js';
 import {
   Be,
   Fe,
+  parseBind,
+  parseClose,
+  parseCommandComplete,
   parseErrorFields,
+  parseExecutePortal,
   parseParameterStatus,
   parseParse,
   parseQuery,
+  parseRowDescriptionNames,
   parseStartupPacket,
   serializeAuthenticationCleartext,
   serializeAuthenticationOk,
   serializeBackendKeyData,
+  serializeBind,
   serializeCancelRequest,
   serializeErrorResponse,
   serializeNegotiateProtocolVersion,
@@ -42,12 +48,13 @@ import {
   type ErrorFields,
   type StartupPacket,
 } from './codec.js';
-import type { EndedBy, Recorder } from '../../recording/recorder.js';
+import type { EndedBy, RecordedParameter, Recorder } from '../../recording/recorder.js';
 import type { GatewayMetrics } from '../../metrics/gateway-metrics.js';
 import { RECORDING_UNAVAILABLE, SessionRecording } from '../../recording/session-recording.js';
 import { ProtocolError } from './errors.js';
 import { FrameReader, frameTypeSet, type Frame } from './frame-reader.js';
 import { Outbox } from './outbox.js';
+import { OutcomeTracker, type Outcome } from './outcome-tracker.js';
 import { connectUpstream, UpstreamError, type UpstreamConnection } from './upstream.js';
 
 export interface TokenVerifierLike {
@@ -105,11 +112,14 @@ export class PostgresSession implements Cancellable {
   private authTimer: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   /** Refusals substituted into the upstream stream, awaiting their ErrorResponse. */
-  private readonly refusals = new Map<number, Decision>();
+  private readonly refusals = new Map<number, Refusal>();
   private readonly refusalTag = `portcullis_refused_${randomBytes(6).toString('hex')}_`;
   private refusalSeq = 0;
   /** SQL- and protocol-level prepared statement names → what they run. */
-  private readonly preparedStatements = new Map<string, StatementFacts>();
+  private readonly preparedStatements = new Map<string, PreparedStatement>();
+  /** The unnamed prepared statement, while it exists and was allowed. */
+  private unnamedStatement: PreparedStatement | undefined;
+  private readonly outcomes = new OutcomeTracker(performance.now.bind(performance));
   private clientTerminated = false;
   /** The target sent a FATAL ErrorResponse: it is about to close, and said why. */
   private targetSentFatal = false;
@@ -194,11 +204,18 @@ export class PostgresSession implements Cancellable {
       else if (this.phase === 'password') this.onPassword(frame);
       else withContext(`invalid ${frontendMessageName(frame.type)} message`, () => this.relayClientFrame(frame));
     }
-    if (this.upstream && !this.toUpstream.isEmpty) this.deps.recorder.whenDurable(this.flushToUpstream);
+    if (this.upstream && !this.toUpstream.isEmpty) {
+      this.waitingSince = performance.now();
+      this.deps.recorder.whenDurable(this.flushToUpstream);
+    }
   }
+
+  /** When the pending forward started waiting for the recorder (for the recorder-lag metric). */
+  private waitingSince = 0;
 
   /** Forwards what was decided, once its recording is durable (write before forward). */
   private readonly flushToUpstream = (durable: boolean): void => {
+    this.deps.metrics.recorderLag((performance.now() - this.waitingSince) / 1000);
     const up = this.upstream;
     if (!up || this.isClosed()) return;
     if (!durable) {
@@ -325,12 +342,14 @@ export class PostgresSession implements Cancellable {
       const reason = err instanceof TokenError ? err.message : 'the token could not be verified';
       this.log.info('authentication failed', { reason: err instanceof TokenError ? err.code : 'error' });
       this.recording.authFailure(this.clientAddress, this.connectionName, `invalid access token: ${reason}`);
+      this.deps.metrics.authFailure('postgres', 'invalid-token');
       return this.fail({ code: '28P01', message: `invalid access token: ${reason}` });
     }
     if (this.isClosed()) return;
     this.identity = identity;
     const connection = this.deps.connections.get(this.connectionName);
     if (!connection) {
+      this.deps.metrics.authFailure('postgres', 'unknown-connection');
       return this.fail({
         code: '3D000',
         message: `connection "${this.connectionName}" does not exist; set the database name to a Portcullis connection name`,
@@ -340,6 +359,7 @@ export class PostgresSession implements Cancellable {
     const decision = this.decide({ kind: 'session', connection: this.connectionRef, text: '', via: 'startup' });
     if (decision.effect !== 'allow') {
       this.recording.authFailure(this.clientAddress, connection.name, `access refused by rule ${decision.rule}`, identity.subject);
+      this.deps.metrics.authFailure('postgres', 'access-denied');
       return this.fail({ code: '28000', message: `access to connection "${connection.name}" refused: ${decision.reason}` });
     }
     try {
@@ -400,6 +420,7 @@ export class PostgresSession implements Cancellable {
     out.add(serializeReadyForQuery('I'));
     out.flushTo(this.socket);
     this.phase = 'relay';
+    this.deps.metrics.sessionOpened('postgres', connection.name);
     this.log.info('session opened', {
       connection: connection.name,
       subject: identity.subject,
@@ -445,8 +466,16 @@ export class PostgresSession implements Cancellable {
     if (decision.effect !== 'allow') {
       this.log.info('operation refused', { kind: operation.kind, via: operation.via, rule: decision.rule });
     }
-    if (operation.kind === 'sql' && !this.recording.operation(operation, decision)) return RECORDING_UNAVAILABLE;
     return decision;
+  }
+
+  /** Decides a statement and records the decision; `seq` is its event (undefined when refused). */
+  private decideSql(operation: Operation): { decision: Decision; seq: number | undefined } {
+    const decision = this.decide(operation);
+    this.deps.metrics.operationDecided('postgres', this.connectionName, decision.effect);
+    const seq = this.recording.operation(operation, decision);
+    if (seq === undefined) return { decision: RECORDING_UNAVAILABLE, seq };
+    return { decision, seq: decision.effect === 'allow' ? seq : undefined };
   }
 
   private sqlOperation(text: string, via: string): Operation {
@@ -466,7 +495,7 @@ export class PostgresSession implements Cancellable {
       statements: inspection.statements.map((s) => {
         if (s.preparesName !== undefined) inThisText.set(s.preparesName, s);
         if (s.preparedName === undefined) return s;
-        const prepared = inThisText.get(s.preparedName) ?? this.preparedStatements.get(s.preparedName);
+        const prepared = inThisText.get(s.preparedName) ?? this.preparedStatements.get(s.preparedName)?.facts;
         if (prepared) return withPreparedFacts(s, prepared);
         const note = `prepared statement "${s.preparedName}" was not prepared in this session through Portcullis: PREPARE it first, then EXECUTE it`;
         return { ...s, notes: [note, ...(s.notes ?? [])] };
@@ -479,16 +508,18 @@ export class PostgresSession implements Cancellable {
    * namespace on the server). Never overwrites a live name: the server refuses a duplicate
    * and keeps the original. Forgetting too early only makes a later EXECUTE unknown, i.e. denied.
    */
-  private rememberPrepared(operation: Operation, protocolName: string | undefined): void {
+  private rememberPrepared(operation: Operation, rule: string, protocolName: string | undefined): void {
     const inspection = operation.facts;
     if (!inspection?.ok) return;
     if (protocolName) {
       const [only] = inspection.statements;
-      if (only && !this.preparedStatements.has(protocolName)) this.preparedStatements.set(protocolName, only);
+      if (only && !this.preparedStatements.has(protocolName)) {
+        this.preparedStatements.set(protocolName, { facts: only, text: operation.text, rule });
+      }
     }
     for (const s of inspection.statements) {
       if (s.preparesName !== undefined && !this.preparedStatements.has(s.preparesName)) {
-        this.preparedStatements.set(s.preparesName, s);
+        this.preparedStatements.set(s.preparesName, { facts: s, text: s.text, rule });
       } else if (s.deallocatesName === '*') this.preparedStatements.clear();
       else if (s.deallocatesName !== undefined) this.preparedStatements.delete(s.deallocatesName);
     }
@@ -497,24 +528,48 @@ export class PostgresSession implements Cancellable {
   private relayClientFrame(frame: Frame): void {
     switch (frame.type) {
       case Fe.Query: {
+        // A simple Query also destroys the unnamed prepared statement.
+        this.unnamedStatement = undefined;
         if (!isUtf8(frame.body)) return this.refuseQuery(this.recordRefusal(INVALID_UTF8, 'simple-query'));
         const operation = this.sqlOperation(parseQuery(frame.body), 'simple-query');
-        const decision = this.decide(operation);
+        const { decision, seq } = this.decideSql(operation);
         if (decision.effect !== 'allow') return this.refuseQuery(decision);
-        this.rememberPrepared(operation, undefined);
+        this.rememberPrepared(operation, decision.rule, undefined);
+        this.outcomes.query(seq);
         this.toUpstream.add(frame.raw);
         return;
       }
       case Fe.Parse: {
         const parse = parseParse(frame.body);
+        if (parse.statement === '') this.unnamedStatement = undefined;
         const refuse = (d: Decision): void => this.toUpstream.add(serializeParse(parse.statement, this.refusalSentinel(d), []));
         if (!isUtf8(frame.body.subarray(0, frame.body.length - 2 - 4 * parse.parameterTypes.length))) {
           return refuse(this.recordRefusal(INVALID_UTF8, 'parse'));
         }
         const operation = this.sqlOperation(parse.sql, 'parse');
-        const decision = this.decide(operation);
+        const { decision } = this.decideSql(operation);
         if (decision.effect !== 'allow') return refuse(decision);
-        this.rememberPrepared(operation, parse.statement === '' ? undefined : parse.statement);
+        this.rememberPrepared(operation, decision.rule, parse.statement === '' ? undefined : parse.statement);
+        if (parse.statement === '') this.unnamedStatement = { facts: undefined, text: parse.sql, rule: decision.rule };
+        this.toUpstream.add(frame.raw);
+        return;
+      }
+      case Fe.Bind:
+        return this.relayBind(frame);
+      case Fe.Execute:
+        this.outcomes.execute(parseExecutePortal(frame.body));
+        this.toUpstream.add(frame.raw);
+        return;
+      case Fe.Sync:
+        this.outcomes.sync();
+        this.toUpstream.add(frame.raw);
+        return;
+      case Fe.Close: {
+        const close = parseClose(frame.body);
+        if (close.kind === 'statement') {
+          if (close.name === '') this.unnamedStatement = undefined;
+          else this.preparedStatements.delete(close.name);
+        }
         this.toUpstream.add(frame.raw);
         return;
       }
@@ -530,13 +585,45 @@ export class PostgresSession implements Cancellable {
     }
   }
 
+  /**
+   * A Bind runs a statement decided when it was prepared: it is recorded (with its parameter
+   * values) before it is forwarded, as an execution of that statement. A Bind of a statement
+   * this session did not prepare through the gateway (or whose recording fails) is replaced by
+   * a Bind of a statement that does not exist, so the target refuses it in place.
+   */
+  private relayBind(frame: Frame): void {
+    const bind = parseBind(frame.body);
+    const statement = bind.statement === '' ? this.unnamedStatement : this.preparedStatements.get(bind.statement);
+    let decision: Decision;
+    let seq: number | undefined;
+    if (statement === undefined) {
+      decision = unknownStatement(bind.statement);
+      this.recordRefusal(decision, 'bind');
+    } else {
+      decision = { effect: 'allow', rule: statement.rule, reason: 'executes a statement allowed when it was prepared' };
+      seq = this.recording.operation(
+        { kind: 'sql', connection: this.connectionRef!, text: statement.text, via: 'bind' },
+        decision,
+        bind.parameters.map((value, i) => recordedParameter(value, bind.parameterFormats[i]!)),
+      );
+      if (seq === undefined) decision = RECORDING_UNAVAILABLE;
+    }
+    this.outcomes.bind(bind.portal, seq);
+    // An unknown statement keeps PostgreSQL's own SQLSTATE: drivers re-prepare on it.
+    const code = statement === undefined ? INVALID_STATEMENT_NAME : INSUFFICIENT_PRIVILEGE;
+    if (seq === undefined) this.toUpstream.add(serializeBind(bind.portal, this.refusalSentinel(decision, code)));
+    else this.toUpstream.add(frame.raw);
+  }
+
   /** A refusal decided before any SQL text could be inspected is recorded too. */
   private recordRefusal(decision: Decision, via: string): Decision {
+    this.deps.metrics.operationDecided('postgres', this.connectionName, decision.effect);
     this.recording.operation({ kind: 'sql', connection: this.connectionRef!, text: '', via }, decision);
     return decision;
   }
 
   private refuseQuery(decision: Decision): void {
+    this.outcomes.query(undefined);
     this.toUpstream.add(serializeQuery(this.refusalSentinel(decision)));
   }
 
@@ -546,11 +633,12 @@ export class PostgresSession implements Cancellable {
    * stream and applies PostgreSQL's own rules (skip to Sync, abort the transaction), and
    * the error is rewritten into the refusal on the way back.
    */
-  private refusalSentinel(decision: Decision): string {
+  private refusalSentinel(decision: Decision, code: string = INSUFFICIENT_PRIVILEGE): string {
     const seq = ++this.refusalSeq;
-    this.refusals.set(seq, decision);
+    this.refusals.set(seq, { decision, code });
     return this.refusalTag + seq;
   }
+
 
   private onUpstreamData(chunk: Buffer): void {
     if (this.phase === 'closed') return;
@@ -575,23 +663,58 @@ export class PostgresSession implements Cancellable {
 
   private drainUpstreamReader(): void {
     const reader = this.upstream!.reader;
+    const outcomes = this.outcomes;
     for (;;) {
-      const run = reader.takeRun(INSPECTED_BACKEND_TYPES);
-      if (run) this.toClient.add(run);
+      const run = reader.takeRun(INSPECTED_BACKEND_TYPES, Be.DataRow);
+      if (run) {
+        if (reader.lastRunCount > 0) outcomes.dataRows(reader.lastRunCount, reader.lastRunCountBytes);
+        this.toClient.add(run);
+      }
       const f = reader.next();
       if (!f) break;
-      if (f.type === Be.ErrorResponse && isFatal(f.body)) this.targetSentFatal = true;
-      if (f.type === Be.ParameterStatus) {
-        const { name, value } = parseParameterStatus(f.body);
-        if (this.parseRelevantChanged(name, value)) return;
+      switch (f.type) {
+        case Be.DataRow:
+          outcomes.dataRows(1, f.raw.length);
+          break;
+        case Be.RowDescription:
+          outcomes.rowDescription(parseRowDescriptionNames(f.body));
+          break;
+        case Be.CommandComplete:
+          this.recordOutcome(outcomes.commandComplete(parseCommandComplete(f.body)));
+          break;
+        case Be.EmptyQueryResponse:
+        case Be.PortalSuspended:
+          this.recordOutcome(outcomes.executionEnded());
+          break;
+        case Be.ReadyForQuery:
+          for (const outcome of outcomes.readyForQuery()) this.recordOutcome(outcome);
+          break;
+        case Be.ParameterStatus: {
+          const { name, value } = parseParameterStatus(f.body);
+          if (this.parseRelevantChanged(name, value)) return;
+          break;
+        }
+        case Be.ErrorResponse: {
+          if (isFatal(f.body)) this.targetSentFatal = true;
+          const refusal = this.refusals.size > 0 ? this.rewriteRefusal(f) : undefined;
+          if (refusal !== undefined) {
+            this.toClient.add(refusal);
+            continue;
+          }
+          const fields = parseErrorFields(f.body);
+          this.recordOutcome(outcomes.error(fields.get('C') ?? '', fields.get('M') ?? ''));
+          break;
+        }
       }
-      if (f.type === Be.ErrorResponse && this.refusals.size > 0) {
-        this.toClient.add(this.rewriteRefusal(f) ?? f.raw);
-      } else {
-        this.toClient.add(f.raw);
-      }
+      this.toClient.add(f.raw);
     }
     if (!this.toClient.flushTo(this.socket)) this.upstream!.socket.pause();
+  }
+
+  private recordOutcome(outcome: Outcome | undefined): void {
+    if (outcome === undefined) return;
+    this.recording.outcome(outcome);
+    this.deps.metrics.operationCompleted('postgres', this.connectionName, outcome.durationMs / 1000);
   }
 
   /**
@@ -617,10 +740,10 @@ export class PostgresSession implements Cancellable {
     const at = message.indexOf(this.refusalTag);
     if (at === -1) return undefined;
     const seq = parseInt(message.slice(at + this.refusalTag.length), 10);
-    const decision = this.refusals.get(seq);
+    const refusal = this.refusals.get(seq);
     // Refusals before this one were skipped by the target (an earlier error in the batch).
     for (const key of this.refusals.keys()) if (key <= seq) this.refusals.delete(key);
-    return decision ? serializeErrorResponse(refusalError(decision)) : undefined;
+    return refusal ? serializeErrorResponse(refusalError(refusal.decision, refusal.code)) : undefined;
   }
 
   private onUpstreamClosed(): void {
@@ -667,6 +790,7 @@ export class PostgresSession implements Cancellable {
     if (this.phase === 'closed') return;
     this.recording.end(endedBy, reason);
     const wasRelaying = this.phase === 'relay';
+    if (wasRelaying) this.deps.metrics.sessionClosed('postgres', this.connectionName);
     this.phase = 'closed';
     clearTimeout(this.authTimer);
     clearTimeout(this.expiryTimer);
@@ -694,9 +818,53 @@ export class PostgresSession implements Cancellable {
 }
 
 /** Client messages the gate decides or the session must see; the rest are relayed in runs. */
-const DECIDED_FRONTEND_TYPES = frameTypeSet([Fe.Query, Fe.Parse, Fe.FunctionCall, Fe.Terminate]);
-/** Target messages the session inspects (refusal rewriting, FATAL, settings); the rest are relayed in runs. */
-const INSPECTED_BACKEND_TYPES = frameTypeSet([Be.ErrorResponse, Be.ParameterStatus]);
+const DECIDED_FRONTEND_TYPES = frameTypeSet([
+  Fe.Query,
+  Fe.Parse,
+  Fe.Bind,
+  Fe.Execute,
+  Fe.Sync,
+  Fe.Close,
+  Fe.FunctionCall,
+  Fe.Terminate,
+]);
+/**
+ * Target messages the session inspects (refusal rewriting, FATAL, settings, outcomes); the
+ * rest are relayed in runs (result rows are counted in the run, not decoded).
+ */
+const INSPECTED_BACKEND_TYPES = frameTypeSet([
+  Be.ErrorResponse,
+  Be.ParameterStatus,
+  Be.RowDescription,
+  Be.CommandComplete,
+  Be.EmptyQueryResponse,
+  Be.PortalSuspended,
+  Be.ReadyForQuery,
+]);
+
+/** A prepared statement as this session knows it: what it runs and the rule that allowed it. */
+interface PreparedStatement {
+  /** Facts for `EXECUTE name` (undefined for the unnamed statement, which SQL cannot name). */
+  readonly facts: StatementFacts | undefined;
+  readonly text: string;
+  readonly rule: string;
+}
+
+function unknownStatement(name: string): Decision {
+  const which = name === '' ? 'the unnamed prepared statement' : `prepared statement "${name}"`;
+  return {
+    effect: 'deny',
+    rule: 'protocol',
+    reason: `${which} was not prepared (and allowed) through Portcullis in this session; send Parse for it first, then Bind`,
+  };
+}
+
+/** Text-format values as text (when valid UTF-8), everything else as base64. */
+function recordedParameter(value: Buffer | null, format: number): RecordedParameter {
+  if (value === null) return null;
+  if (format === 0 && isUtf8(value)) return value.toString('utf8');
+  return { base64: value.toString('base64') };
+}
 
 const FUNCTION_CALL_REFUSED: Decision = {
   effect: 'deny',
@@ -712,13 +880,22 @@ const INVALID_UTF8: Decision = {
   reason: 'the statement text is not valid UTF-8, so it cannot be inspected; send UTF-8 (client_encoding is UTF8)',
 };
 
-function refusalError(decision: Decision): ErrorFields {
+function refusalError(decision: Decision, code: string): ErrorFields {
   return {
     severity: 'ERROR',
-    code: '42501',
+    code,
     message: `Portcullis: ${decision.reason}`,
     detail: `rule: ${decision.rule}`,
   };
+}
+
+const INSUFFICIENT_PRIVILEGE = '42501';
+const INVALID_STATEMENT_NAME = '26000';
+
+/** A refused message awaiting the target's error, and the SQLSTATE the client gets instead. */
+interface Refusal {
+  readonly decision: Decision;
+  readonly code: string;
 }
 
 /** Re-throws a ProtocolError from `fn` with `context` (which message was malformed) prepended. */

@@ -136,3 +136,61 @@ describe('backend messages', () => {
     expect(v.toString('hex')).toBe('7600000013' + '00000000' + '00000001' + Buffer.from('_pq_.a\0').toString('hex'));
   });
 });
+
+describe('extended-protocol messages the recorder reads', () => {
+  const frame = (type: string, ...parts: Buffer[]): Buffer => {
+    const payload = Buffer.concat(parts);
+    const out = Buffer.alloc(5 + payload.length);
+    out.write(type, 0, 'latin1');
+    out.writeInt32BE(4 + payload.length, 1);
+    payload.copy(out, 5);
+    return out;
+  };
+  const int16 = (...values: number[]): Buffer => Buffer.from(values.flatMap((v) => [(v >> 8) & 0xff, v & 0xff]));
+  const int32 = (v: number): Buffer => {
+    const b = Buffer.alloc(4);
+    b.writeInt32BE(v);
+    return b;
+  };
+  const cstr = (s: string): Buffer => Buffer.from(`${s}\0`);
+
+  it('decodes Bind with one format code for all parameters, NULLs and binary values', () => {
+    const b = frame('B', cstr('p'), cstr('s1'), int16(1, 1), int16(3), int32(2), Buffer.from([0, 7]), int32(-1), int32(0), int16(0));
+    const bind = codec.parseBind(body(b));
+    expect(bind).toMatchObject({ portal: 'p', statement: 's1', parameterFormats: [1, 1, 1] });
+    expect(bind.parameters.map((p) => p?.toString('hex') ?? null)).toEqual(['0007', null, '']);
+  });
+
+  it('decodes Bind with per-parameter and default format codes', () => {
+    const mixed = frame('B', cstr(''), cstr(''), int16(2, 0, 1), int16(2), int32(1), Buffer.from('a'), int32(1), Buffer.from([9]), int16(1, 0));
+    expect(codec.parseBind(body(mixed)).parameterFormats).toEqual([0, 1]);
+    const defaults = frame('B', cstr(''), cstr(''), int16(0), int16(1), int32(2), Buffer.from('hi'), int16(0));
+    expect(codec.parseBind(body(defaults))).toMatchObject({ parameterFormats: [0] });
+  });
+
+  it('rejects malformed Binds', () => {
+    const wrongCodes = frame('B', cstr(''), cstr(''), int16(2, 0, 0), int16(3), int32(-1), int32(-1), int32(-1), int16(0));
+    expect(() => codec.parseBind(body(wrongCodes))).toThrow(/2 parameter format codes for 3 parameters/);
+    const truncated = frame('B', cstr(''), cstr(''), int16(0), int16(1), int32(10), Buffer.from('short'));
+    expect(() => codec.parseBind(body(truncated))).toThrow(ProtocolError);
+    const trailing = frame('B', cstr(''), cstr(''), int16(0), int16(0), int16(0), Buffer.from([1]));
+    expect(() => codec.parseBind(body(trailing))).toThrow(/trailing bytes in Bind/);
+  });
+
+  it('serializes a parameterless Bind that parses back', () => {
+    const b = codec.serializeBind('portal', 'stmt');
+    expect(b.toString('hex')).toBe(Buffer.concat([Buffer.from('B'), int32(4 + 7 + 5 + 6), cstr('portal'), cstr('stmt'), int16(0, 0, 0)]).toString('hex'));
+    expect(codec.parseBind(body(b))).toEqual({ portal: 'portal', statement: 'stmt', parameterFormats: [], parameters: [] });
+  });
+
+  it('decodes Execute, Close, CommandComplete and RowDescription', () => {
+    expect(codec.parseExecutePortal(body(frame('E', cstr('p1'), int32(0))))).toBe('p1');
+    expect(codec.parseClose(body(frame('C', Buffer.from('S'), cstr('s1'))))).toEqual({ kind: 'statement', name: 's1' });
+    expect(codec.parseClose(body(frame('C', Buffer.from('P'), cstr(''))))).toEqual({ kind: 'portal', name: '' });
+    expect(() => codec.parseClose(body(frame('C', Buffer.from('X'), cstr(''))))).toThrow(/invalid Close target byte 0x58/);
+    expect(codec.parseCommandComplete(body(frame('C', cstr('INSERT 0 3'))))).toBe('INSERT 0 3');
+    const field = (name: string): Buffer => Buffer.concat([cstr(name), int32(16384), int16(1), int32(23), int16(4), int32(-1), int16(0)]);
+    expect(codec.parseRowDescriptionNames(body(frame('T', int16(2), field('id'), field('naïve'))))).toEqual(['id', 'naïve']);
+    expect(() => codec.parseRowDescriptionNames(body(frame('T', int16(1), cstr('id'))))).toThrow(ProtocolError);
+  });
+});

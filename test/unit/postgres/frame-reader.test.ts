@@ -169,6 +169,17 @@ describe('FrameReader', () => {
       expect(r.next()!.type).toBe(codec.Fe.Query);
     });
 
+    it('counts the frames of one type in each run, and resets the count', () => {
+      const row = Buffer.from([0x44, 0, 0, 0, 6, 0, 0]); // DataRow with zero columns plus padding
+      const chunk = Buffer.concat([row, codec.serializeParameterStatus('a', 'b'), row, row, codec.serializeQuery('x')]);
+      const r = new FrameReader(1 << 20);
+      r.push(chunk);
+      expect(r.takeRun(stop, 0x44)!.length).toBe(chunk.length - codec.serializeQuery('x').length);
+      expect([r.lastRunCount, r.lastRunCountBytes]).toEqual([3, 3 * row.length]);
+      expect(r.takeRun(stop, 0x44)).toBeNull();
+      expect([r.lastRunCount, r.lastRunCountBytes]).toEqual([0, 0]);
+    });
+
     it('leaves oversized and invalid lengths to next(), which reports them', () => {
       const r = new FrameReader(16);
       r.push(Buffer.concat([codec.serializeReadyForQuery('I'), Buffer.from([0x44, 0, 0, 1, 0])]));
