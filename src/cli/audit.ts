@@ -23,6 +23,8 @@ chain that seals each ended session, the Ed25519 signature of every checkpoint, 
 that the sessions index agrees with the recorded events. Reports exactly which
 session, event (seq) or global entry is wrong and what that means: modified,
 deleted, inserted or reordered events, deleted sessions, a truncated chain.
+Sessions removed by retention are accepted only where a signed prune entry of the
+audit log names them; the output counts them.
 
 Tamper evidence needs a key the tamperer cannot replace. Export the public key once
 ("portcullis audit pubkey"), keep it away from the gateway host, and pass it with
@@ -178,6 +180,9 @@ function describe(result: VerifyResult, database: string, signer: string, keyFil
       : `  not yet covered by a checkpoint (removable without a trace): ${plural(tail.auditEntries, 'global entry', 'global entries')}` +
           `${tail.fromGlobalSeq === undefined ? '' : ` (from ${tail.fromGlobalSeq})`}, ${plural(tail.events, 'event')} in ${plural(tail.sessions, 'session')}`,
   );
+  if (result.prunedSessions > 0) {
+    lines.push(`  pruned by retention: ${plural(result.prunedSessions, 'session')} (their seals and the signed prune entries remain, and verify)`);
+  }
   if (result.openSessions > 0) lines.push(`  open sessions: ${result.openSessions} (not ended yet, or the gateway has not restarted since a crash)`);
   return `${lines.join('\n')}\n`;
 }

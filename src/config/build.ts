@@ -17,6 +17,7 @@ import { DurationError, formatDuration, parseDuration } from './duration.js';
 import { formatPath, IssueList, showValue, type ConfigPath, type PathIssue } from './issues.js';
 import { DEFAULT_ALGORITHMS, DEFAULTS, type RawConfig, type RawConnection, type RawIssuer, type RawPostgresListener } from './schema.js';
 import { buildDangerousFunctions, buildRules, resolveRuleNames } from './rules.js';
+import { buildAdmin } from './admin.js';
 import { describeFsError, describeSecret, resolveTree, type SecretPaths } from './secrets.js';
 import { formatSize, parseSize, SizeError } from './size.js';
 
@@ -43,6 +44,7 @@ export interface BuildResult {
 }
 
 const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+const MIN_RETENTION_MS = 3_600_000;
 const MIN_MESSAGE_BYTES = 8 * 1024;
 const MAX_MESSAGE_BYTES = 1024 ** 3;
 
@@ -77,6 +79,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): BuildResult {
     );
   }
   const listener = r.listen?.postgres;
+  const admin = r.admin === undefined ? undefined : buildAdmin(r.admin, ['admin'], { listener: b, issues, issuerCount: issuers.length });
   const config: Config = {
     file: ctx.file,
     dataDir: resolve(dir, r.data_dir ?? DEFAULTS.dataDir),
@@ -84,9 +87,13 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): BuildResult {
     identity: { issuers },
     postgres: listener === undefined ? undefined : b.postgresListener(listener, ['listen', 'postgres']),
     sql: { extraDangerousFunctions: buildDangerousFunctions(rawSql?.extra_dangerous_functions ?? [], issues) },
-    recording: { durability: rawRecording?.durability ?? DEFAULTS.durability },
+    recording: {
+      durability: rawRecording?.durability ?? DEFAULTS.durability,
+      ...(rawRecording?.retention === undefined ? {} : { retentionMs: b.retention(rawRecording.retention, ['recording', 'retention']) ?? undefined }),
+    },
     rules,
     connections,
+    ...(admin === undefined ? {} : { admin }),
   };
   const all = issues.all;
   return { config: all.length === 0 ? config : undefined, secrets: resolved.secrets, issues: all };
@@ -182,6 +189,7 @@ class Builder {
       access: this.access(raw, path),
       rules: resolveRuleNames(raw.rules ?? [], [...path, 'rules'], rulesByName, this.issues),
       defaultEffect: raw.default ?? DEFAULTS.defaultEffect,
+      ...(raw.retention === undefined ? {} : { retentionMs: this.retention(raw.retention, [...path, 'retention']) }),
     };
   }
 
@@ -225,6 +233,16 @@ class Builder {
     }
   }
 
+  /** A retention in ms, or null for "forever". At least an hour: a bare number is seconds, and "90" meant as days would prune almost at once. */
+  retention(value: string | number, path: ConfigPath): number | null {
+    if (value === 'forever') return null;
+    const ms = this.duration(value, path, { positive: true });
+    if (ms > 0 && ms < MIN_RETENTION_MS) {
+      this.issues.add(path, `must be at least ${formatDuration(MIN_RETENTION_MS)} (or "forever"), got ${showValue(value)}: a bare number is seconds — write e.g. "90d"`);
+    }
+    return ms;
+  }
+
   private size(value: string | number, path: ConfigPath, bounds: { min: number; max: number }): number {
     try {
       const bytes = parseSize(value);
@@ -240,7 +258,7 @@ class Builder {
   }
 
   /** "host:port" or "[v6]:port"; port 0 asks the OS for a free port (tests, the demo). */
-  private address(value: string, path: ConfigPath): { host: string; port: number } {
+  address(value: string, path: ConfigPath): { host: string; port: number } {
     if (this.isPlaceholder(path)) return { host: value, port: 0 };
     const match = /^\[([^\]]+)\]:(\d+)$/.exec(value) ?? /^([^:[\]\s]+):(\d+)$/.exec(value);
     const port = Number(match?.[2]);
@@ -269,7 +287,7 @@ class Builder {
     }
   }
 
-  private pem(file: string, path: ConfigPath, what: string, marker: RegExp): string | undefined {
+  pem(file: string, path: ConfigPath, what: string, marker: RegExp): string | undefined {
     if (this.issues.has(path)) return undefined; // its secret reference already failed
     if (this.isPlaceholder(path)) return undefined;
     const shown = this.show(file, path);

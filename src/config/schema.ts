@@ -86,6 +86,7 @@ export const DEFAULTS = {
   reviewTimeout: '5m',
   reviewGrant: 'once',
   durability: 'process',
+  adminAddress: '127.0.0.1:6480',
 } as const;
 
 const SECRET_HINT = 'Secret references "${env:NAME}" and "${file:PATH}" are allowed; "$${" is a literal "${".';
@@ -102,6 +103,19 @@ function Duration(description: string, defaultValue?: string) {
     ...(defaultValue === undefined ? {} : { default: defaultValue }),
   });
 }
+
+/** How long ended sessions are kept: a duration or "forever". Titled for error messages, like Duration. */
+function Retention(description: string) {
+  return Type.Union([Type.Literal('forever'), Type.String({ pattern: DURATION_PATTERN }), Type.Number({ minimum: 0 })], {
+    title: 'Retention',
+    description: `${description} ${RETENTION_HELP}`,
+  });
+}
+
+export const RETENTION_EXAMPLES = '"90d", "30d", "12h" (at least 1h), or "forever"';
+const RETENTION_HELP =
+  `A duration such as ${RETENTION_EXAMPLES}. Sessions are pruned whole, by end time, in the background; each pruning is ` +
+  'itself a signed entry of the audit log, so "portcullis audit verify" still checks the chain.';
 
 function Size(description: string, defaultValue: string) {
   return Type.Union([Type.String({ pattern: SIZE_PATTERN }), Type.Integer({ minimum: 0 })], {
@@ -274,6 +288,9 @@ const ConnectionSchema = Type.Object(
         description: 'Effect for a statement no rule of this connection matches: "deny" (fail closed) or "allow".',
         default: DEFAULTS.defaultEffect,
       }),
+    ),
+    retention: Type.Optional(
+      Retention('How long this connection\'s recorded sessions are kept after they end, overriding recording.retention.'),
     ),
   },
   { additionalProperties: false, description: 'A target agents may reach through the gateway.' },
@@ -456,10 +473,45 @@ const RecordingSchema = Type.Object(
         default: DEFAULTS.durability,
       }),
     ),
+    retention: Type.Optional(
+      Retention('How long recorded sessions are kept after they end (default: forever); a connection\'s own retention overrides it.'),
+    ),
   },
   {
     additionalProperties: false,
     description: 'Session recording and the tamper-evident audit log, kept in data_dir (portcullis.db).',
+  },
+);
+
+const AdminTlsSchema = Type.Object(
+  {
+    cert_file: NonEmptyString(`PEM certificate chain file, relative to the config file. ${SECRET_HINT}`),
+    key_file: NonEmptyString(`PEM private key file, relative to the config file. ${SECRET_HINT}`),
+  },
+  { additionalProperties: false, description: 'Serve the admin API over HTTPS (callers send bearer tokens: use it beyond loopback).' },
+);
+
+const AdminSchema = Type.Object(
+  {
+    listen: Type.Optional(
+      NonEmptyString('host:port for the admin HTTP API, /healthz, /readyz and /metrics ("[::1]:6480" for IPv6; port 0 picks a free port).', {
+        default: DEFAULTS.adminAddress,
+      }),
+    ),
+    auditors: Type.Optional(
+      NonEmptyList(NonEmptyString('A group name.'), 'Callers in any of these groups (from their access token) may read recordings and verify the audit log.'),
+    ),
+    admins: Type.Optional(
+      NonEmptyList(NonEmptyString('A group name.'), 'Callers in any of these groups may use every admin endpoint (today the same as auditors).'),
+    ),
+    tls: Type.Optional(AdminTlsSchema),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'The admin HTTP API (sessions, audit verification) and the health and Prometheus metrics endpoints, on their own ' +
+      'port. /api/* needs an OIDC access token from a configured issuer whose groups include an auditors or admins ' +
+      'group; /healthz, /readyz and /metrics are unauthenticated. Omit to not listen.',
   },
 );
 
@@ -478,6 +530,7 @@ export const RawConfigSchema = Type.Object(
     listen: Type.Optional(ListenSchema),
     sql: Type.Optional(SqlSettingsSchema),
     recording: Type.Optional(RecordingSchema),
+    admin: Type.Optional(AdminSchema),
     rules: Type.Optional(
       Type.Array(RuleSchema, {
         description:
@@ -502,3 +555,4 @@ export type RawPostgresListener = Static<typeof PostgresListenerSchema>;
 export type RawConnection = Static<typeof ConnectionSchema>;
 export type RawRule = Static<typeof RuleSchema>;
 export type RawDangerousFunction = Static<typeof DangerousFunctionSchema>;
+export type RawAdmin = Static<typeof AdminSchema>;

@@ -17,11 +17,27 @@ export interface Config {
   /** Every rule defined, in file order (connections hold the ones they use). */
   readonly rules: readonly RuleConfig[];
   readonly connections: readonly ConnectionConfig[];
+  /** The admin HTTP API; absent when the file has no `admin:` section. */
+  readonly admin?: AdminConfig;
+}
+
+/** The admin HTTP listener and who may use it (src/admin). */
+export interface AdminConfig {
+  readonly host: string;
+  readonly port: number;
+  /** PEM contents (already read from disk); undefined serves plain HTTP. */
+  readonly tls: { readonly cert: string; readonly key: string } | undefined;
+  /** Groups whose members may read recordings and verify the audit log. */
+  readonly auditors: readonly string[];
+  /** Groups whose members may use every admin endpoint (a superset of what auditors may). */
+  readonly admins: readonly string[];
 }
 
 export interface RecordingSettings {
   /** `process` (default): a recorded event survives the process dying; `fsync`: also power loss. */
   readonly durability: 'process' | 'fsync';
+  /** `retention`: ended sessions are pruned this long (ms) after their end; undefined (default): kept forever. */
+  readonly retentionMs?: number | undefined;
 }
 
 export interface SqlSettings {
@@ -114,6 +130,8 @@ export interface ConnectionConfig {
   readonly rules: readonly RuleConfig[];
   /** Effect for a statement no rule matches (default `deny`). */
   readonly defaultEffect: 'allow' | 'deny';
+  /** `retention`: ms, or null for `forever`; undefined (default): `recording.retention` applies. */
+  readonly retentionMs?: number | null | undefined;
 }
 
 export type RuleEffect = 'allow' | 'deny' | 'review';

@@ -11,6 +11,7 @@ import {
   FUNCTION_NAME_PATTERN,
   QUALIFIED_GLOB_PATTERN,
   RawConfigSchema,
+  RETENTION_EXAMPLES,
   STATEMENT_KIND_PATTERN,
   type RawConfig,
 } from './schema.js';
@@ -53,6 +54,10 @@ const TITLED: Record<string, { expected: string; why(value: unknown): string | u
   Duration: {
     expected: `a duration such as ${DURATION_EXAMPLES}, or a number of seconds`,
     why: (value) => reasonFrom(() => parseDuration(value as string | number), DurationError, value),
+  },
+  Retention: {
+    expected: `a retention such as ${RETENTION_EXAMPLES}`,
+    why: (value) => (value === 'forever' ? undefined : reasonFrom(() => parseDuration(value as string | number), DurationError, value)),
   },
   Size: {
     expected: `a size such as ${SIZE_EXAMPLES}`,

@@ -1,12 +1,25 @@
 /**
  * The Recorder over any RecordingStore: builds each session's hash chain, seals ended
- * sessions into the global chain, and signs checkpoints. Store-agnostic; `openRecorder`
- * (./sqlite-recorder.ts) wires it to the embedded SQLite store.
+ * sessions into the global chain, signs checkpoints, and prunes expired sessions (retention).
+ * Store-agnostic; `openRecorder` (./sqlite-recorder.ts) wires it to the embedded SQLite store.
  *
- * Every call is one store transaction, committed before it returns; in-memory state (each
- * open session's chain head, the global head) changes only after the commit, so a failed
- * write leaves the recorder consistent and the next call may succeed (say, once disk space
- * is freed). A failed call throws RecorderError, and the caller refuses the operation.
+ * Without group commit every call is one store transaction, committed before it returns;
+ * in-memory state (each open session's chain head, the global head) changes only after the
+ * commit, so a failed write leaves the recorder consistent and the next call may succeed
+ * (say, once disk space is freed). A failed call throws RecorderError, and the caller
+ * refuses the operation.
+ *
+ * With group commit (the gateway) the writes of one event-loop turn share one transaction,
+ * so a failure anywhere in the turn — a write, or the commit — loses the whole turn: SQLite
+ * itself rolls a transaction back on SQLITE_FULL or an I/O error. The turn then fails as a
+ * unit: the transaction is rolled back at once (so nothing later in the turn can land in
+ * autocommit, chained onto rolled-back events), every later write of the turn is refused,
+ * and at the turn's end every `whenDurable` waiter hears `false` (nothing is forwarded).
+ * Recovery is safe because the in-memory heads are restored to the turn's start — which is
+ * exactly what the store holds after the rollback; that is checked against the store, and
+ * if it does not match, the recorder refuses everything until restart. Records nobody waits
+ * for (outcomes, session ends, authentication failures) are kept and written again at the
+ * start of the next turn that can write, so they are not lost to a passing fault.
  */
 import {
   AUDIT_GENESIS,
@@ -17,6 +30,8 @@ import {
   signCheckpoint,
   type CheckpointPayload,
   type OpenSessionHead,
+  type PrunedSession,
+  type PrunePayload,
   type SealPayload,
 } from './chain.js';
 import {
@@ -29,6 +44,7 @@ import {
   type SessionEndEvent,
   type SessionStartEvent,
 } from './recorder.js';
+import { selectExpired, type PruneLimits, type RetentionPolicy } from './retention.js';
 import type { AuditEntryRow, AuditEntryType, ChainHead, EventRow, EventType, KeyStore, RecordingStore } from './store.js';
 import { silentLogger, type Logger } from '../log.js';
 
@@ -44,7 +60,44 @@ export interface ChainRecorderOptions {
    * before it returns.
    */
   readonly groupCommit?: boolean;
+  /** Called once the store is closed by `close()` (openRecorder releases the data-directory lock with it). */
+  readonly onClose?: () => void;
 }
+
+/** One group-commit transaction: the writes of one event-loop turn. */
+interface Batch {
+  /** The value each session head changed in this batch had before it (first change only), to undo a failure. */
+  readonly undo: Map<string, ChainHead | undefined>;
+  readonly globalHead: ChainHead | undefined;
+  readonly lastCheckpoint: number;
+  /** Records of this batch nobody waits for: written again if the batch fails. */
+  readonly retry: Deferred[];
+  readonly waiters: Array<(durable: boolean) => void>;
+  /** Set when a write in the batch failed: the transaction is rolled back, the rest of the turn is refused. */
+  failed: RecorderError | undefined;
+  /** Store calls that succeeded in it. */
+  writes: number;
+  /** Checkpoints signed in it, logged (as anchors) once it is committed. */
+  readonly checkpoints: { readonly globalSeq: number; readonly anchor: string }[];
+}
+
+/** A record whose caller does not wait for it to be durable. */
+type Deferred =
+  | { readonly kind: 'outcome'; readonly event: OutcomeEvent }
+  | { readonly kind: 'end'; readonly event: SessionEndEvent }
+  | { readonly kind: 'auth-failure'; readonly event: AuthFailureEvent };
+
+/** What one `pruneExpired` call removed. */
+export interface PruneBatch {
+  readonly pruned: readonly PrunedSession[];
+  /** More sessions had expired than the limits allowed in one transaction. */
+  readonly more: boolean;
+}
+
+/** Deferred records kept across failed batches, at most (beyond: dropped, loudly). */
+const MAX_DEFERRED = 10_000;
+/** Errors thrown by the store (as opposed to refusals of bad input), tagged when they pass `write`. */
+const storeFailures = new WeakSet<Error>();
 
 export const DEFAULT_CHECKPOINT_EVERY = 100;
 
@@ -61,12 +114,14 @@ export class ChainRecorder implements Recorder {
   private globalHead: ChainHead | undefined;
   private lastCheckpoint: number;
   private closed = false;
-  /** Group commit: a transaction is open for this event-loop turn. */
-  private batchOpen = false;
-  /** A failed group commit: in-memory heads no longer match the store, so nothing more is recorded. */
+  /** Group commit: the transaction of this event-loop turn. */
+  private batch: Batch | undefined;
+  /** Records of failed batches, written again at the start of the next batch. */
+  private deferred: Deferred[] = [];
+  /** In-memory heads could not be brought back in line with the store: nothing more is recorded. */
   private failure: RecorderError | undefined;
-  private readonly durableWaiters: Array<(durable: boolean) => void> = [];
   private readonly groupCommit: boolean;
+  private readonly onClose: (() => void) | undefined;
   private readonly checkpointEvery: number;
   private readonly logger: Logger;
   private readonly now: () => number;
@@ -85,6 +140,7 @@ export class ChainRecorder implements Recorder {
     if (!Number.isInteger(every) || every < 1) throw new RangeError(`checkpointEvery must be a positive integer, got ${every}`);
     this.checkpointEvery = every;
     this.groupCommit = options.groupCommit ?? false;
+    this.onClose = options.onClose;
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
     this.keyId = keyId(keys.publicKey());
@@ -95,8 +151,7 @@ export class ChainRecorder implements Recorder {
   }
 
   sessionStarted(event: SessionStartEvent): void {
-    this.assertUsable();
-    this.enterBatch();
+    this.beginWrite();
     const { sessionId } = event;
     if (!SESSION_ID.test(sessionId)) throw new RecorderError(`cannot record session ${JSON.stringify(sessionId)}: a session id is 1–128 printable ASCII characters`);
     if (this.open.has(sessionId)) throw new RecorderError(`cannot record the start of session ${sessionId}: it is already open`);
@@ -119,11 +174,12 @@ export class ChainRecorder implements Recorder {
       endedBy: null,
       lastSeq: null,
     };
-    this.store.transaction(() => this.store.insertSession(session, first));
-    this.open.set(sessionId, first);
+    this.write(() => this.store.transaction(() => this.store.insertSession(session, first)));
+    this.setHead(sessionId, first);
   }
 
   operation(event: OperationEvent): number {
+    this.beginWrite();
     return this.append(event.sessionId, 'operation', {
       via: event.via,
       text: event.text,
@@ -136,38 +192,48 @@ export class ChainRecorder implements Recorder {
   }
 
   outcome(event: OutcomeEvent): void {
-    const head = this.open.get(event.sessionId);
-    if (head !== undefined && !(Number.isInteger(event.operationSeq) && event.operationSeq > 1 && event.operationSeq <= head.seq)) {
-      throw new RecorderError(`cannot record an outcome in session ${event.sessionId}: operationSeq ${event.operationSeq} is not an event of it`);
-    }
-    this.append(event.sessionId, 'outcome', {
-      operationSeq: event.operationSeq,
-      ...(event.command === undefined ? {} : { command: event.command }),
-      ...(event.rows === undefined ? {} : { rows: event.rows }),
-      ...(event.bytes === undefined ? {} : { bytes: event.bytes }),
-      ...(event.columns === undefined ? {} : { columns: event.columns }),
-      durationMs: event.durationMs,
-      ...(event.error === undefined ? {} : { error: event.error }),
-    });
+    this.deferrable({ kind: 'outcome', event });
   }
 
   sessionEnded(event: SessionEndEvent): void {
-    this.assertUsable();
-    this.enterBatch();
-    this.end(event.sessionId, this.requireOpen(event.sessionId, 'end'), event.endedBy, event.reason);
+    this.deferrable({ kind: 'end', event });
   }
 
   authFailure(event: AuthFailureEvent): void {
+    this.deferrable({ kind: 'auth-failure', event });
+  }
+
+  /**
+   * Removes whole ended sessions whose retention (`policy`, by connection) has passed by
+   * `options.now` (default: the recorder's clock), at most `options.maxSessions` sessions and
+   * about `options.maxEvents` events per call (one transaction: call again while `more`).
+   * Deleting their events and index rows, the `prune` entry naming each one's seal, and a
+   * signed checkpoint are one transaction, so the chain stays verifiable and a crash leaves
+   * either all of it or none. Never part of a group commit: durable when it returns.
+   */
+  pruneExpired(policy: RetentionPolicy, options: PruneLimits & { readonly now?: number } = {}): PruneBatch {
     this.assertUsable();
-    this.enterBatch();
-    const payload = json('an authentication failure', {
-      protocol: event.protocol,
-      clientAddress: event.clientAddress,
-      connection: event.connection,
-      ...(event.subject === undefined ? {} : { subject: event.subject }),
-      reason: event.reason,
+    this.commitBatch(this.batch);
+    this.assertUsable();
+    const now = options.now ?? this.now();
+    const { sessions, more } = selectExpired(this.store, policy, now, options, this.logger);
+    const pruned = sessions.filter((session) => !this.open.has(session.id));
+    if (pruned.length === 0) return { pruned, more: false };
+    const payload: PrunePayload = { sessions: pruned };
+    this.writeGlobal([{ type: 'prune', sessionId: null, payload: JSON.stringify(payload) }], {
+      checkpoint: 'always',
+      time: now,
+      before: () => {
+        for (const session of pruned) this.store.deleteSession(session.id);
+      },
     });
-    this.writeGlobal([{ type: 'auth-failure', sessionId: null, payload }]);
+    this.logger.info('recording retention: pruned expired sessions', {
+      sessions: pruned.length,
+      events: pruned.reduce((sum, session) => sum + session.lastSeq, 0),
+      globalSeq: this.globalHead?.seq,
+      ids: pruned.map((session) => session.id),
+    });
+    return { pruned, more };
   }
 
   /**
@@ -177,26 +243,93 @@ export class ChainRecorder implements Recorder {
    */
   close(): void {
     if (this.closed) return;
-    this.commitBatch();
+    this.commitBatch(this.batch);
     try {
+      try {
+        this.replayDeferred();
+      } catch (error) {
+        this.logger.error('recording: records kept from failed writes could not be written at shutdown; they are lost', {
+          error,
+          lost: this.deferred.map((record) => record.kind),
+        });
+      }
       for (const [sessionId, head] of [...this.open]) this.end(sessionId, head, 'shutdown', SHUTDOWN_REASON);
       if (!this.endsWithCheckpoint()) this.writeGlobal([], { checkpoint: 'always' });
     } finally {
       this.closed = true;
-      this.store.close();
+      try {
+        this.store.close();
+      } finally {
+        this.onClose?.();
+      }
     }
   }
 
   private append(sessionId: string, type: EventType, body: unknown): number {
-    this.assertUsable();
-    this.enterBatch();
     const head = this.requireOpen(sessionId, type);
     const event = chainEvent(sessionId, head, this.now(), type, json(`an event of session ${sessionId}`, body));
     // One INSERT is atomic by itself; inside a group-commit batch it needs no savepoint.
-    if (this.batchOpen) this.store.appendEvent(event);
-    else this.store.transaction(() => this.store.appendEvent(event));
-    this.open.set(sessionId, event);
+    this.write(() => (this.batch !== undefined ? this.store.appendEvent(event) : this.store.transaction(() => this.store.appendEvent(event))));
+    this.setHead(sessionId, event);
     return event.seq;
+  }
+
+  /** Writes a record nobody waits for; with group commit, a store failure keeps it for the next batch instead of losing it. */
+  private deferrable(record: Deferred): void {
+    this.assertUsable();
+    if (!this.groupCommit) return this.apply(record);
+    if (this.batch?.failed !== undefined) return this.defer([record]);
+    try {
+      this.beginWrite();
+      this.apply(record);
+    } catch (error) {
+      if (!(error instanceof Error) || !storeFailures.has(error)) throw error;
+      this.logger.warn('recording: could not write a record now; it is kept and written with the next recorded operation', {
+        kind: record.kind,
+        error,
+      });
+      this.defer([record]);
+    }
+  }
+
+  private apply(record: Deferred): void {
+    switch (record.kind) {
+      case 'outcome': {
+        const { event } = record;
+        const head = this.open.get(event.sessionId);
+        if (head !== undefined && !(Number.isInteger(event.operationSeq) && event.operationSeq > 1 && event.operationSeq <= head.seq)) {
+          throw new RecorderError(`cannot record an outcome in session ${event.sessionId}: operationSeq ${event.operationSeq} is not an event of it`);
+        }
+        this.append(event.sessionId, 'outcome', {
+          operationSeq: event.operationSeq,
+          ...(event.command === undefined ? {} : { command: event.command }),
+          ...(event.rows === undefined ? {} : { rows: event.rows }),
+          ...(event.bytes === undefined ? {} : { bytes: event.bytes }),
+          ...(event.columns === undefined ? {} : { columns: event.columns }),
+          durationMs: event.durationMs,
+          ...(event.error === undefined ? {} : { error: event.error }),
+        });
+        break;
+      }
+      case 'end': {
+        const { event } = record;
+        this.end(event.sessionId, this.requireOpen(event.sessionId, 'end'), event.endedBy, event.reason);
+        break;
+      }
+      case 'auth-failure': {
+        const { event } = record;
+        const payload = json('an authentication failure', {
+          protocol: event.protocol,
+          clientAddress: event.clientAddress,
+          connection: event.connection,
+          ...(event.subject === undefined ? {} : { subject: event.subject }),
+          reason: event.reason,
+        });
+        this.writeGlobal([{ type: 'auth-failure', sessionId: null, payload }]);
+        break;
+      }
+    }
+    this.batch?.retry.push(record);
   }
 
   /** The session-end event, the index update and the seal, in one transaction. */
@@ -211,7 +344,7 @@ export class ChainRecorder implements Recorder {
       },
       closing: sessionId,
     });
-    this.open.delete(sessionId);
+    this.setHead(sessionId, undefined);
   }
 
   /**
@@ -221,13 +354,13 @@ export class ChainRecorder implements Recorder {
    */
   private writeGlobal(
     entries: readonly { type: AuditEntryType; sessionId: string | null; payload: string }[],
-    options: { checkpoint?: 'when-due' | 'always'; before?: () => void; closing?: string } = {},
+    options: { checkpoint?: 'when-due' | 'always'; before?: () => void; closing?: string; time?: number } = {},
   ): void {
     const { before, closing } = options;
-    const time = this.now();
+    const time = options.time ?? this.now();
     let head = this.globalHead;
     let lastCheckpoint = this.lastCheckpoint;
-    this.store.transaction(() => {
+    this.write(() => this.store.transaction(() => {
       before?.();
       for (const entry of entries) {
         const row = chainEntry(head, time, entry.type, entry.sessionId, entry.payload);
@@ -240,9 +373,12 @@ export class ChainRecorder implements Recorder {
         head = row;
         lastCheckpoint = row.seq;
       }
-    });
+    }));
     if (lastCheckpoint !== this.lastCheckpoint && head !== undefined) {
-      this.logger.info('audit checkpoint signed', { globalSeq: head.seq, anchor: `${head.seq}:${head.hash}` });
+      // An anchor is logged once durable: one from a batch that then failed would name an entry that never was.
+      const signed = { globalSeq: head.seq, anchor: `${head.seq}:${head.hash}` };
+      if (this.batch !== undefined) this.batch.checkpoints.push(signed);
+      else this.logger.info('audit checkpoint signed', signed);
     }
     this.globalHead = head;
     this.lastCheckpoint = lastCheckpoint;
@@ -292,9 +428,80 @@ export class ChainRecorder implements Recorder {
     if (this.failure) throw this.failure;
   }
 
+  /**
+   * Why the recorder refuses everything until restart (closed, or its state could not be
+   * restored after a failed write), or undefined while it records. A failed turn alone does
+   * not count: the next one records again. For readiness probes.
+   */
+  unavailable(): string | undefined {
+    if (this.closed) return 'the recorder is closed (the gateway is shutting down)';
+    return this.failure?.message;
+  }
+
   whenDurable(callback: (durable: boolean) => void): void {
-    if (this.batchOpen) this.durableWaiters.push(callback);
+    if (this.batch !== undefined) this.batch.waiters.push(callback);
     else callback(this.failure === undefined);
+  }
+
+  /** Checks the recorder can write and, with group commit, joins (or opens) this turn's batch. */
+  private beginWrite(): void {
+    this.assertUsable();
+    if (!this.groupCommit) return;
+    if (this.batch !== undefined) {
+      if (this.batch.failed !== undefined) throw this.batch.failed;
+      return;
+    }
+    this.write(() => this.store.begin());
+    const batch: Batch = {
+      undo: new Map(),
+      globalHead: this.globalHead,
+      lastCheckpoint: this.lastCheckpoint,
+      retry: [],
+      waiters: [],
+      failed: undefined,
+      writes: 0,
+      checkpoints: [],
+    };
+    this.batch = batch;
+    setImmediate(() => this.commitBatch(batch));
+    this.replayDeferred();
+  }
+
+  /**
+   * Runs one store call. A failure inside a batch rolls the transaction back now (SQLite may
+   * already have done so), so no later write of this turn can land in autocommit on top of
+   * rolled-back events. If the batch held nothing yet, nothing is lost: only this write is
+   * refused and the turn goes on. Otherwise the batch fails: the rest of the turn is refused
+   * and it is undone at the turn's end.
+   */
+  private write<T>(fn: () => T): T {
+    const batch = this.batch;
+    try {
+      const result = fn();
+      if (batch !== undefined) batch.writes++;
+      return result;
+    } catch (error) {
+      const failure = error instanceof RecorderError ? error : new RecorderError(`recording failed: ${String(error)}`, { cause: error });
+      storeFailures.add(failure);
+      if (batch !== undefined && batch.failed === undefined) {
+        this.store.rollback();
+        if (batch.writes === 0 && batch.waiters.length === 0) {
+          this.batch = undefined;
+        } else {
+          batch.failed = failure;
+          this.logger.error('recording write failed; refusing the operations of this event-loop turn (nothing of it is forwarded)', {
+            error: failure,
+          });
+        }
+      }
+      throw failure;
+    }
+  }
+
+  private setHead(sessionId: string, head: ChainHead | undefined): void {
+    if (this.batch !== undefined && !this.batch.undo.has(sessionId)) this.batch.undo.set(sessionId, this.open.get(sessionId));
+    if (head === undefined) this.open.delete(sessionId);
+    else this.open.set(sessionId, head);
   }
 
   /**
@@ -302,27 +509,94 @@ export class ChainRecorder implements Recorder {
    * turn's I/O callbacks (setImmediate): one commit for every session's statements instead
    * of one each. Callers forward only from `whenDurable`, so write-before-forward holds.
    */
-  private enterBatch(): void {
-    if (this.batchOpen || !this.groupCommit) return;
-    this.store.begin();
-    this.batchOpen = true;
-    setImmediate(() => this.commitBatch());
+  private commitBatch(batch: Batch | undefined): void {
+    if (batch === undefined || this.batch !== batch) return;
+    this.batch = undefined;
+    let failure = batch.failed;
+    if (failure === undefined) {
+      try {
+        this.store.commit();
+      } catch (error) {
+        failure = error instanceof RecorderError ? error : new RecorderError(`committing recordings failed: ${String(error)}`, { cause: error });
+        this.store.rollback();
+        this.logger.error('recording commit failed; the operations of this event-loop turn are refused (nothing of it was forwarded)', {
+          error: failure,
+        });
+      }
+    }
+    if (failure !== undefined) this.recover(batch, failure);
+    else for (const signed of batch.checkpoints) this.logger.info('audit checkpoint signed', signed);
+    const durable = failure === undefined;
+    for (const waiter of batch.waiters) waiter(durable);
   }
 
-  private commitBatch(): void {
-    if (!this.batchOpen) return;
-    this.batchOpen = false;
-    let durable = true;
-    try {
-      this.store.commit();
-    } catch (error) {
-      durable = false;
-      this.failure = error instanceof RecorderError ? error : new RecorderError(`committing recordings failed: ${String(error)}`);
-      this.store.rollback();
-      this.logger.error('recording commit failed; refusing all further operations until restart', { error: this.failure });
+  /** After a failed batch: the heads as they were at its start (what the store holds after the rollback), and its records kept. */
+  private recover(batch: Batch, cause: RecorderError): void {
+    for (const [sessionId, head] of batch.undo) {
+      if (head === undefined) this.open.delete(sessionId);
+      else this.open.set(sessionId, head);
     }
-    for (const waiter of this.durableWaiters.splice(0)) waiter(durable);
+    this.globalHead = batch.globalHead;
+    this.lastCheckpoint = batch.lastCheckpoint;
+    this.defer(batch.retry, true);
+    try {
+      const stored = this.store.auditHead();
+      const mismatch =
+        !sameHead(stored, this.globalHead) ||
+        this.store.lastCheckpointSeq() !== this.lastCheckpoint ||
+        [...batch.undo.keys()].some((sessionId) => !sameHead(this.store.sessionHead(sessionId), this.open.get(sessionId)));
+      if (!mismatch) return;
+      this.failure = new RecorderError(
+        `recording stopped: after a failed write (${cause.message}) the database no longer matches the recorder's chain heads; restart the gateway`,
+        { cause },
+      );
+    } catch (error) {
+      this.failure = new RecorderError(
+        `recording stopped: after a failed write (${cause.message}) the database could not be read back (${(error as Error).message}); restart the gateway`,
+        { cause },
+      );
+    }
+    this.logger.error('recording cannot continue; refusing all further operations until restart', { error: this.failure });
   }
+
+  /** Keeps records to write again; a failed batch's own records go `first`, before those deferred while it failed. */
+  private defer(records: readonly Deferred[], first = false): void {
+    if (records.length === 0) return;
+    const all = first ? [...records, ...this.deferred] : [...this.deferred, ...records];
+    this.deferred = all.slice(0, MAX_DEFERRED);
+    if (all.length > MAX_DEFERRED) {
+      this.logger.error('recording: too many records waiting to be written again after failures; dropping the newest', {
+        dropped: all.length - MAX_DEFERRED,
+      });
+    }
+  }
+
+  /**
+   * Writes the records failed batches kept, first thing in a new batch (or at close). One
+   * that no longer applies (its session did not survive the failure) is dropped; a store
+   * failure keeps the rest for the next batch.
+   */
+  private replayDeferred(): void {
+    if (this.deferred.length === 0) return;
+    const records = this.deferred;
+    this.deferred = [];
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i] as Deferred;
+      try {
+        this.apply(record);
+      } catch (error) {
+        if (error instanceof Error && storeFailures.has(error)) {
+          this.defer(records.slice(i));
+          throw error;
+        }
+        this.logger.warn('recording: dropped a record kept from a failed write; it no longer applies', { kind: record.kind, error });
+      }
+    }
+  }
+}
+
+function sameHead(a: ChainHead | undefined, b: ChainHead | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : a.seq === b.seq && a.hash === b.hash;
 }
 
 function chainEvent(sessionId: string, previous: ChainHead, time: number, type: EventType, payload: string): EventRow {

@@ -52,6 +52,29 @@ export interface SealPayload {
   readonly endedBy: string;
 }
 
+/**
+ * Payload of a `prune` audit entry: the sessions retention removed (their events and index
+ * rows are deleted in the same transaction, and a signed checkpoint follows at once). Each
+ * names its seal, so the verifier can tell a pruned session from a deleted one.
+ */
+export interface PrunePayload {
+  readonly sessions: readonly PrunedSession[];
+}
+
+export interface PrunedSession {
+  readonly id: string;
+  readonly connection: string;
+  /** Global seq of the session's `session-seal` entry. */
+  readonly sealSeq: number;
+  /** The seal's `lastSeq` and `lastHash`: what was removed. */
+  readonly lastSeq: number;
+  readonly lastHash: string;
+  /** When the session ended (epoch ms). */
+  readonly endedAt: number;
+  /** The retention that applied (ms): the session had ended at least this long before the prune entry's time. */
+  readonly retentionMs: number;
+}
+
 /** [session id, seq, hash]: the head of a session that was still open at a checkpoint. */
 export type OpenSessionHead = readonly [string, number, string];
 

@@ -3,13 +3,15 @@
  * API): session summaries with their statement and refusal counts, one session's events,
  * and the decoded payloads of the event types the recorder writes.
  *
- * The store interface only streams every event (`events()`), so each query is one scan of
- * the events table; memory holds only the summaries or the one session asked for.
+ * Reads go through the store's indexes: one session's row and events by its id, and the
+ * listing filtered (connection, subject, start time) by the store, so `sessions show ID`
+ * reads that session only and a filtered list reads only the sessions it lists. Memory holds
+ * only the summaries or the one session asked for.
  */
 import type { OperationEvent, OutcomeEvent } from './recorder.js';
 import type { EventRow, EventType, SessionRow, SessionStore } from './store.js';
 
-export type SessionReader = Pick<SessionStore, 'sessions' | 'events'>;
+export type SessionReader = Pick<SessionStore, 'session' | 'sessionEvents' | 'findSessions'>;
 
 /** What `session-start` records. */
 export interface StartPayload {
@@ -84,46 +86,36 @@ export interface SessionFilter {
 
 /** The sessions matching `filter`, oldest first (then by id). */
 export function listSessions(store: SessionReader, filter: SessionFilter = {}): SessionSummary[] {
-  const byId = new Map<string, Mutable<SessionSummary>>();
-  for (const row of store.sessions()) {
-    if (filter.connection !== undefined && row.connection !== filter.connection) continue;
-    if (filter.subject !== undefined && row.subject !== filter.subject) continue;
-    if (filter.since !== undefined && row.startedAt < filter.since) continue;
-    byId.set(row.id, emptySummary(row));
+  const summaries: SessionSummary[] = [];
+  const rows = store.findSessions({
+    ...(filter.connection === undefined ? {} : { connection: filter.connection }),
+    ...(filter.subject === undefined ? {} : { subject: filter.subject }),
+    ...(filter.since === undefined ? {} : { since: filter.since }),
+  });
+  for (const row of rows) {
+    const summary = summarize(store, row);
+    if (filter.decision === undefined || summary.decisions[filter.decision] > 0) summaries.push(summary);
   }
-  if (byId.size > 0) {
-    for (const row of store.events()) {
-      const summary = byId.get(row.sessionId);
-      if (summary !== undefined) addEvent(summary, row);
-    }
-  }
-  return [...byId.values()]
-    .filter((s) => filter.decision === undefined || s.decisions[filter.decision] > 0)
-    .sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return summaries;
 }
 
 /** One session's summary and events (in seq order), or undefined when the store has no such session. */
 export function findSession(store: SessionReader, id: string): { summary: SessionSummary; events: EventRow[] } | undefined {
-  let row: SessionRow | undefined;
-  for (const candidate of store.sessions()) {
-    if (candidate.id === id) {
-      row = candidate;
-      break;
-    }
-  }
+  const row = store.session(id);
   if (row === undefined) return undefined;
-  const summary = emptySummary(row);
   const events: EventRow[] = [];
-  for (const event of store.events()) {
-    if (event.sessionId !== id) {
-      // Events are ordered by session id: past this session, there are no more of it.
-      if (events.length > 0) break;
-      continue;
-    }
-    events.push(event);
+  const summary = summarize(store, row, (event) => events.push(event));
+  return { summary, events };
+}
+
+/** A session's summary from its index row and its events (read through the index), each also passed to `keep`. */
+function summarize(store: SessionReader, row: SessionRow, keep?: (event: EventRow) => void): SessionSummary {
+  const summary = emptySummary(row);
+  for (const event of store.sessionEvents(row.id)) {
+    keep?.(event);
     addEvent(summary, event);
   }
-  return { summary, events };
+  return summary;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };

@@ -5,29 +5,47 @@
  * at shutdown after the front doors have ended their sessions.
  */
 import { ChainRecorder, type ChainRecorderOptions } from './chain-recorder.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { FileKeyStore } from './key-store.js';
 import { SqliteStore, type Durability } from './sqlite-store.js';
 
-export interface RecorderOptions extends ChainRecorderOptions {
+export interface RecorderOptions extends Omit<ChainRecorderOptions, 'onClose'> {
   /** `config.recording.durability`; default `process`. */
   readonly durability?: Durability;
-  /** How long a write waits on a lock held by another connection (default 2000 ms). */
+  /**
+   * How long a write waits on a lock held by another connection: default 2000 ms, but 250 ms
+   * with group commit, where every session of the gateway waits with it (calls are
+   * synchronous). Only a fault holds that lock — the data-directory lock keeps other gateways
+   * out, and readers never block the writer in WAL mode — so failing fast (refusing the
+   * operations of one turn, which the agent may retry) beats freezing every session.
+   */
   readonly busyTimeoutMs?: number;
 }
 
+export const GROUP_COMMIT_BUSY_TIMEOUT_MS = 250;
+
 /**
- * Opens `<dataDir>/portcullis.db` (created 0600 in a 0700 directory, migrated) and
- * `<dataDir>/audit-signing-key.pem` (generated 0600 if missing). Throws RecorderError.
+ * Takes the data directory's gateway lock (`<dataDir>/gateway.lock`: a second gateway on the
+ * same directory is refused, naming the first one's pid), then opens `<dataDir>/portcullis.db`
+ * (created 0600 in a 0700 directory, migrated) and `<dataDir>/audit-signing-key.pem`
+ * (generated 0600 if missing). `close()` releases the lock. Throws RecorderError.
  */
 export function openRecorder(dataDir: string, options: RecorderOptions = {}): ChainRecorder {
-  const store = SqliteStore.open(dataDir, {
-    ...(options.durability === undefined ? {} : { durability: options.durability }),
-    ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
-  });
+  const lock = lockDataDir(dataDir, options.logger === undefined ? {} : { logger: options.logger });
   try {
-    return new ChainRecorder(store, FileKeyStore.openOrCreate(dataDir), options);
+    const busyTimeoutMs = options.busyTimeoutMs ?? (options.groupCommit === true ? GROUP_COMMIT_BUSY_TIMEOUT_MS : undefined);
+    const store = SqliteStore.open(dataDir, {
+      ...(options.durability === undefined ? {} : { durability: options.durability }),
+      ...(busyTimeoutMs === undefined ? {} : { busyTimeoutMs }),
+    });
+    try {
+      return new ChainRecorder(store, FileKeyStore.openOrCreate(dataDir), { ...options, onClose: () => lock.release() });
+    } catch (error) {
+      store.close();
+      throw error;
+    }
   } catch (error) {
-    store.close();
+    lock.release();
     throw error;
   }
 }

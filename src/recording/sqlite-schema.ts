@@ -8,6 +8,11 @@
  *   events     each session's hash chain: (session_id, seq) unique, seq 1…n
  *   audit_log  the global chain: session seals, authentication failures, signed checkpoints
  *
+ * Version 2 (indexed reads and retention):
+ *   sessions_connection_ended  listing by connection; the expired sessions of one connection
+ *                              (retention differs per connection); the distinct connections
+ *   sessions_subject           listing by subject
+ *
  * Events are a rowid table (not WITHOUT ROWID) because a payload can be as large as the
  * biggest statement a client may send.
  */
@@ -48,6 +53,10 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX audit_log_session ON audit_log (session_id) WHERE session_id IS NOT NULL;
   CREATE INDEX audit_log_checkpoints ON audit_log (seq) WHERE type = 'checkpoint';
+  `,
+  `
+  CREATE INDEX sessions_connection_ended ON sessions (connection, ended_at);
+  CREATE INDEX sessions_subject ON sessions (subject, started_at);
   `,
 ];
 

@@ -10,13 +10,15 @@
  *
  * One gateway process per data directory: the recorder keeps each open session's chain head
  * in memory, and a second process would take the first one's live sessions for crashed ones.
+ * `openRecorder` enforces it with the data-directory lock (./data-dir-lock.ts); read-only
+ * opens (verification, listing) need no lock.
  */
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { RecorderError } from './recorder.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.js';
-import type { AuditEntryRow, ChainHead, EventRow, RecordingStore, SessionRow } from './store.js';
+import type { AuditEntryRow, ChainHead, EventRow, RecordingStore, SessionRow, SessionRowFilter } from './store.js';
 
 export const DATABASE_FILE = 'portcullis.db';
 
@@ -36,6 +38,8 @@ export interface SqliteStoreOptions {
    */
   readonly busyTimeoutMs?: number;
 }
+
+export const DEFAULT_BUSY_TIMEOUT_MS = 2000;
 
 const SYNCHRONOUS: Readonly<Record<Durability, string>> = { process: 'NORMAL', fsync: 'FULL' };
 
@@ -87,7 +91,7 @@ export class SqliteStore implements RecordingStore {
     if (!readonly) createPrivately(dataDir, file);
     let database: Database.Database;
     try {
-      database = new Database(file, { readonly, fileMustExist: readonly, timeout: options.busyTimeoutMs ?? 2000 });
+      database = new Database(file, { readonly, fileMustExist: readonly, timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
     } catch (error) {
       throw storeError('cannot open the recording database', file, error);
     }
@@ -168,6 +172,47 @@ export class SqliteStore implements RecordingStore {
     return this.rows<EventRow>(this.statements.events);
   }
 
+  session(sessionId: string): SessionRow | undefined {
+    return this.guard('cannot read', () => this.statements.session.get(sessionId) as SessionRow | undefined);
+  }
+
+  sessionEvents(sessionId: string): Iterable<EventRow> {
+    return this.rows<EventRow>(this.statements.sessionEvents, sessionId);
+  }
+
+  sessionHead(sessionId: string): ChainHead | undefined {
+    return this.guard('cannot read', () => this.statements.sessionHead.get(sessionId) as ChainHead | undefined);
+  }
+
+  findSessions(filter: SessionRowFilter): Iterable<SessionRow> {
+    const conditions: string[] = [];
+    if (filter.connection !== undefined) conditions.push('connection = @connection');
+    if (filter.subject !== undefined) conditions.push('subject = @subject');
+    if (filter.since !== undefined) conditions.push('started_at >= @since');
+    const where = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
+    const statement = this.guard('cannot read', () =>
+      this.database.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions ${where} ORDER BY started_at, id`),
+    );
+    return this.rows<SessionRow>(statement, filter);
+  }
+
+  sessionConnections(): readonly string[] {
+    return this.guard('cannot read', () => this.statements.connections.pluck().all() as string[]);
+  }
+
+  endedSessions(connection: string, endedBefore: number, limit: number): readonly SessionRow[] {
+    return this.guard('cannot read', () => this.statements.endedSessions.all(connection, endedBefore, limit) as SessionRow[]);
+  }
+
+  deleteSession(sessionId: string): void {
+    this.guard('cannot write to', () => {
+      if (this.statements.deleteSessionRow.run(sessionId).changes !== 1) {
+        throw new RecorderError(`cannot prune session ${sessionId}: it is not an ended session in the index`);
+      }
+      this.statements.deleteSessionEvents.run(sessionId);
+    });
+  }
+
   appendAuditEntry(entry: AuditEntryRow): void {
     this.guard('cannot write to', () => this.statements.insertAudit.run(entry));
   }
@@ -184,6 +229,10 @@ export class SqliteStore implements RecordingStore {
     return this.rows<AuditEntryRow>(this.statements.auditEntries);
   }
 
+  sealOf(sessionId: string): AuditEntryRow | undefined {
+    return this.guard('cannot read', () => this.statements.sealOf.get(sessionId) as AuditEntryRow | undefined);
+  }
+
   close(): void {
     if (this.database.open) this.database.close();
   }
@@ -197,9 +246,9 @@ export class SqliteStore implements RecordingStore {
   }
 
   /** Streams a query's rows, wrapping errors (a corrupt page may only show up mid-scan). */
-  private *rows<T>(statement: Database.Statement): Generator<T> {
+  private *rows<T>(statement: Database.Statement, ...parameters: unknown[]): Generator<T> {
     try {
-      for (const row of statement.iterate()) yield row as T;
+      for (const row of statement.iterate(...parameters)) yield row as T;
     } catch (error) {
       throw storeError('cannot read', this.file, error);
     }
@@ -222,26 +271,44 @@ function prepare(db: Database.Database) {
     unended: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE ended_at IS NULL ORDER BY started_at, id`),
     sessionHead: db.prepare(`SELECT seq, hash FROM events WHERE session_id = ? ORDER BY seq DESC LIMIT 1`),
     sessions: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions ORDER BY id`),
-    events: db.prepare(
-      `SELECT session_id AS sessionId, seq, time, type, payload, prev_hash AS prevHash, hash FROM events ORDER BY session_id, seq`,
+    events: db.prepare(`SELECT ${EVENT_COLUMNS} FROM events ORDER BY session_id, seq`),
+    session: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`),
+    sessionEvents: db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE session_id = ? ORDER BY seq`),
+    // The distinct connections by skipping through the (connection, ended_at) index: one
+    // lookup per connection, not a scan of every session.
+    connections: db.prepare(
+      `WITH RECURSIVE names (name) AS (
+         SELECT MIN(connection) FROM sessions
+         UNION ALL
+         SELECT (SELECT MIN(connection) FROM sessions WHERE connection > names.name) FROM names WHERE names.name IS NOT NULL
+       )
+       SELECT name FROM names WHERE name IS NOT NULL`,
     ),
+    endedSessions: db.prepare(
+      `SELECT ${SESSION_COLUMNS} FROM sessions
+       WHERE connection = ? AND ended_at IS NOT NULL AND ended_at < ? ORDER BY ended_at, id LIMIT ?`,
+    ),
+    deleteSessionRow: db.prepare(`DELETE FROM sessions WHERE id = ? AND ended_at IS NOT NULL`),
+    deleteSessionEvents: db.prepare(`DELETE FROM events WHERE session_id = ?`),
     insertAudit: db.prepare(
       `INSERT INTO audit_log (seq, time, type, session_id, payload, prev_hash, hash)
        VALUES (@seq, @time, @type, @sessionId, @payload, @prevHash, @hash)`,
     ),
     auditHead: db.prepare(`SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`),
     lastCheckpoint: db.prepare(`SELECT MAX(seq) FROM audit_log WHERE type = 'checkpoint'`),
-    auditEntries: db.prepare(
-      `SELECT seq, time, type, session_id AS sessionId, payload, prev_hash AS prevHash, hash FROM audit_log ORDER BY seq`,
-    ),
+    auditEntries: db.prepare(`SELECT ${AUDIT_COLUMNS} FROM audit_log ORDER BY seq`),
+    sealOf: db.prepare(`SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE session_id = ? AND type = 'session-seal' ORDER BY seq LIMIT 1`),
   };
 }
+
+const EVENT_COLUMNS = 'session_id AS sessionId, seq, time, type, payload, prev_hash AS prevHash, hash';
+const AUDIT_COLUMNS = 'seq, time, type, session_id AS sessionId, payload, prev_hash AS prevHash, hash';
 
 const SESSION_COLUMNS =
   'id, protocol, connection, subject, started_at AS startedAt, ended_at AS endedAt, ended_by AS endedBy, last_seq AS lastSeq';
 
 /** The data directory 0700 and the database file 0600 (SQLite gives its -wal and -shm files the same mode). */
-function createPrivately(dataDir: string, file: string): void {
+export function createPrivately(dataDir: string, file: string, what = 'the recording database'): void {
   try {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   } catch (error) {
@@ -250,7 +317,7 @@ function createPrivately(dataDir: string, file: string): void {
   try {
     closeSync(openSync(file, 'wx', 0o600));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw storeError('cannot create the recording database', file, error);
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw storeError(`cannot create ${what}`, file, error);
   }
 }
 

@@ -13,7 +13,7 @@ export const EVENT_TYPES = ['session-start', 'operation', 'outcome', 'session-en
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** Entries of the global audit chain. */
-export const AUDIT_ENTRY_TYPES = ['session-seal', 'auth-failure', 'checkpoint'] as const;
+export const AUDIT_ENTRY_TYPES = ['session-seal', 'auth-failure', 'checkpoint', 'prune'] as const;
 export type AuditEntryType = (typeof AUDIT_ENTRY_TYPES)[number];
 
 /** One event of a session's hash chain. */
@@ -41,7 +41,7 @@ export interface AuditEntryRow {
   readonly seq: number;
   readonly time: number;
   readonly type: AuditEntryType;
-  /** The sealed session (session-seal only). */
+  /** The sealed session (session-seal only; a prune entry lists its sessions in its payload). */
   readonly sessionId: string | null;
   readonly payload: string;
   readonly prevHash: string;
@@ -71,6 +71,14 @@ export interface ChainHead {
   readonly hash: string;
 }
 
+/** What `findSessions` filters on (all given conditions must hold). */
+export interface SessionRowFilter {
+  readonly connection?: string;
+  readonly subject?: string;
+  /** Epoch ms: sessions started at or after it. */
+  readonly since?: number;
+}
+
 /** Sessions and their event chains. */
 export interface SessionStore {
   /** Adds the session's index row and its first event, atomically. */
@@ -84,6 +92,20 @@ export interface SessionStore {
   sessions(): Iterable<SessionRow>;
   /** Every event of every session, ordered by session id then seq (streamed: memory does not grow). */
   events(): Iterable<EventRow>;
+  /** One session's index row (by its id, without a scan). */
+  session(sessionId: string): SessionRow | undefined;
+  /** One session's events in seq order (streamed, read through the (session_id, seq) index). */
+  sessionEvents(sessionId: string): Iterable<EventRow>;
+  /** The newest event of one session. */
+  sessionHead(sessionId: string): ChainHead | undefined;
+  /** Index rows matching `filter`, oldest start first (then by id), filtered by the store. */
+  findSessions(filter: SessionRowFilter): Iterable<SessionRow>;
+  /** The connection names that have sessions (for retention, which differs per connection). */
+  sessionConnections(): readonly string[];
+  /** Ended sessions of `connection` that ended before `endedBefore`, oldest end first, at most `limit`. */
+  endedSessions(connection: string, endedBefore: number, limit: number): readonly SessionRow[];
+  /** Deletes an ENDED session's index row and events (retention); throws if it is not an ended session. */
+  deleteSession(sessionId: string): void;
 }
 
 /** The global chain: session seals, authentication failures, signed checkpoints. */
@@ -94,6 +116,8 @@ export interface AuditLog {
   lastCheckpointSeq(): number;
   /** Every entry in seq order (streamed). */
   auditEntries(): Iterable<AuditEntryRow>;
+  /** The session-seal entry of a session (through the session index of the audit log). */
+  sealOf(sessionId: string): AuditEntryRow | undefined;
 }
 
 /** The store the recorder writes through: both chains, changed together atomically. */

@@ -15,6 +15,11 @@
  *     is valid under the given public key, and each session it lists as open still has that
  *     event with that hash;
  *   - the sessions index (what listing shows) agrees with the hashed events;
+ *   - sessions removed by retention: a sealed session without events is accepted only when a
+ *     `prune` entry after its seal names that seal (global seq, last seq and hash), says the
+ *     retention had passed, and is itself covered by a valid checkpoint — the gateway writes
+ *     one in the same transaction, so an unsigned prune entry appended by someone without the
+ *     key cannot excuse a deletion;
  *   - optional anchors: global entries recorded elsewhere (the gateway logs each checkpoint
  *     as `anchor: SEQ:HASH`) must still be there with the same hash.
  *
@@ -47,6 +52,7 @@ import {
   keyId,
   sessionGenesis,
   type CheckpointPayload,
+  type PrunedSession,
   type SealPayload,
 } from './chain.js';
 import { AUDIT_ENTRY_TYPES, EVENT_TYPES, type AuditSource, type EventRow, type SessionRow } from './store.js';
@@ -75,7 +81,9 @@ export type ProblemCode =
   | 'checkpoint-wrong-key'
   | 'checkpoint-signature-invalid'
   | 'anchor-missing'
-  | 'anchor-mismatch';
+  | 'anchor-mismatch'
+  | 'prune-invalid'
+  | 'prune-unsigned';
 
 export interface VerifyProblem {
   readonly code: ProblemCode;
@@ -113,6 +121,8 @@ export interface VerifyResult {
   readonly lastCheckpoint: { readonly globalSeq: number; readonly hash: string; readonly time: number } | undefined;
   /** Sessions with no end yet (live ones, if the gateway is running). */
   readonly openSessions: number;
+  /** Sessions removed by retention, each covered by a valid, signed prune entry. */
+  readonly prunedSessions: number;
   /**
    * What no valid checkpoint covers yet — the window in which removal is undetectable without
    * an anchor: global entries after the last valid checkpoint (`fromGlobalSeq` on), and events
@@ -130,6 +140,13 @@ export interface VerifyResult {
 }
 
 interface Seal extends SealPayload {
+  readonly globalSeq: number;
+  /** The seal entry's time (when the session was sealed, right after its end). */
+  readonly time: number;
+}
+
+/** A session a prune entry removed. */
+interface Pruned {
   readonly globalSeq: number;
 }
 
@@ -167,6 +184,7 @@ export function verifyAudit(source: AuditSource, publicKey: KeyObject, options: 
     head: head === undefined ? undefined : { globalSeq: head.seq, hash: head.hash },
     lastCheckpoint: lastValid === undefined ? undefined : { globalSeq: lastValid.seq, hash: lastValid.hash, time: lastValid.time },
     openSessions: sessions.open,
+    prunedSessions: sessions.pruned,
     unprotectedTail: {
       auditEntries: unprotectedAudit,
       fromGlobalSeq: unprotectedAudit === 0 ? undefined : (lastValid?.seq ?? 0) + 1,
@@ -189,6 +207,8 @@ interface GlobalFindings {
   readonly seals: Map<string, Seal>;
   /** The highest event each session was signed at while open, by a valid checkpoint. */
   readonly claims: Map<string, Claim>;
+  /** Sessions pruned by a valid prune entry that a valid checkpoint covers. */
+  readonly pruned: Map<string, Pruned>;
 }
 
 function verifyGlobalChain(source: AuditSource, publicKey: KeyObject, anchors: readonly Anchor[], report: Report): GlobalFindings {
@@ -196,6 +216,9 @@ function verifyGlobalChain(source: AuditSource, publicKey: KeyObject, anchors: r
   const anchorsBySeq = new Map(anchors.map((anchor) => [anchor.globalSeq, anchor]));
   const seals = new Map<string, Seal>();
   const claims = new Map<string, Claim>();
+  // Prune entries not yet covered by a valid checkpoint (the gateway signs one right after each).
+  let unsignedPrunes: { globalSeq: number; sessions: string[] }[] = [];
+  const pruned = new Map<string, Pruned>();
   let checked = 0;
   let validCheckpoints = 0;
   let expected = 1;
@@ -250,8 +273,12 @@ function verifyGlobalChain(source: AuditSource, publicKey: KeyObject, anchors: r
           problem: `sealed again (first sealed at global entry ${first.globalSeq}): a seal was inserted`,
         });
       } else {
-        seals.set(entry.sessionId, { ...seal, globalSeq });
+        seals.set(entry.sessionId, { ...seal, globalSeq, time: entry.time });
       }
+    } else if (entry.type === 'prune') {
+      const sessions = parsePrune(entry.payload);
+      if (sessions === undefined) invalid('prune entry with a malformed payload');
+      else unsignedPrunes.push({ globalSeq, sessions: checkPrune(sessions, globalSeq, entry.time, seals, pruned, report) });
     } else if (entry.type === 'checkpoint') {
       const checkpoint = parseCheckpoint(entry.payload);
       if (checkpoint === undefined) {
@@ -280,6 +307,8 @@ function verifyGlobalChain(source: AuditSource, publicKey: KeyObject, anchors: r
         } else {
           validCheckpoints++;
           lastValidCheckpoint = { seq: globalSeq, hash: entry.hash, time: entry.time };
+          for (const prune of unsignedPrunes) for (const id of prune.sessions) pruned.set(id, { globalSeq: prune.globalSeq });
+          unsignedPrunes = [];
           for (const [sessionId, seq, hash] of checkpoint.open) {
             const known = claims.get(sessionId);
             if (known === undefined || seq >= known.seq) claims.set(sessionId, { seq, hash, globalSeq });
@@ -292,6 +321,15 @@ function verifyGlobalChain(source: AuditSource, publicKey: KeyObject, anchors: r
     head = { seq: globalSeq, hash: entry.hash };
   }
 
+  for (const prune of unsignedPrunes) {
+    report({
+      code: 'prune-unsigned',
+      globalSeq: prune.globalSeq,
+      problem:
+        `prunes ${prune.sessions.length === 1 ? 'a session' : `${prune.sessions.length} sessions`}, but no valid checkpoint follows it ` +
+        '(the gateway signs one in the same transaction): it was appended by someone without the signing key, and does not excuse their deletion',
+    });
+  }
   for (const anchor of anchorsBySeq.values()) {
     report({
       code: 'anchor-missing',
@@ -299,13 +337,41 @@ function verifyGlobalChain(source: AuditSource, publicKey: KeyObject, anchors: r
       problem: `the anchored global entry is missing: the chain ends at ${head === undefined ? 'nothing (it is empty)' : `entry ${head.seq}`}, so it was truncated`,
     });
   }
-  return { checked, head, lastValidCheckpoint, validCheckpoints, seals, claims };
+  return { checked, head, lastValidCheckpoint, validCheckpoints, seals, claims, pruned };
+}
+
+/**
+ * Checks each session a prune entry names against its seal; returns the ids it validly
+ * prunes (their events may be gone once a checkpoint signs the entry).
+ */
+function checkPrune(
+  sessions: readonly PrunedSession[],
+  globalSeq: number,
+  time: number,
+  seals: ReadonlyMap<string, Seal>,
+  pruned: ReadonlyMap<string, Pruned>,
+  report: Report,
+): string[] {
+  const valid: string[] = [];
+  for (const session of sessions) {
+    const seal = seals.get(session.id);
+    const wrong = (why: string): void => report({ code: 'prune-invalid', sessionId: session.id, globalSeq, problem: `prunes this session, but ${why}` });
+    if (pruned.has(session.id)) wrong(`global entry ${(pruned.get(session.id) as Pruned).globalSeq} already pruned it`);
+    else if (seal === undefined) wrong('no earlier seal ended it: only sealed sessions are pruned');
+    else if (seal.globalSeq !== session.sealSeq || seal.lastSeq !== session.lastSeq || seal.lastHash !== session.lastHash) {
+      wrong(`it names a seal (global entry ${session.sealSeq}, ${session.lastSeq} events) that differs from the session's seal at global entry ${seal.globalSeq}`);
+    } else if (session.endedAt > seal.time || time - session.endedAt < session.retentionMs) {
+      wrong(`its retention (${session.retentionMs} ms after the end at ${new Date(session.endedAt).toISOString()}) had not passed`);
+    } else valid.push(session.id);
+  }
+  return valid;
 }
 
 interface SessionFindings {
   readonly checkedEvents: number;
   readonly checkedSessions: number;
   readonly open: number;
+  readonly pruned: number;
   readonly unprotectedEvents: number;
   readonly unprotectedSessions: number;
 }
@@ -338,6 +404,16 @@ function verifySessions(source: AuditSource, global: GlobalFindings, report: Rep
     const lastSeq = walk.last?.seq ?? 0;
     checkIndex(walk, index.get(id), report);
     index.delete(id);
+    const prune = global.pruned.get(id);
+    if (prune !== undefined) {
+      global.pruned.delete(id);
+      report({
+        code: 'prune-invalid',
+        sessionId: id,
+        globalSeq: prune.globalSeq,
+        problem: `pruned at global entry ${prune.globalSeq}, yet its events are present: they were put back, or the prune entry was forged`,
+      });
+    }
 
     const seal = global.seals.get(id);
     global.seals.delete(id);
@@ -422,8 +498,13 @@ function verifySessions(source: AuditSource, global: GlobalFindings, report: Rep
   }
   if (walk !== undefined) finish(walk);
 
+  let pruned = 0;
   for (const [id, seal] of global.seals) {
     missingReported.add(id);
+    if (global.pruned.has(id)) {
+      pruned++;
+      continue;
+    }
     index.delete(id);
     report({
       code: 'session-missing',
@@ -445,7 +526,7 @@ function verifySessions(source: AuditSource, global: GlobalFindings, report: Rep
   for (const id of index.keys()) {
     report({ code: 'session-events-missing', sessionId: id, problem: 'listed in the sessions index, but none of its events remain: they were deleted' });
   }
-  return { checkedEvents, checkedSessions, open, unprotectedEvents, unprotectedSessions };
+  return { checkedEvents, checkedSessions, open, pruned, unprotectedEvents, unprotectedSessions };
 }
 
 function checkEvent(walk: SessionWalk, event: EventRow, report: Report): void {
@@ -534,12 +615,28 @@ function parseObject(value: unknown): Record<string, unknown> | undefined {
   return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
 }
 
-function parseSeal(payload: string): SealPayload | undefined {
+/** A seal entry's payload, or undefined when it is malformed. */
+export function parseSeal(payload: string): SealPayload | undefined {
   const value = parseObject(payload);
   if (value === undefined) return undefined;
   const { lastSeq, lastHash, endedBy } = value;
   if (!Number.isSafeInteger(lastSeq) || typeof lastHash !== 'string' || !HEX_HASH.test(lastHash) || typeof endedBy !== 'string') return undefined;
   return { lastSeq: lastSeq as number, lastHash, endedBy };
+}
+
+function parsePrune(payload: string): PrunedSession[] | undefined {
+  const sessions = parseObject(payload)?.['sessions'];
+  if (!Array.isArray(sessions)) return undefined;
+  const parsed: PrunedSession[] = [];
+  for (const item of sessions) {
+    const value = parseObject(item);
+    if (value === undefined) return undefined;
+    const { id, connection, sealSeq, lastSeq, lastHash, endedAt, retentionMs } = value;
+    if (typeof id !== 'string' || typeof connection !== 'string' || typeof lastHash !== 'string' || !HEX_HASH.test(lastHash)) return undefined;
+    if (![sealSeq, lastSeq, endedAt, retentionMs].every((n) => Number.isSafeInteger(n))) return undefined;
+    parsed.push({ id, connection, lastHash, sealSeq: sealSeq as number, lastSeq: lastSeq as number, endedAt: endedAt as number, retentionMs: retentionMs as number });
+  }
+  return parsed;
 }
 
 function parseCheckpoint(payload: string): CheckpointPayload | undefined {

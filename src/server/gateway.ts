@@ -1,11 +1,17 @@
 /**
- * Composes a running gateway from a validated Config: identity, gate and the protocol
- * front doors. The only place that knows about all of them.
+ * Composes a running gateway from a validated Config: identity, gate, recorder, metrics,
+ * the protocol front doors and the admin API. The only place that knows about all of them.
  */
 import type net from 'node:net';
-import type { Config } from '../config/types.js';
+import { AdminServer } from '../admin/server.js';
+import type { ReadinessCheck } from '../admin/readiness.js';
+import type { AdminConfig, Config } from '../config/types.js';
 import { TokenVerifier } from '../identity/verifier.js';
 import { createSqlInspector } from '../inspect/sql-inspector.js';
+import { PrometheusMetrics } from '../metrics/prometheus.js';
+import type { ChainRecorder } from '../recording/chain-recorder.js';
+import { FileKeyStore } from '../recording/key-store.js';
+import { retentionPolicy, startRetention } from '../recording/retention.js';
 import { openRecorder } from '../recording/sqlite-recorder.js';
 import type { Logger } from '../log.js';
 import { createGate } from '../policy/gate.js';
@@ -14,6 +20,8 @@ import { PostgresFrontDoor } from '../protocols/postgres/front-door.js';
 export interface Gateway {
   /** Bound address of the PostgreSQL front door, when configured. */
   readonly postgres: net.AddressInfo | undefined;
+  /** Bound address of the admin API, when configured. */
+  readonly admin: net.AddressInfo | undefined;
   close(): Promise<void>;
 }
 
@@ -21,37 +29,103 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   const verifier = new TokenVerifier(config.identity.issuers, { logger: logger.child({ component: 'identity' }) });
   const gate = createGate(config.connections);
   const inspect = await createSqlInspector(config.sql.extraDangerousFunctions);
+  const metrics = new PrometheusMetrics({ connections: config.connections.map((c) => ({ protocol: c.type, name: c.name })) });
   // Opened before listening: sessions the previous process left open are ended as crashed.
   const recorder = openRecorder(config.dataDir, {
     durability: config.recording.durability,
     groupCommit: true,
     logger: logger.child({ component: 'recorder' }),
   });
+  const state = { closing: false, postgresListening: false };
   let postgres: PostgresFrontDoor | undefined;
   let postgresAddress: net.AddressInfo | undefined;
-  if (config.postgres) {
-    postgres = new PostgresFrontDoor({
-      listener: config.postgres,
-      connections: config.connections.filter((c) => c.type === 'postgres'),
-      verifier,
-      gate,
-      inspect,
-      recorder,
-      logger: logger.child({ component: 'postgres' }),
-    });
-    try {
-      postgresAddress = await postgres.listen();
-    } catch (err) {
-      recorder.close();
-      throw err;
+  let admin: AdminServer | undefined;
+  let adminAddress: net.AddressInfo | undefined;
+  try {
+    // The admin API first: /readyz then answers (not ready) until the front doors listen.
+    if (config.admin) {
+      const adminLogger = logger.child({ component: 'admin' });
+      warnIfPlaintext(config.admin, adminLogger);
+      admin = new AdminServer({
+        config: config.admin,
+        verifier,
+        dataDir: config.dataDir,
+        // The recorder created it; loaded once, so replacing the file later cannot change what verification trusts.
+        publicKey: FileKeyStore.open(config.dataDir).publicKey(),
+        metrics,
+        readiness: readinessChecks(config, state, recorder),
+        logger: adminLogger,
+      });
+      adminAddress = await admin.listen();
     }
+    if (config.postgres) {
+      postgres = new PostgresFrontDoor({
+        listener: config.postgres,
+        connections: config.connections.filter((c) => c.type === 'postgres'),
+        verifier,
+        gate,
+        inspect,
+        recorder,
+        metrics,
+        logger: logger.child({ component: 'postgres' }),
+      });
+      postgresAddress = await postgres.listen();
+      state.postgresListening = true;
+    }
+  } catch (err) {
+    await admin?.close();
+    recorder.close();
+    throw err;
   }
+  const stopRetention = startRetention(recorder, retentionPolicy(config), { logger: logger.child({ component: 'retention' }) });
   return {
     postgres: postgresAddress,
+    admin: adminAddress,
     async close() {
+      state.closing = true;
+      state.postgresListening = false;
       await postgres?.close();
+      // After the front doors: probes and auditors can watch the sessions end.
+      await admin?.close();
+      stopRetention();
       recorder.close();
       logger.info('gateway stopped');
     },
   };
+}
+
+function readinessChecks(config: Config, state: { closing: boolean; postgresListening: boolean }, recorder: ChainRecorder): ReadinessCheck[] {
+  const checks: ReadinessCheck[] = [];
+  if (config.postgres) {
+    checks.push({
+      name: 'postgres',
+      check: () => (state.postgresListening ? undefined : 'the PostgreSQL front door is not accepting connections (the gateway is shutting down)'),
+    });
+  }
+  checks.push({
+    name: 'recorder',
+    check: () => {
+      if (state.closing) return 'the gateway is shutting down';
+      const unavailable = recorder.unavailable();
+      if (unavailable !== undefined) return `recording stopped: ${unavailable}; every operation is refused until the gateway restarts`;
+      return new Promise<string | undefined>((resolve) => {
+        // Resolves at once when nothing is pending, else after this turn's group commit.
+        recorder.whenDurable((durable) =>
+          resolve(durable ? undefined : 'a recording commit just failed: operations are refused while it persists (see the gateway log)'),
+        );
+      });
+    },
+  });
+  return checks;
+}
+
+/** Bearer tokens in plaintext beyond loopback can be sniffed and replayed on the data path. */
+function warnIfPlaintext(admin: AdminConfig, logger: Logger): void {
+  const loopback = /^(localhost|127(\.\d{1,3}){3}|::1)$/.test(admin.host);
+  if (admin.tls === undefined && !loopback) {
+    logger.warn('admin API listens beyond loopback without TLS: callers\' access tokens cross the network in plaintext; set admin.tls or terminate TLS in front of it', {
+      host: admin.host,
+      port: admin.port,
+    });
+  }
 }

@@ -57,7 +57,8 @@ describe('portcullis demo (npm start)', () => {
       .replace('data_dir: ../.portcullis', `data_dir: ${dir}/state`)
       .replace('http://127.0.0.1:9000', `http://127.0.0.1:${ports.idp}`)
       .replace('port: 54329', `port: ${ports.pg}`)
-      .replace('address: 127.0.0.1:6432', `address: 127.0.0.1:${ports.gateway}`);
+      .replace('address: 127.0.0.1:6432', `address: 127.0.0.1:${ports.gateway}`)
+      .replace('listen: 127.0.0.1:6480', 'listen: 127.0.0.1:0');
     expect(config).not.toBe(example);
     writeFileSync(path.join(dir, 'portcullis.yaml'), config);
     demo = spawn(process.execPath, [BIN, 'demo', '--config', path.join(dir, 'portcullis.yaml')], {

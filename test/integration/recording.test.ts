@@ -71,7 +71,8 @@ describe('recording through the gateway', () => {
         .replace('http://127.0.0.1:9000', idp.issuer)
         .replace('port: 54329', `port: ${target.pg.port}`)
         .replace('${env:DEMO_DB_PASSWORD}', AGENT_DB_PASSWORD)
-        .replace('address: 127.0.0.1:6432', `address: 127.0.0.1:${port}`),
+        .replace('address: 127.0.0.1:6432', `address: 127.0.0.1:${port}`)
+        .replace('listen: 127.0.0.1:6480', 'listen: 127.0.0.1:0'),
     );
     token = (await fetchAccessToken({ issuer: idp.issuer, clientId: AGENT.clientId, clientSecret: AGENT.clientSecret })).accessToken;
   }, 120_000);

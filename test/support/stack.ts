@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import type { Config, ConnectionConfig, IssuerConfig, PostgresListenerConfig, PostgresTarget } from '../../src/config/types.js';
+import type { AdminConfig, Config, ConnectionConfig, IssuerConfig, PostgresListenerConfig, PostgresTarget } from '../../src/config/types.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/demo/embedded-postgres.js';
 import { seedDemoDatabase } from '../../src/demo/seed.js';
 import { startDevIdp, type DevClient, type DevIdp } from '../../src/identity/dev-idp.js';
@@ -91,6 +91,8 @@ export interface StackOptions {
   readonly connections?: (postgres: StartedPostgres) => ConnectionConfig[];
   readonly extraIssuers?: readonly IssuerConfig[];
   readonly debugLogs?: boolean;
+  /** Also serve the admin API (on 127.0.0.1, a free port unless given; groups `auditors` and `portcullis-admins` unless given). */
+  readonly admin?: Partial<AdminConfig>;
 }
 
 export function demoConnection(postgres: StartedPostgres, overrides: Partial<ConnectionConfig> = {}): ConnectionConfig {
@@ -104,6 +106,10 @@ export function demoConnection(postgres: StartedPostgres, overrides: Partial<Con
     defaultEffect: 'allow',
     ...overrides,
   };
+}
+
+export function adminConfig(overrides: Partial<AdminConfig> = {}): AdminConfig {
+  return { host: '127.0.0.1', port: 0, tls: undefined, auditors: ['auditors'], admins: ['portcullis-admins'], ...overrides };
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -121,6 +127,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     recording: { durability: 'process' },
     rules: [],
     connections: options.connections ? options.connections(postgres) : [demoConnection(postgres)],
+    ...(options.admin ? { admin: adminConfig(options.admin) } : {}),
   };
   const logger = options.debugLogs ? createLogger('debug') : silentLogger;
   const gateway = await startGateway(config, logger);

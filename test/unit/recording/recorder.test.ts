@@ -1,12 +1,9 @@
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AUDIT_GENESIS, auditEntryHash, eventHash, keyId, sessionGenesis, type CheckpointPayload } from '../../../src/recording/chain.js';
 import { CRASH_REASON } from '../../../src/recording/chain-recorder.js';
 import { FileKeyStore } from '../../../src/recording/key-store.js';
 import { RecorderError } from '../../../src/recording/recorder.js';
-import { DATABASE_FILE } from '../../../src/recording/sqlite-store.js';
-import { captureLogs, fullSession, open, removeTempDirs, startSession, statement, tamper, tempDataDir, verify } from './support.js';
+import { captureLogs, fullSession, open, openToAbandon, query, removeTempDirs, startSession, statement, tamper, tempDataDir, verify } from './support.js';
 
 afterAll(removeTempDirs);
 
@@ -20,14 +17,7 @@ interface EventDbRow {
   hash: string;
 }
 
-function rows<T>(dataDir: string, sql: string, ...params: unknown[]): T[] {
-  const db = new Database(join(dataDir, DATABASE_FILE), { readonly: true });
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
-}
+const rows = query;
 
 describe('a session chain', () => {
   it('records start, operation, outcome and end as a hash chain committed to the session id', () => {
@@ -222,7 +212,7 @@ describe('refusals (RecorderError)', () => {
 describe('crash recovery', () => {
   it('a session left open by a dead gateway is ended as "crash" at the next start, and the log verifies', () => {
     const dir = tempDataDir();
-    const dead = open(dir, { checkpointEvery: 100 });
+    const dead = openToAbandon(dir, { checkpointEvery: 100 });
     startSession(dead, 'in-flight');
     statement(dead, 'in-flight', 'UPDATE orders SET total = 0');
     statement(dead, 'in-flight', 'SELECT 1');

@@ -1,15 +1,13 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { ChainRecorder } from '../../../src/recording/chain-recorder.js';
 import { FileKeyStore, parsePublicKey, publicKeyPem, SIGNING_KEY_FILE } from '../../../src/recording/key-store.js';
-import { RecorderError } from '../../../src/recording/recorder.js';
 import { openRecorder } from '../../../src/recording/sqlite-recorder.js';
-import { SCHEMA_VERSION } from '../../../src/recording/sqlite-schema.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../../src/recording/sqlite-schema.js';
 import { DATABASE_FILE, SqliteStore } from '../../../src/recording/sqlite-store.js';
-import { fakeClock, open, removeTempDirs, startSession, statement, tamper, tempDataDir, verify } from './support.js';
+import { caught, fullSession, open, openToAbandon, recorderOverStore, removeTempDirs, startSession, statement, tamper, tempDataDir, verify } from './support.js';
 
 afterAll(removeTempDirs);
 afterEach(() => {
@@ -17,16 +15,6 @@ afterEach(() => {
 });
 
 const isRoot = process.getuid?.() === 0;
-
-function caught(fn: () => unknown): RecorderError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(RecorderError);
-    return error as RecorderError;
-  }
-  throw new Error('expected a RecorderError');
-}
 
 describe('files', () => {
   it('creates the data directory 0700, the database and the signing key 0600', () => {
@@ -72,10 +60,34 @@ describe('schema versions', () => {
     const file = join(dir, DATABASE_FILE);
     const error = caught(() => open(dir));
     expect(error.message).toContain(file);
-    expect(error.message).toContain('schema version 99, newer than this Portcullis supports (version 1)');
+    expect(error.message).toContain(`schema version 99, newer than this Portcullis supports (version ${SCHEMA_VERSION})`);
     expect(caught(() => SqliteStore.open(dir, { readonly: true })).message).toContain('schema version 99');
     // Refused without touching it.
     tamper(dir, (db) => expect(db.pragma('user_version', { simple: true })).toBe(99));
+  });
+
+  it('upgrades a version-1 database at start (adding the version-2 indexes); a read-only open refuses it until then', () => {
+    const dir = tempDataDir();
+    mkdirSync(dir, { recursive: true });
+    tamper(dir, (db) => {
+      db.exec(MIGRATIONS[0] as string);
+      db.pragma('user_version = 1');
+    });
+    expect(caught(() => SqliteStore.open(dir, { readonly: true })).message).toMatch(
+      new RegExp(`schema version 1, older than this Portcullis \\(version ${SCHEMA_VERSION}\\): start the gateway once to upgrade it`),
+    );
+    open(dir).close();
+    tamper(dir, (db) => {
+      expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      const indexes = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sessions' AND sql IS NOT NULL ORDER BY name`).pluck().all();
+      expect(indexes).toEqual(['sessions_connection_ended', 'sessions_started_at', 'sessions_subject', 'sessions_unended']);
+    });
+    expect(verify(dir).ok).toBe(true);
+  });
+
+  it('migrations are append-only: migration 1 is exactly as shipped', () => {
+    // Databases in the field were created by it: change the schema with a new migration instead.
+    expect(createHash('sha256').update(MIGRATIONS[0] as string).digest('hex')).toBe('8f4d646f654e5b9791ccd6a2b7e0a04b77f477f8566328437d486890a649cfb7');
   });
 
   it('a read-only open refuses an empty file instead of creating a schema', () => {
@@ -149,8 +161,7 @@ describe('failures throw RecorderError with a clear message', () => {
 
   it('a full disk: the write fails, nothing half-written remains, and recording resumes once there is space', () => {
     const dir = tempDataDir();
-    const store = SqliteStore.open(dir);
-    const recorder = new ChainRecorder(store, FileKeyStore.openOrCreate(dir), { now: fakeClock() });
+    const { recorder, store } = recorderOverStore(dir);
     startSession(recorder, 's');
     const pages = store.database.pragma('page_count', { simple: true }) as number;
     store.database.pragma(`max_page_count = ${pages}`);
@@ -194,5 +205,61 @@ describe('failures throw RecorderError with a clear message', () => {
   it('a missing signing key when only reading', () => {
     const dir = tempDataDir();
     expect(caught(() => FileKeyStore.open(dir)).message).toMatch(/no audit signing key at .*audit-signing-key\.pem: the gateway creates it at its first start/);
+  });
+});
+
+describe('indexed reads', () => {
+  it('one session, its events and head by id; filtered listings; the connections; expired sessions of one connection', () => {
+    const dir = tempDataDir();
+    const recorder = open(dir);
+    fullSession(recorder, 's-1'); // ends at 00:00:09
+    startSession(recorder, 's-2', 'agent-2');
+    startSession(recorder, 's-3', 'agent-2', 'prod');
+    recorder.sessionEnded({ sessionId: 's-3', endedBy: 'client', reason: 'bye' });
+    const store = SqliteStore.open(dir, { readonly: true });
+    try {
+      expect(store.session('s-1')).toMatchObject({ id: 's-1', connection: 'demo', subject: 'agent-1', endedBy: 'client', lastSeq: 8 });
+      expect(store.session('nope')).toBeUndefined();
+      expect([...store.sessionEvents('s-1')].map((e) => `${e.seq}:${e.type}`)).toEqual([
+        '1:session-start', '2:operation', '3:outcome', '4:operation', '5:outcome', '6:operation', '7:outcome', '8:session-end',
+      ]);
+      expect([...store.sessionEvents('nope')]).toEqual([]);
+      expect(store.sessionHead('s-2')).toMatchObject({ seq: 1 });
+      const ids = (filter: Parameters<SqliteStore['findSessions']>[0]): string[] => [...store.findSessions(filter)].map((row) => row.id);
+      expect(ids({})).toEqual(['s-1', 's-2', 's-3']);
+      expect(ids({ connection: 'prod' })).toEqual(['s-3']);
+      expect(ids({ subject: 'agent-2' })).toEqual(['s-2', 's-3']);
+      expect(ids({ subject: 'agent-2', connection: 'demo' })).toEqual(['s-2']);
+      const s2 = store.session('s-2')?.startedAt as number;
+      expect(ids({ since: s2 })).toEqual(['s-2', 's-3']);
+      expect(store.sessionConnections()).toEqual(['demo', 'prod']);
+      const s1End = store.session('s-1')?.endedAt as number;
+      // Only ended sessions, by end time: the open s-2 never, s-1 once its end is before the cut.
+      expect(store.endedSessions('demo', s1End, 10)).toEqual([]);
+      expect(store.endedSessions('demo', s1End + 1, 10).map((row) => row.id)).toEqual(['s-1']);
+      expect(store.endedSessions('demo', Number.MAX_SAFE_INTEGER, 10).map((row) => row.id)).toEqual(['s-1']);
+      expect(store.sealOf('s-1')).toMatchObject({ type: 'session-seal', sessionId: 's-1' });
+      expect(store.sealOf('s-2')).toBeUndefined();
+    } finally {
+      store.close();
+    }
+    recorder.close();
+  });
+
+  it('deleteSession removes an ended session\'s row and events, and refuses an open one', () => {
+    const dir = tempDataDir();
+    const recorder = openToAbandon(dir);
+    fullSession(recorder, 'ended');
+    startSession(recorder, 'open');
+    const store = SqliteStore.open(dir);
+    try {
+      expect(caught(() => store.deleteSession('open')).message).toMatch(/cannot prune session open: it is not an ended session/);
+      store.deleteSession('ended');
+      expect(store.session('ended')).toBeUndefined();
+      expect([...store.sessionEvents('ended')]).toEqual([]);
+      expect([...store.sessionEvents('open')]).toHaveLength(1);
+    } finally {
+      store.close();
+    }
   });
 });

@@ -4,10 +4,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { expect } from 'vitest';
 import { createLogger, type Logger } from '../../../src/log.js';
 import { auditEntryHash, eventHash, keyId, sessionGenesis, signCheckpoint, type CheckpointPayload } from '../../../src/recording/chain.js';
-import type { ChainRecorder } from '../../../src/recording/chain-recorder.js';
+import { ChainRecorder, type ChainRecorderOptions } from '../../../src/recording/chain-recorder.js';
 import { FileKeyStore, SIGNING_KEY_FILE } from '../../../src/recording/key-store.js';
+import { RecorderError } from '../../../src/recording/recorder.js';
 import { openRecorder, type RecorderOptions } from '../../../src/recording/sqlite-recorder.js';
 import { DATABASE_FILE, SqliteStore } from '../../../src/recording/sqlite-store.js';
 import { verifyAudit, type Anchor, type VerifyResult } from '../../../src/recording/verify.js';
@@ -50,11 +52,36 @@ export function open(dataDir: string, options: RecorderOptions = {}): ChainRecor
   return openRecorder(dataDir, { now: fakeClock(), ...options });
 }
 
-export function startSession(recorder: ChainRecorder, sessionId: string, subject = 'agent-1'): void {
+/**
+ * A recorder over its own store (to reach into), without the data-directory lock: also one
+ * to abandon as if its process had been killed (the lock would have died with it), so that
+ * `open` on the same directory recovers its sessions.
+ */
+export function recorderOverStore(dataDir: string, options: ChainRecorderOptions = {}): { recorder: ChainRecorder; store: SqliteStore } {
+  const store = SqliteStore.open(dataDir);
+  return { recorder: new ChainRecorder(store, FileKeyStore.openOrCreate(dataDir), { now: fakeClock(), ...options }), store };
+}
+
+export function openToAbandon(dataDir: string, options: ChainRecorderOptions = {}): ChainRecorder {
+  return recorderOverStore(dataDir, options).recorder;
+}
+
+/** Runs `fn` and returns the RecorderError it must throw. */
+export function caught(fn: () => unknown): RecorderError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(RecorderError);
+    return error as RecorderError;
+  }
+  throw new Error('expected a RecorderError');
+}
+
+export function startSession(recorder: ChainRecorder, sessionId: string, subject = 'agent-1', connection = 'demo'): void {
   recorder.sessionStarted({
     sessionId,
     protocol: 'postgres',
-    connection: 'demo',
+    connection,
     identity: { subject, clientId: 'ci-bot', groups: ['agents'] },
     clientAddress: '127.0.0.1:50000',
     tls: true,
@@ -101,7 +128,17 @@ export function verify(dataDir: string, options: { publicKey?: KeyObject; anchor
 
 /** A separate connection to the database file, as a tamperer would open it. */
 export function tamper<T>(dataDir: string, fn: (db: Database.Database) => T): T {
-  const db = new Database(join(dataDir, DATABASE_FILE));
+  return withDatabase(join(dataDir, DATABASE_FILE), fn);
+}
+
+/** Rows of a query on the database file, read through a separate read-only connection. */
+export function query<T>(dataDir: string, sql: string, ...params: unknown[]): T[] {
+  return withDatabase(join(dataDir, DATABASE_FILE), (db) => db.prepare(sql).all(...params) as T[], { readonly: true });
+}
+
+/** A connection of its own to an SQLite file, closed after `fn`. */
+export function withDatabase<T>(file: string, fn: (db: Database.Database) => T, options: Database.Options = {}): T {
+  const db = new Database(file, options);
   try {
     return fn(db);
   } finally {

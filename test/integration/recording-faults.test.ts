@@ -1,0 +1,163 @@
+/**
+ * Storage faults at the gateway (issue 4, point 8): a full disk, a database locked by another
+ * connection, a corrupt database file, a second gateway on the same data directory. Each must
+ * fail closed — the agent gets the recording-unavailable refusal (SQLSTATE 42501) and the
+ * target never runs the statement — and the gateway must recover once the fault is gone.
+ *
+ * The faults are real SQLite conditions on the gateway's own database: the disk fills up
+ * through `PRAGMA max_page_count` on the gateway's connection (reached by spying on
+ * `SqliteStore.open`, no test hook in the product), and the lock is a second connection
+ * holding `BEGIN EXCLUSIVE`.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Config } from '../../src/config/types.js';
+import { silentLogger } from '../../src/log.js';
+import { RecorderError } from '../../src/recording/recorder.js';
+import { RECORDING_UNAVAILABLE } from '../../src/recording/session-recording.js';
+import { DATABASE_FILE, SqliteStore } from '../../src/recording/sqlite-store.js';
+import { startGateway } from '../../src/server/gateway.js';
+import { pollUntil } from '../support/poll.js';
+import { demoConnection, issuerConfig, listenerConfig, startStack, type Stack } from '../support/stack.js';
+import { verify } from '../unit/recording/support.js';
+
+describe('storage faults at the gateway', () => {
+  let stack: Stack;
+  let store: SqliteStore;
+  let dataDir: string;
+  let client: pg.Client;
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'portcullis-faults-'));
+
+  beforeAll(async () => {
+    const open = vi.spyOn(SqliteStore, 'open');
+    stack = await startStack();
+    const index = open.mock.calls.findIndex(([, options]) => options?.readonly !== true);
+    store = open.mock.results[index]?.value as SqliteStore;
+    dataDir = open.mock.calls[index]?.[0] as string;
+    open.mockRestore();
+    client = await stack.connect();
+    client.on('error', () => undefined);
+  }, 120_000);
+
+  afterAll(async () => {
+    await client?.end().catch(() => undefined);
+    await stack?.close();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  /** Rows with this marker on the target, read directly (as the superuser), not through the gateway. */
+  async function onTarget(marker: string): Promise<number> {
+    const rows = await stack.postgres.pg.query<{ n: number }>('SELECT count(*)::int AS n FROM orders WHERE status = $1', [marker], { database: 'app' });
+    return rows[0]?.n ?? -1;
+  }
+
+  /** What node-postgres gives the agent for a refused statement. */
+  async function refusal(sql: string): Promise<{ code: string; message: string; detail: string }> {
+    const error = (await client.query(sql).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as pg.DatabaseError | undefined;
+    expect(error, `${sql.slice(0, 60)} was not refused`).toBeInstanceOf(Error);
+    return { code: error?.code ?? '', message: error?.message ?? '', detail: error?.detail ?? '' };
+  }
+
+  const UNAVAILABLE = { code: '42501', message: `Portcullis: ${RECORDING_UNAVAILABLE.reason}`, detail: 'rule: recording-unavailable' };
+
+  it('a full disk: the statement is refused and never reaches the target; recording resumes once there is space', async () => {
+    const pages = store.database.pragma('page_count', { simple: true }) as number;
+    store.database.pragma(`max_page_count = ${pages}`);
+    try {
+      // Too big for the pages left: its event cannot be written.
+      expect(await refusal(`INSERT INTO orders (status) VALUES ('disk-full') -- ${'x'.repeat(200_000)}`)).toEqual(UNAVAILABLE);
+    } finally {
+      store.database.pragma('max_page_count = 1073741823');
+    }
+    expect(await onTarget('disk-full')).toBe(0);
+    // The same session carries on.
+    await client.query(`INSERT INTO orders (status) VALUES ('after-disk-full')`);
+    expect(await onTarget('after-disk-full')).toBe(1);
+  });
+
+  it('a database locked by another connection: statements and new sessions are refused; the gateway recovers when it is released', async () => {
+    // The gateway runs in this process: let it commit its turn before this thread blocks on a lock.
+    await pollUntil(async () => store.database.inTransaction, (open) => !open, { intervalMs: 1, what: 'the gateway to commit' });
+    const other = new Database(path.join(dataDir, DATABASE_FILE), { timeout: 0 });
+    other.exec('BEGIN EXCLUSIVE');
+    try {
+      // The gateway waits for the lock only briefly (250 ms with group commit: every session waits with it).
+      const started = Date.now();
+      expect(await refusal(`INSERT INTO orders (status) VALUES ('locked')`)).toEqual(UNAVAILABLE);
+      expect(Date.now() - started).toBeLessThan(2000);
+      const second = new pg.Client(stack.clientConfig(await stack.token()));
+      second.on('error', () => undefined);
+      const connectError = (await second.connect().then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as pg.DatabaseError | undefined;
+      expect(connectError?.code).toBe('58000');
+      expect(connectError?.message).toBe(`Portcullis: ${RECORDING_UNAVAILABLE.reason}`);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    expect(await onTarget('locked')).toBe(0);
+    await client.query(`INSERT INTO orders (status) VALUES ('after-lock')`);
+    expect(await onTarget('after-lock')).toBe(1);
+    const fresh = await stack.connect();
+    await fresh.query('SELECT 1');
+    await fresh.end();
+  });
+
+  it('the recording verifies after the faults: nothing half-written, refusals recorded where they could be', async () => {
+    const result = verify(dataDir);
+    expect(result.problems).toEqual([]);
+    const texts = (await store.database.prepare(`SELECT payload FROM events WHERE type = 'operation'`).pluck().all()) as string[];
+    const recorded = texts.map((payload) => (JSON.parse(payload) as { text: string }).text);
+    expect(recorded).toContain(`INSERT INTO orders (status) VALUES ('after-disk-full')`);
+    expect(recorded).toContain(`INSERT INTO orders (status) VALUES ('after-lock')`);
+    expect(recorded.some((text) => text.includes("'disk-full'") || text.includes("'locked'"))).toBe(false);
+  });
+
+  it('a second gateway on the same data directory refuses to start, naming the directory and the running one', async () => {
+    const error = await startGateway(configFor(dataDir), silentLogger).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(RecorderError);
+    expect((error as Error).message).toContain(`another Portcullis gateway is using the data directory ${dataDir}: process ${process.pid} on this host`);
+    // The running gateway is untouched: its live session goes on.
+    await client.query('SELECT 1');
+  });
+
+  it('a corrupt database file: the gateway refuses to start, naming the file and what to do', async () => {
+    const dir = path.join(scratch, 'corrupt');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(path.join(dir, DATABASE_FILE), Buffer.alloc(64 * 1024, 0xa5));
+    const error = await startGateway(configFor(dir), silentLogger).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(RecorderError);
+    expect((error as Error).message).toContain(path.join(dir, DATABASE_FILE));
+    expect((error as Error).message).toMatch(/\(SQLITE_NOTADB\): the file is not an SQLite database: keep it as evidence, and restore a backup or move it aside/);
+  });
+
+  /** The stack's gateway configuration, on another data directory. */
+  function configFor(dir: string): Config {
+    return {
+      file: '<test>',
+      dataDir: dir,
+      log: { level: 'error' },
+      identity: { issuers: [issuerConfig(stack.idp.issuer)] },
+      postgres: listenerConfig(),
+      sql: { extraDangerousFunctions: [] },
+      recording: { durability: 'process' },
+      rules: [],
+      connections: [demoConnection(stack.postgres)],
+    };
+  }
+});
