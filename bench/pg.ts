@@ -2,30 +2,39 @@
  * `npm run bench:pg` — PostgreSQL front-door benchmark.
  *
  * Throughput: pgbench -S (simple and extended protocol) against the database directly,
- * through PgBouncer (session mode, when installed) and through Portcullis, interleaved
- * over several rounds so drift (caches, thermal, neighbours) hits every target alike.
+ * through PgBouncer (session mode, when installed), through Portcullis and through
+ * Portcullis with recording off, interleaved over several rounds so drift (caches,
+ * thermal, neighbours) hits every target alike.
  * Portcullis runs with the example read-only policy on (bench/support/policy.ts), so
  * every statement is inspected and decided; before the rounds the bench checks over the
  * wire that pgbench's SELECT is allowed and a DELETE is refused with 42501, and it fails
  * if any pgbench transaction through the gateway failed.
+ * Recording cost: the unrecorded target is bench/support/unrecorded-gateway.ts, a
+ * bench-only entry point (never shipped; the product has no way to turn recording off)
+ * that loads the same generated config and composes the same front door with a recorder
+ * that does nothing. Recorded ÷ unrecorded TPS is what recording costs (target ≥ 0.90×
+ * on -c 8). After the rounds the bench checks the recorded gateway recorded at least one
+ * statement per measured transaction, and fails otherwise.
  * Memory: the gateway's RSS with N idle authenticated sessions.
  *
  * Env: BENCH_ROUNDS (3), BENCH_SECONDS (15), BENCH_CLIENTS (8), BENCH_THREADS (2),
  * BENCH_SCALE (10), BENCH_WARMUP_SECONDS (3), BENCH_IDLE_SESSIONS (1000; 0 skips),
- * BENCH_PGBOUNCER (1; 0 skips), BENCH_PROFILE (0; 1 adds a --cpu-prof run of the gateway
+ * BENCH_PGBOUNCER (1; 0 skips), BENCH_UNRECORDED (1; 0 skips the unrecorded gateway and
+ * the recording-cost table), BENCH_PROFILE (0; 1 adds a --cpu-prof run of the gateway
  * per query mode), PGBENCH (pgbench binary).
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { loadConfig } from '../src/config/load.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/demo/embedded-postgres.js';
 import { startDevIdp, type DevClient, type DevIdp } from '../src/identity/dev-idp.js';
 import { fetchAccessToken } from '../src/identity/token-client.js';
 import { summariseCpuProfile, type ProfileSummary } from './support/cpuprofile.js';
-import { startGatewayProcess, writeGatewayConfig, type GatewayProcess } from './support/gateway.js';
+import { gatewayEntry, startGatewayProcess, writeGatewayConfig, type GatewayProcess } from './support/gateway.js';
 import { openIdleSessions, settledRss } from './support/idle.js';
 import { benchPolicy, describeRule, type BenchPolicy } from './support/policy.js';
 import {
@@ -53,6 +62,7 @@ const settings = {
   warmupSeconds: intEnv('BENCH_WARMUP_SECONDS', 3, 0),
   idleSessions: intEnv('BENCH_IDLE_SESSIONS', 1000, 0),
   pgbouncer: process.env.BENCH_PGBOUNCER !== '0',
+  unrecorded: process.env.BENCH_UNRECORDED !== '0',
   profile: process.env.BENCH_PROFILE === '1',
 };
 
@@ -66,6 +76,8 @@ const TARGETS_VS_PGBOUNCER = [
   { ratio: 0.7, label: 'SQL guardrails, rules on' },
   { ratio: 0.75, label: 'front door' },
 ] as const;
+/** Recorded ÷ unrecorded gateway TPS on pgbench -S -c 8: recording may cost at most 10% (issue 4). */
+const TARGET_RECORDED_VS_UNRECORDED = 0.9;
 /** The client count the targets are stated for. */
 const TARGET_CLIENTS = 8;
 const TARGET_MB_PER_1000 = 100;
@@ -75,6 +87,11 @@ const CONNECTION = 'bench';
 const GROUP = 'agents';
 const AUDIENCE = 'portcullis';
 const AGENT_USER = 'agent';
+/** Target names in samples and reports. */
+const PORTCULLIS = 'portcullis';
+const UNRECORDED = 'portcullis-unrecorded';
+/** Both gateway targets: the policy is on in each, so pgbench must run clean through both. */
+const GATEWAYS: readonly string[] = [PORTCULLIS, UNRECORDED];
 
 // ---------------------------------------------------------------- plumbing
 
@@ -215,8 +232,9 @@ async function main(): Promise<void> {
 
   // -- identity
   const agent: DevClient = { clientId: 'bench-agent', clientSecret: randomBytes(18).toString('base64url'), groups: [GROUP] };
+  const targets = 2 + (settings.pgbouncer ? 1 : 0) + (settings.unrecorded ? 1 : 0);
   const plannedSeconds =
-    MODES.length * 3 * (settings.rounds * (settings.seconds + 2) + settings.warmupSeconds + 2) +
+    MODES.length * targets * (settings.rounds * (settings.seconds + 2) + settings.warmupSeconds + 2) +
     (settings.profile ? MODES.length * (settings.seconds + settings.warmupSeconds + 15) : 0) +
     600;
   const ttl = Math.min(24 * 3600, Math.max(3600, 2 * plannedSeconds));
@@ -253,20 +271,26 @@ async function main(): Promise<void> {
   const policyChecks = await verifyPolicyOnWire(gateway.process.port, token, pgServer);
   say(`policy on: ${policyChecks.map((c) => `${c.protocol} ${c.expected === 'allowed' ? 'read allowed' : 'write refused'}`).join(', ')}`);
 
+  // -- the same gateway without recording (bench-only entry point), to price recording
+  let unrecorded: LaunchedGateway | undefined;
+  if (settings.unrecorded) {
+    unrecorded = await launchGateway(work, 'gateway-unrecorded', idp, pgServer, dbPassword, [], true);
+    const launched = unrecorded;
+    cleanups.push(() => launched.process.service.stop());
+    commands.push(`${unrecorded.process.command}   # bench-only: recording off, same config otherwise`);
+    say(`Portcullis unrecorded on 127.0.0.1:${unrecorded.process.port} (pid ${unrecorded.process.service.pid})`);
+    // The same policy must be in force, or the difference would not be recording alone.
+    await verifyPolicyOnWire(unrecorded.process.port, token, pgServer);
+    say('policy on (unrecorded): the same checks pass');
+  }
+
   const endpoints: Endpoint[] = [
     { name: 'direct', port: pgServer.port, user: DB_USER, database: DB, password: dbPassword, passwordLabel: '<bench_user password>' },
     ...(bouncer
       ? [{ name: 'pgbouncer', port: bouncer.port, user: DB_USER, database: DB, password: dbPassword, passwordLabel: '<bench_user password>', pid: bouncer.service.pid }]
       : []),
-    {
-      name: 'portcullis',
-      port: gateway.process.port,
-      user: AGENT_USER,
-      database: CONNECTION,
-      password: token,
-      passwordLabel: '<access token>',
-      pid: gateway.process.service.pid,
-    },
+    gatewayEndpoint(PORTCULLIS, gateway, token),
+    ...(unrecorded ? [gatewayEndpoint(UNRECORDED, unrecorded, token)] : []),
   ];
   const load = (mode: QueryMode, seconds: number): LoadSpec => ({ mode, clients: settings.clients, threads: settings.threads, seconds });
   for (const mode of MODES) for (const e of endpoints) commands.push(pgbenchCommand(e, load(mode, settings.seconds)));
@@ -285,16 +309,22 @@ async function main(): Promise<void> {
       for (const e of order) {
         const result = await measuredPgbench(e, load(mode, settings.seconds));
         samples.push({ ...result, round, mode, target: e.name });
-        say(`round ${round}/${settings.rounds} ${mode.padEnd(8)} ${e.name.padEnd(10)} ${fmt(result.tps)} tps, ${result.latencyMs.toFixed(3)} ms`);
+        say(`round ${round}/${settings.rounds} ${mode.padEnd(8)} ${e.name.padEnd(21)} ${fmt(result.tps)} tps, ${result.latencyMs.toFixed(3)} ms`);
       }
     }
   }
   const loadAfter = os.loadavg();
   // pgbench -S must run allowed under the policy: a refused statement shows as failed (or aborted) transactions.
-  const refusedRuns = samples.filter((x) => x.target === 'portcullis' && (x.failed > 0 || x.transactions === 0));
-  await gateway.process.service.stop();
-  if (gateway.process.service.output()) say(`gateway output:\n${gateway.process.service.output()}`);
+  const refusedRuns = samples.filter((x) => GATEWAYS.includes(x.target) && (x.failed > 0 || x.transactions === 0));
+  for (const gw of [gateway, unrecorded]) {
+    if (!gw) continue;
+    await gw.process.service.stop();
+    if (gw.process.service.output()) say(`${gw.process.service.name} output:\n${gw.process.service.output()}`);
+  }
   await bouncer?.service.stop();
+  const recorded = await countRecorded(gateway, unrecorded, samples);
+  const { durability } = (await loadConfig(gateway.configFile, { unavailableSecrets: 'placeholder' })).recording;
+  say(`recorded: ${fmt(recorded.statements)} statements in ${fmt(recorded.sessions)} sessions`);
 
   // -- idle memory
   let idle: IdleResult | undefined;
@@ -309,7 +339,7 @@ async function main(): Promise<void> {
   // -- report
   const machine = await machineInfo(versionRow?.version ?? 'unknown', bouncer?.version, loadBefore, loadAfter);
   const report = renderReport({
-    started, machine, samples, endpoints, idle, profiles, commands, gateway, bouncer, bouncerNote, maxConnections, policyChecks,
+    started, machine, samples, endpoints, idle, profiles, commands, gateway, bouncer, bouncerNote, maxConnections, policyChecks, recorded, durability,
   });
   const outDir = path.join(root, 'bench', 'out');
   mkdirSync(outDir, { recursive: true });
@@ -320,10 +350,11 @@ async function main(): Promise<void> {
   if (refusedRuns.length > 0) {
     throw new Error(
       `pgbench -S did not run cleanly through Portcullis under the policy: ${refusedRuns
-        .map((x) => `round ${x.round} ${x.mode}: ${x.failed} failed of ${x.transactions}`)
+        .map((x) => `round ${x.round} ${x.mode} ${x.target}: ${x.failed} failed of ${x.transactions}`)
         .join('; ')} — is the read allowed?`,
     );
   }
+  if (recorded.problem) throw new Error(recorded.problem);
 }
 
 // ---------------------------------------------------------------- policy check
@@ -398,6 +429,7 @@ interface LaunchedGateway {
   readonly process: GatewayProcess;
   readonly configFile: string;
   readonly configText: string;
+  readonly dataDir: string;
 }
 
 async function launchGateway(
@@ -407,12 +439,14 @@ async function launchGateway(
   pgServer: EmbeddedPostgres,
   dbPassword: string,
   nodeFlags: readonly string[] = [],
+  unrecorded = false,
 ): Promise<LaunchedGateway> {
   const port = await freePort();
   const configFile = path.join(work, `${name}.yaml`);
+  const dataDir = path.join(work, `${name}-data`);
   const configText = writeGatewayConfig({
     file: configFile,
-    dataDir: path.join(work, `${name}-data`),
+    dataDir,
     issuer: idp.issuer,
     audience: AUDIENCE,
     port,
@@ -421,8 +455,65 @@ async function launchGateway(
     group: GROUP,
     policy: policy(),
   });
-  const gatewayProcess = await startGatewayProcess({ root, configFile, port, targetPassword: dbPassword, nodeFlags });
-  return { process: gatewayProcess, configFile, configText };
+  const gatewayProcess = await startGatewayProcess({ root, configFile, port, targetPassword: dbPassword, nodeFlags, unrecorded });
+  return { process: gatewayProcess, configFile, configText, dataDir };
+}
+
+function gatewayEndpoint(name: string, gw: LaunchedGateway, token: string): Endpoint {
+  return {
+    name,
+    port: gw.process.port,
+    user: AGENT_USER,
+    database: CONNECTION,
+    password: token,
+    passwordLabel: '<access token>',
+    pid: gw.process.service.pid,
+  };
+}
+
+// ---------------------------------------------------------------- recording check
+
+interface RecordedCounts {
+  readonly sessions: number;
+  readonly statements: number;
+  /** Transactions pgbench completed through the recorded gateway in the measured runs. */
+  readonly measuredTransactions: number;
+  /** Set when the recording does not cover the traffic (the bench then fails). */
+  readonly problem: string | undefined;
+}
+
+/**
+ * What the recorded gateway recorded, read back with `portcullis sessions list --json` after
+ * it stopped: the recording-cost ratio means something only if every forwarded statement
+ * was recorded (≥ one per transaction; warm-up and policy checks add more), and the
+ * unrecorded gateway wrote nothing to its data directory.
+ */
+async function countRecorded(gateway: LaunchedGateway, unrecorded: LaunchedGateway | undefined, samples: readonly Sample[]): Promise<RecordedCounts> {
+  const measuredTransactions = samples.filter((x) => x.target === PORTCULLIS).reduce((a, x) => a + x.transactions, 0);
+  const list = await run(process.execPath, [gatewayEntry(root), 'sessions', 'list', '--data-dir', gateway.dataDir, '--json'], { cwd: root });
+  if (list.code !== 0) {
+    return { sessions: 0, statements: 0, measuredTransactions, problem: `portcullis sessions list failed (${list.code}) on ${gateway.dataDir}: ${list.stderr.trim()}` };
+  }
+  const parsed: unknown = JSON.parse(list.stdout);
+  const statementsOf = (s: unknown): number => {
+    const n = (s as { statements?: unknown } | null)?.statements;
+    if (typeof n !== 'number') throw new Error(`portcullis sessions list --json: a session without a numeric "statements" (${JSON.stringify(s)}); update countRecorded`);
+    return n;
+  };
+  if (!Array.isArray(parsed)) throw new Error('portcullis sessions list --json did not print an array; update countRecorded');
+  const statements = parsed.reduce((a: number, s: unknown) => a + statementsOf(s), 0);
+  const problems: string[] = [];
+  if (statements < measuredTransactions) {
+    problems.push(
+      `the recorded gateway recorded ${statements} statements but pgbench completed ${measuredTransactions} transactions through it: ` +
+        'operations were forwarded unrecorded — the recording-cost figures are void',
+    );
+  }
+  const leftovers = unrecorded && existsSync(unrecorded.dataDir) ? readdirSync(unrecorded.dataDir) : [];
+  if (leftovers.length > 0) {
+    problems.push(`the unrecorded gateway wrote to its data directory (${leftovers.join(', ')}): it is not recording-free, so it prices nothing`);
+  }
+  return { sessions: parsed.length, statements, measuredTransactions, problem: problems.length > 0 ? problems.join('; ') : undefined };
 }
 
 async function measureIdle(
@@ -494,14 +585,7 @@ async function profileGateway(
   const flags = ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}`];
   say(`profiling the gateway under pgbench -S (${mode}) for ${settings.seconds} s`);
   const gw = await launchGateway(work, `gateway-prof-${mode}`, idp, pgServer, dbPassword, flags);
-  const endpoint: Endpoint = {
-    name: 'portcullis (profiled)',
-    port: gw.process.port,
-    user: AGENT_USER,
-    database: CONNECTION,
-    password: token,
-    passwordLabel: '<access token>',
-  };
+  const endpoint = gatewayEndpoint('portcullis (profiled)', gw, token);
   commands.push(`${gw.process.command}   # profiled`);
   let result: PgbenchResult;
   let window: { fromUs: number; toUs: number };
@@ -573,6 +657,9 @@ interface ReportInput {
   readonly bouncerNote: string | undefined;
   readonly maxConnections: number;
   readonly policyChecks: readonly PolicyCheck[];
+  readonly recorded: RecordedCounts;
+  /** recording.durability of the recorded gateway, as its config loads. */
+  readonly durability: string;
 }
 
 function renderReport(r: ReportInput): string {
@@ -582,7 +669,7 @@ function renderReport(r: ReportInput): string {
   out.push(
     `pgbench -S (select-only), ${s.clients} clients, ${s.threads} threads, scale ${s.scale}, ` +
       `${s.rounds} interleaved round(s) × ${s.seconds} s per target and query mode ` +
-      `(target order rotated each round; ${s.warmupSeconds} s unrecorded warm-up per target and mode). ` +
+      `(target order rotated each round; ${s.warmupSeconds} s unmeasured warm-up per target and mode). ` +
       'Everything runs on this one machine: pgbench, PostgreSQL and the proxy share its cores, so a proxy ' +
       'that needs more CPU per transaction also takes CPU away from pgbench and PostgreSQL. Anything else running ' +
       'on the machine (see load average) adds noise: compare the min – max spread before reading much into a ratio.',
@@ -590,6 +677,13 @@ function renderReport(r: ReportInput): string {
     `Portcullis runs with the policy on: the example read-only policy (${policy().source}, reads narrowed to ` +
       `\`${policy().tables.join('`, `')}\`), default ${policy().defaultEffect}, so every statement is inspected and decided ` +
       '(see "Policy" below). PgBouncer and direct have no policy.',
+    '',
+    settings.unrecorded
+      ? `\`${UNRECORDED}\` is the same gateway with recording off — a bench-only entry point ` +
+          '(bench/support/unrecorded-gateway.ts, never shipped: the product cannot run unrecorded) that loads the same config ' +
+          'and composes the same front door, policy and metrics with a recorder that does nothing. It prices recording ' +
+          '(see "Recording cost").'
+      : 'The unrecorded gateway was skipped (BENCH_UNRECORDED=0): no recording-cost figures.',
     '',
     `Reproduce: \`${reproduce()}\``,
     '',
@@ -614,7 +708,7 @@ function renderReport(r: ReportInput): string {
         `${fmt(Math.min(...tps))} – ${fmt(Math.max(...tps))}`,
         fmt(median(list.map((x) => x.latencyMs)), 3),
         `${fmt(median(tps) / direct, 2)}×`,
-        proxyCpuPerTx(list),
+        proxyCpuText(list),
         fmt(median(list.map((x) => (x.machineBusyMs * 1000) / x.transactions)), 0),
         String(failed),
       ]);
@@ -641,17 +735,12 @@ function renderReport(r: ReportInput): string {
   const ratioRows: string[][] = [];
   const clientsMatch = settings.clients === TARGET_CLIENTS;
   for (const mode of MODES) {
-    const p = med('portcullis', mode, (x) => x.tps);
-    const pLat = med('portcullis', mode, (x) => x.latencyMs);
+    const p = med(PORTCULLIS, mode, (x) => x.tps);
+    const pLat = med(PORTCULLIS, mode, (x) => x.latencyMs);
     const versus = (target: string, label: string, judge: boolean): void => {
       const t = med(target, mode, (x) => x.tps);
       const ratio = p / t;
-      const paired = median(
-        rounds.map((round) => {
-          const pick = (name: string): number => r.samples.find((x) => x.round === round && x.mode === mode && x.target === name)?.tps ?? NaN;
-          return pick('portcullis') / pick(target);
-        }),
-      );
+      const paired = pairedTpsRatio(r.samples, rounds, mode, PORTCULLIS, target);
       const verdicts = TARGETS_VS_PGBOUNCER.map((g) =>
         !judge ? '—' : `${ratio >= g.ratio ? 'PASS' : 'FAIL'}${clientsMatch ? '' : ` (-c ${settings.clients}, target is for -c ${TARGET_CLIENTS})`}`,
       );
@@ -689,9 +778,11 @@ function renderReport(r: ReportInput): string {
   );
   if (r.bouncerNote) out.push(`PgBouncer: ${r.bouncerNote}; no PgBouncer ratio computed.`, '');
 
+  if (settings.unrecorded) out.push(...recordingCost(r, rounds, med));
+
   // Policy
   const pol = policy();
-  const through = r.samples.filter((x) => x.target === 'portcullis');
+  const through = r.samples.filter((x) => GATEWAYS.includes(x.target));
   out.push(
     '## Policy',
     '',
@@ -706,7 +797,7 @@ function renderReport(r: ReportInput): string {
     ),
     '',
     'Checked over the wire before the rounds, with the agent\'s token through the gateway (node-postgres; the bench ' +
-      'fails otherwise), then every `pgbench_accounts` row confirmed present directly:',
+      `fails otherwise), then every \`pgbench_accounts\` row confirmed present directly${settings.unrecorded ? ` (the same checks also pass through \`${UNRECORDED}\`)` : ''}:`,
     '',
     markdownTable(
       ['protocol', 'statement', 'expected', 'outcome'],
@@ -714,7 +805,7 @@ function renderReport(r: ReportInput): string {
       ['left', 'left', 'left', 'left'],
     ),
     '',
-    `pgbench -S through Portcullis: ${fmt(through.reduce((a, x) => a + x.transactions, 0))} transactions in the measured ` +
+    `pgbench -S through Portcullis (${[...new Set(through.map((x) => x.target))].join(', ')}): ${fmt(through.reduce((a, x) => a + x.transactions, 0))} transactions in the measured ` +
       `runs, ${through.reduce((a, x) => a + x.failed, 0)} failed (the bench fails on any).`,
     '',
     'The inspector + gate alone, in-process: `npm run bench:inspect`.',
@@ -812,7 +903,7 @@ function renderReport(r: ReportInput): string {
         x.latencyMs.toFixed(3),
         String(x.transactions),
         String(x.failed),
-        proxyCpuPerTx([x]),
+        proxyCpuText([x]),
         fmt((x.machineBusyMs * 1000) / x.transactions, 0),
       ]),
       ['right', 'left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
@@ -821,25 +912,103 @@ function renderReport(r: ReportInput): string {
   );
 
   out.push('## Commands', '', '```sh', ...r.commands, '```', '');
-  out.push('Gateway config (generated; the target password comes from the environment):', '', '```yaml', r.gateway.configText.trimEnd(), '```', '');
+  out.push(
+    `Gateway config (generated; the target password comes from the environment${
+      settings.unrecorded ? `; \`${UNRECORDED}\` gets the same config with its own listen port and data_dir` : ''
+    }):`,
+    '',
+    '```yaml',
+    r.gateway.configText.trimEnd(),
+    '```',
+    '',
+  );
   if (r.bouncer) out.push('PgBouncer config (generated; the password is in its userlist file):', '', '```ini', r.bouncer.ini.trimEnd(), '```', '');
   return out.join('\n');
 }
 
 function reproduce(): string {
-  const vars = ['BENCH_ROUNDS', 'BENCH_SECONDS', 'BENCH_CLIENTS', 'BENCH_THREADS', 'BENCH_SCALE', 'BENCH_WARMUP_SECONDS', 'BENCH_IDLE_SESSIONS', 'BENCH_PGBOUNCER', 'BENCH_PROFILE']
+  const vars = ['BENCH_ROUNDS', 'BENCH_SECONDS', 'BENCH_CLIENTS', 'BENCH_THREADS', 'BENCH_SCALE', 'BENCH_WARMUP_SECONDS', 'BENCH_IDLE_SESSIONS', 'BENCH_PGBOUNCER', 'BENCH_UNRECORDED', 'BENCH_PROFILE']
     .filter((v) => process.env[v] !== undefined && process.env[v] !== '')
     .map((v) => `${v}=${process.env[v]}`);
   return [...vars, 'npm run bench:pg'].join(' ');
 }
 
-function proxyCpuPerTx(list: readonly Sample[]): string {
+/** Median over rounds of `a` TPS ÷ `b` TPS in the same round: drift between rounds cancels out. */
+function pairedTpsRatio(samples: readonly Sample[], rounds: readonly number[], mode: QueryMode, a: string, b: string): number {
+  const tps = (round: number, target: string): number => samples.find((x) => x.round === round && x.mode === mode && x.target === target)?.tps ?? NaN;
+  return median(rounds.map((round) => tps(round, a) / tps(round, b)));
+}
+
+/** The proxy's CPU µs per transaction (medians over the runs), or undefined when not measured (direct). */
+function proxyCpuPerTx(list: readonly Sample[]): { readonly user: number; readonly sys: number } | undefined {
   const measured = list.filter((x) => x.proxyUserMs !== undefined && x.proxySystemMs !== undefined);
-  if (measured.length === 0) return '—';
+  if (measured.length === 0) return undefined;
   const per = (ms: (x: Sample) => number): number => median(measured.map((x) => (ms(x) * 1000) / x.transactions));
-  const user = per((x) => x.proxyUserMs!);
-  const sys = per((x) => x.proxySystemMs!);
-  return `${fmt(user + sys, 0)} (${fmt(user, 0)} + ${fmt(sys, 0)})`;
+  return { user: per((x) => x.proxyUserMs!), sys: per((x) => x.proxySystemMs!) };
+}
+
+function proxyCpuText(list: readonly Sample[]): string {
+  const cpu = proxyCpuPerTx(list);
+  return cpu ? `${fmt(cpu.user + cpu.sys, 0)} (${fmt(cpu.user, 0)} + ${fmt(cpu.sys, 0)})` : '—';
+}
+
+/** The "Recording cost" section: the recorded gateway against the same gateway unrecorded, per query mode. */
+function recordingCost(r: ReportInput, rounds: readonly number[], med: (target: string, mode: QueryMode, pick: (x: Sample) => number) => number): string[] {
+  const clientsNote = settings.clients === TARGET_CLIENTS ? '' : ` (-c ${settings.clients}, target is for -c ${TARGET_CLIENTS})`;
+  const rows = MODES.map((mode) => {
+    const recorded = med(PORTCULLIS, mode, (x) => x.tps);
+    const unrecorded = med(UNRECORDED, mode, (x) => x.tps);
+    const ratio = recorded / unrecorded;
+    const paired = pairedTpsRatio(r.samples, rounds, mode, PORTCULLIS, UNRECORDED);
+    const of = (target: string): readonly Sample[] => r.samples.filter((x) => x.target === target && x.mode === mode);
+    const cpuOn = proxyCpuPerTx(of(PORTCULLIS));
+    const cpuOff = proxyCpuPerTx(of(UNRECORDED));
+    const added = cpuOn && cpuOff ? fmt(cpuOn.user + cpuOn.sys - (cpuOff.user + cpuOff.sys), 0) : '—';
+    const verdict = Number.isFinite(ratio) ? `${ratio >= TARGET_RECORDED_VS_UNRECORDED ? 'PASS' : 'FAIL'}${clientsNote}` : 'n/a';
+    return [
+      mode,
+      fmt(recorded),
+      fmt(unrecorded),
+      `${fmt(ratio, 2)}×`,
+      `${fmt(paired, 2)}×`,
+      `${fmt(100 * (1 - ratio), 1)}%`,
+      proxyCpuText(of(PORTCULLIS)),
+      proxyCpuText(of(UNRECORDED)),
+      added,
+      verdict,
+    ];
+  });
+  const rec = r.recorded;
+  return [
+    '## Recording cost (Portcullis recorded vs the same gateway unrecorded)',
+    '',
+    markdownTable(
+      [
+        'mode',
+        'recorded TPS (median)',
+        'unrecorded TPS (median)',
+        'TPS ratio (of medians)',
+        'median of per-round TPS ratios',
+        'TPS cost',
+        'recorded CPU µs/tx (user+sys)',
+        'unrecorded CPU µs/tx (user+sys)',
+        'CPU µs/tx added',
+        `ratio ≥ ${fmt(TARGET_RECORDED_VS_UNRECORDED, 2)}×`,
+      ],
+      rows,
+      ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left'],
+    ),
+    '',
+    `Target (issue 4): recording costs at most ${fmt(100 * (1 - TARGET_RECORDED_VS_UNRECORDED), 0)}% of TPS on pgbench -S ` +
+      `-c ${TARGET_CLIENTS}, i.e. recorded ÷ unrecorded TPS ≥ ${fmt(TARGET_RECORDED_VS_UNRECORDED, 2)}×, judged on the ratio of ` +
+      'medians. Both gateways run the same config and policy, each in its own process; the only difference is the recorder ' +
+      `(the real one: write before forward, group commit, durability \`${r.durability}\`). ` +
+      'CPU µs/tx is the gateway process alone, as in the throughput table; "added" is recorded minus unrecorded. ' +
+      `The recorded gateway recorded ${fmt(rec.statements)} statements in ${fmt(rec.sessions)} sessions over the whole run ` +
+      `(warm-up and policy checks included), against ${fmt(rec.measuredTransactions)} transactions in its measured runs; ` +
+      'the unrecorded gateway left its data directory empty.',
+    '',
+  ];
 }
 
 function stamp(date: Date): string {

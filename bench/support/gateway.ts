@@ -1,9 +1,12 @@
 /**
  * The gateway as its own process — `node dist/cli/main.js serve --config FILE` with a
- * generated YAML config — so its CPU and RSS are its own and can be measured.
+ * generated YAML config — so its CPU and RSS are its own and can be measured. With
+ * `unrecorded`, the bench-only gateway without recording (unrecorded-gateway.ts) instead,
+ * from the same config, to measure what recording costs.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { BenchPolicy } from './policy.js';
 import { Service, waitForPort } from './process.js';
@@ -75,6 +78,8 @@ export interface StartGatewayOptions {
   readonly targetPassword: string;
   /** Extra `node` flags, e.g. --cpu-prof. */
   readonly nodeFlags?: readonly string[];
+  /** Run the bench-only gateway with recording off instead of `portcullis serve`. */
+  readonly unrecorded?: boolean;
 }
 
 export function gatewayEntry(root: string): string {
@@ -83,14 +88,21 @@ export function gatewayEntry(root: string): string {
   return entry;
 }
 
+/** Compiled next to this module by bench/tsconfig.json (never into dist/). */
+function unrecordedGatewayEntry(): string {
+  const entry = fileURLToPath(new URL('./unrecorded-gateway.js', import.meta.url));
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`tsc -p bench/tsconfig.json\` (npm run bench:pg does)`);
+  return entry;
+}
+
 export async function startGatewayProcess(options: StartGatewayOptions): Promise<GatewayProcess> {
-  const entry = gatewayEntry(options.root);
-  const args = [...(options.nodeFlags ?? []), entry, 'serve', '--config', options.configFile];
-  const service = new Service('portcullis', process.execPath, args, {
+  const entry = options.unrecorded ? unrecordedGatewayEntry() : gatewayEntry(options.root);
+  const entryArgs = (file: string): string[] => [...(options.nodeFlags ?? []), file, ...(options.unrecorded ? [] : ['serve']), '--config', options.configFile];
+  const service = new Service(options.unrecorded ? 'portcullis (unrecorded)' : 'portcullis', process.execPath, entryArgs(entry), {
     cwd: options.root,
     env: { ...process.env, [PASSWORD_ENV]: options.targetPassword },
   });
   await waitForPort(options.port, service);
-  const command = `${PASSWORD_ENV}=<bench_user password> node ${[...(options.nodeFlags ?? []), path.relative(options.root, entry), 'serve', '--config', options.configFile].join(' ')}`;
+  const command = `${PASSWORD_ENV}=<bench_user password> node ${entryArgs(path.relative(options.root, entry)).join(' ')}`;
   return { port: options.port, service, command };
 }

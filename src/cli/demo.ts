@@ -18,6 +18,7 @@ import { ExitCode, untilAborted, type CliCommand } from './command.js';
 const DEFAULT_CONFIG = fileURLToPath(new URL('../../examples/portcullis.yaml', import.meta.url));
 const AGENT = { clientId: 'agent', clientSecret: 'agent-secret', groups: ['agents'] };
 const OUTSIDER = { clientId: 'outsider', clientSecret: 'outsider-secret', groups: ['contractors'] };
+const AUDITOR = { clientId: 'auditor', clientSecret: 'auditor-secret', groups: ['auditors'] };
 
 export const demoCommand: CliCommand = {
   name: 'demo',
@@ -29,7 +30,8 @@ Starts, in one process:
     targets, seeded with a demo schema (customers with fake emails, card numbers and
     phone numbers; orders); its data lives under the config's data_dir;
   - the dev OIDC issuer on the config's first issuer URL, with clients
-    agent/agent-secret (group agents) and outsider/outsider-secret (group contractors);
+    agent/agent-secret (group agents), outsider/outsider-secret (group contractors)
+    and auditor/auditor-secret (group auditors, for the admin API);
   - the gateway, configured by FILE.
 It then prints the commands an agent runs to get a token and connect with psql.
 Ctrl-C stops everything.
@@ -84,7 +86,7 @@ Options:
       idp = await startDevIdp({
         host: issuerUrl.hostname,
         port: Number(issuerUrl.port || 80),
-        clients: [AGENT, OUTSIDER],
+        clients: [AGENT, OUTSIDER, AUDITOR],
         audience: issuer.audiences[0] ?? 'portcullis',
         groupsClaim: issuer.groupsClaim,
         logger,
@@ -100,7 +102,7 @@ Options:
     io.out(`
 Portcullis demo is running.
 
-  OIDC issuer (dev)   ${idp.issuer}   clients: agent/agent-secret (group agents), outsider/outsider-secret
+  OIDC issuer (dev)   ${idp.issuer}   clients: agent/agent-secret (group agents), outsider/outsider-secret, auditor/auditor-secret
   PostgreSQL target   127.0.0.1:${connection.target.port} database ${connection.target.database} (credentials known only to the gateway)
   Gateway             ${gw.address}:${gw.port}   connection "demo" (open to group agents)
 
@@ -123,7 +125,7 @@ Every session and statement is recorded before it is forwarded; check the tamper
 
   ${bin} audit verify --config ${path.relative(process.cwd(), file)}
   ${bin} sessions list --config ${path.relative(process.cwd(), file)}
-
+${adminLines(gateway.admin, bin, idp.issuer)}
 An identity outside the access list is refused:
 
   PGPASSWORD=$(${bin} token --issuer ${idp.issuer} --client-id outsider --client-secret outsider-secret) \\
@@ -136,3 +138,15 @@ Press Ctrl-C to stop.`);
     return ExitCode.ok;
   },
 };
+
+/** How to reach the admin API as the demo auditor, when the config enables it. */
+function adminLines(admin: { address: string; port: number } | undefined, bin: string, issuer: string): string {
+  if (admin === undefined) return '';
+  const url = `http://${admin.address}:${admin.port}`;
+  return `
+The admin API (${url}) serves the same recordings to the auditors group:
+
+  curl -s -H "Authorization: Bearer $(${bin} token --issuer ${issuer} --client-id auditor --client-secret auditor-secret)" ${url}/api/sessions
+  curl -s ${url}/metrics
+`;
+}

@@ -11,6 +11,7 @@ import { DATABASE_FILE, SqliteStore } from '../recording/sqlite-store.js';
 import type { EventRow } from '../recording/store.js';
 import { ExitCode, type CliArgs, type CliCommand, type CliIo } from './command.js';
 import { DATA_DIR_FLAGS, DATA_DIR_OPTIONS, resolveDataDir, usageError } from './data-dir.js';
+import { visible, visibleLines } from '../recording/printable.js';
 
 const LIST_USAGE = `Usage: portcullis sessions list [--config FILE | --data-dir DIR]
                                [--connection NAME] [--subject SUBJECT]
@@ -293,7 +294,7 @@ export function transcript(summary: SessionSummary, events: readonly EventRow[])
   const lines: string[] = [];
   const client = summary.clientId === null ? '' : `, client ${summary.clientId}`;
   const groups = summary.groups.length === 0 ? '' : `, groups ${summary.groups.join(', ')}`;
-  lines.push(`Session ${summary.id}: ${summary.subject}${client}${groups}`);
+  lines.push(visible(`Session ${summary.id}: ${summary.subject}${client}${groups}`));
   const from = summary.clientAddress === null ? '' : ` from ${summary.clientAddress}${summary.tls === true ? ' (TLS)' : summary.tls === false ? ' (no TLS)' : ''}`;
   lines.push(`  connection ${summary.connection} (${summary.protocol})${from}`);
   const ended =
@@ -315,17 +316,17 @@ export function transcript(summary: SessionSummary, events: readonly EventRow[])
       case 'operation': {
         const { effect, rule, reason, text, parameters } = event.data;
         const why = effect === 'allow' ? `rule ${rule}` : `rule ${rule}: ${reason}`;
-        lines.push(`${stamp(row.time)}  ${effect.toUpperCase().padEnd(6)}  [${why}]`);
-        for (const textLine of text.split('\n')) lines.push(`${indent}${textLine}`);
+        lines.push(`${stamp(row.time)}  ${effect.toUpperCase().padEnd(6)}  [${visible(why)}]`);
+        for (const textLine of visibleLines(text)) lines.push(`${indent}${textLine}`);
         if (parameters !== undefined && parameters.length > 0) {
-          lines.push(`${indent}parameters: ${parameters.map((p, i) => `$${i + 1}=${p === null ? 'NULL' : JSON.stringify(p)}`).join(', ')}`);
+          lines.push(`${indent}parameters: ${visible(parameters.map((p, i) => `$${i + 1}=${p === null ? 'NULL' : JSON.stringify(p)}`).join(', '))}`);
         }
         break;
       }
       case 'outcome': {
         const o = event.data;
         const parts: string[] = [];
-        if (o.error !== undefined) parts.push(`ERROR ${o.error.code}: ${o.error.message}`);
+        if (o.error !== undefined) parts.push(`ERROR ${visible(o.error.code)}: ${visible(o.error.message)}`);
         else if (o.command !== undefined) parts.push(o.command);
         if (o.rows !== undefined) parts.push(plural(o.rows, 'row'));
         if (o.bytes !== undefined) parts.push(plural(o.bytes, 'byte'));
@@ -334,7 +335,7 @@ export function transcript(summary: SessionSummary, events: readonly EventRow[])
         break;
       }
       case 'session-end':
-        lines.push(`${stamp(row.time)}  ${'END'.padEnd(6)}  by ${event.data.endedBy}: ${event.data.reason}`);
+        lines.push(`${stamp(row.time)}  ${'END'.padEnd(6)}  by ${event.data.endedBy}: ${visible(event.data.reason)}`);
         break;
     }
   }

@@ -9,6 +9,7 @@
  */
 import type { RecordedParameter } from './recorder.js';
 import type { DecodedEvent, EndPayload, OperationPayload, OutcomePayload, StartPayload } from './session-query.js';
+import { UNSAFE, visible, visibleLines } from './printable.js';
 
 export interface ReplayStep {
   /** How long to wait before printing this step: the recorded gap since the previous step divided by the speed, capped. */
@@ -140,22 +141,4 @@ function sqlLiteral(value: RecordedParameter): string {
   if (typeof value === 'object') return `decode('${visible(value.base64)}', 'base64')`;
   const quoted = value.replaceAll("'", "''");
   return value.search(UNSAFE) === -1 ? `'${quoted}'` : `E'${visible(quoted.replaceAll('\\', '\\\\'))}'`;
-}
-
-/** C0/C1 controls but tab, and the bidirectional overrides and isolates ("Trojan Source"). */
-const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu;
-
-/** One line of recorded text, safe to print: unsafe characters as `\n`, `\x1b`, `\u202e`. */
-function visible(text: string): string {
-  return text.replace(UNSAFE, (char) => {
-    if (char === '\n') return '\\n';
-    if (char === '\r') return '\\r';
-    const code = char.codePointAt(0) as number;
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-  });
-}
-
-/** Recorded multi-line text (statements), split into lines safe to print. */
-function visibleLines(text: string): string[] {
-  return text.split(/\r?\n/).map(visible);
 }

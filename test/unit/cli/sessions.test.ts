@@ -265,3 +265,32 @@ describe('sessions --help', () => {
     for (const name of ['sessions list', 'sessions show', 'sessions export']) expect(r.stdout).toContain(`  ${name} `);
   });
 });
+
+describe('portcullis sessions show: hostile recorded text', () => {
+  it('prints terminal escapes and bidirectional overrides escaped, never raw', async () => {
+    const hostileDir = tempDataDir();
+    const rec = open(hostileDir);
+    try {
+      startSession(rec, 's-x');
+      const seq = rec.operation({
+        sessionId: 's-x',
+        via: 'bind',
+        text: "SELECT 1 -- \x1b]0;pwned\x07\nWHERE x = '\u202eevil'",
+        parameters: ['\x1b[2J', { base64: 'AA==' }],
+        effect: 'allow',
+        rule: 'reads-ok',
+        reason: 'ok',
+      });
+      rec.outcome({ sessionId: 's-x', operationSeq: seq, durationMs: 1, error: { code: 'XX000', message: 'bad \x1b[31mred' } });
+    } finally {
+      rec.close();
+    }
+    const r = await run('sessions', 'show', 's-x', '-d', hostileDir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toMatch(/[\x1b\x07\u202e]/u);
+    expect(r.stdout).toContain('SELECT 1 -- \\x1b]0;pwned\\x07');
+    expect(r.stdout).toContain("WHERE x = '\\u202eevil'");
+    expect(r.stdout).toContain('parameters: $1="\\u001b[2J", $2={"base64":"AA=="}');
+    expect(r.stdout).toContain('ERROR XX000: bad \\x1b[31mred');
+  });
+});
