@@ -49,6 +49,7 @@ class NullRecorder implements Recorder {
   outcome(): void {}
   sessionEnded(): void {}
   authFailure(): void {}
+  approvalEvent(): void {}
   whenDurable(callback: (durable: boolean) => void): void {
     callback(true);
   }

@@ -91,6 +91,6 @@ function noSuchSession(id: string): ApiResponse {
   };
 }
 
-function iso(ms: number): string {
+export function iso(ms: number): string {
   return new Date(ms).toISOString();
 }

@@ -1,7 +1,8 @@
 /**
  * Who may call the admin API: an OIDC access token (`Authorization: Bearer …`) verified by
  * the gateway's own TokenVerifier — the same issuers as the data path — whose groups include
- * a configured auditors or admins group. The refusals follow RFC 6750 (401 with a
+ * a configured auditors or admins group (approval routes take any verified token and decide
+ * per request: see ./approvals.ts). The refusals follow RFC 6750 (401 with a
  * `WWW-Authenticate: Bearer` challenge, 403 `insufficient_scope`) and, like every refusal in
  * Portcullis, say what to do next. Tokens never reach a log or a message.
  */
@@ -22,7 +23,8 @@ export interface AdminTokenVerifier {
   verify(token: string): Promise<Identity>;
 }
 
-export type Role = 'auditor' | 'admin';
+/** `caller`: a valid token in neither group (what it may do is decided per request, e.g. approvals). */
+export type Role = 'caller' | 'auditor' | 'admin';
 
 export type Credentials =
   | { readonly kind: 'none' }
@@ -46,11 +48,12 @@ export function bearerCredentials(header: string | undefined): Credentials {
 
 export type Authorization = { readonly ok: true; readonly role: Role } | { readonly ok: false; readonly message: string };
 
-/** Admins may do everything; auditors what `auditor` routes allow. Pure. */
+/** Admins may do everything; auditors what `auditor` routes allow; `token` routes take any identity. Pure. */
 export function authorize(identity: Pick<Identity, 'subject' | 'groups'>, required: Exclude<Access, 'public'>, groups: AdminGroups): Authorization {
   const has = (list: readonly string[]): boolean => identity.groups.some((group) => list.includes(group));
   if (has(groups.admins)) return { ok: true, role: 'admin' };
-  if (required === 'auditor' && has(groups.auditors)) return { ok: true, role: 'auditor' };
+  if (required !== 'admin' && has(groups.auditors)) return { ok: true, role: 'auditor' };
+  if (required === 'token') return { ok: true, role: 'caller' };
   const needed = required === 'admin' ? groups.admins : [...groups.auditors, ...groups.admins];
   const theirs = identity.groups.length === 0 ? 'no groups' : `groups ${identity.groups.map((g) => JSON.stringify(g)).join(', ')}`;
   return {

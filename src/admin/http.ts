@@ -32,18 +32,48 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 /**
- * Reads and discards a request body, up to `limit` bytes. false when it is larger (or
- * declares it will be): the caller answers 413 and closes the connection.
+ * Reads a request body of at most `limit` bytes. undefined when it is larger (or declares it
+ * will be): the caller answers 413 and closes the connection.
  */
-export async function drainBody(req: IncomingMessage, limit: number): Promise<boolean> {
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (!(declared <= limit)) return false;
+  if (!(declared <= limit)) return undefined;
+  const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) return false;
+    if (size > limit) return undefined;
+    chunks.push(chunk as Buffer);
   }
-  return true;
+  return Buffer.concat(chunks);
+}
+
+export type JsonBody = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly status: 400 | 415; readonly error: string; readonly message: string };
+
+/**
+ * A request body as JSON: `Content-Type: application/json` (UTF-8) is required, so a form
+ * post from a browser page cannot pass for an API call. An empty body is `{}` whatever its
+ * type (`curl -X POST` sends none). Pure.
+ */
+export function parseJsonBody(contentType: string | undefined, body: Buffer): JsonBody {
+  if (body.length === 0) return { ok: true, value: {} };
+  const [mediaType = '', ...params] = (contentType ?? '').split(';').map((part) => part.trim().toLowerCase());
+  const charset = params.find((param) => param.startsWith('charset='))?.slice('charset='.length).replace(/^"|"$/g, '');
+  if (mediaType !== 'application/json' || (charset !== undefined && charset !== 'utf-8')) {
+    const got = contentType === undefined ? 'no Content-Type' : `Content-Type ${JSON.stringify(contentType.slice(0, 100))}`;
+    return { ok: false, status: 415, error: 'unsupported_media_type', message: `the request body must be JSON: send "Content-Type: application/json" (UTF-8), not ${got}` };
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    return { ok: false, status: 400, error: 'bad_request', message: 'the request body is not valid UTF-8; send JSON text' };
+  }
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (error) {
+    return { ok: false, status: 400, error: 'bad_request', message: `the request body is not valid JSON (${(error as Error).message}); send an object such as {"comment": "…"}` };
+  }
 }
 
 /** A complete HTTP/1.1 response written straight to a socket, for requests node:http could not parse. */

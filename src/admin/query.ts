@@ -2,6 +2,8 @@
  * Query parameters of the admin API, parsed into what the recording queries take. Pure:
  * each parser returns the value or a message naming the parameter and what it expects.
  */
+import type { ApprovalStatus } from '../approvals/types.js';
+import { DurationError, formatDuration, parseDuration } from '../config/duration.js';
 import type { SessionFilter } from '../recording/session-query.js';
 import type { Anchor } from '../recording/verify.js';
 
@@ -72,6 +74,44 @@ export function parseVerifyQuery(params: Params): Parsed<{ readonly anchors: rea
     anchors.push({ globalSeq: Number(match[1]), hash: (match[2] as string).toLowerCase() });
   }
   return { ok: true, value: { anchors } };
+}
+
+export const APPROVAL_STATUSES: readonly ApprovalStatus[] = ['pending', 'approved', 'denied', 'expired'];
+
+export interface ApprovalsQuery {
+  readonly status: ApprovalStatus | undefined;
+}
+
+export function parseApprovalsQuery(params: Params): Parsed<ApprovalsQuery> {
+  const status = first(params, 'status');
+  if (status === undefined) return { ok: true, value: { status: undefined } };
+  if (!isApprovalStatus(status)) return fail(`status=${JSON.stringify(status)}: expected ${APPROVAL_STATUSES.join(', ')}`);
+  return { ok: true, value: { status } };
+}
+
+export function isApprovalStatus(value: string): value is ApprovalStatus {
+  return (APPROVAL_STATUSES as readonly string[]).includes(value);
+}
+
+export const DEFAULT_WAIT_MS = 30_000;
+/** A long poll holds a connection (and a slot under any proxy's timeout): bounded. */
+export const MAX_WAIT_MS = 5 * 60_000;
+
+/** `timeout=30s`: how long a long poll waits for a decision (a duration, default 30 s, at most 5 min). */
+export function parseWaitQuery(params: Params): Parsed<{ readonly timeoutMs: number }> {
+  const text = first(params, 'timeout');
+  if (text === undefined) return { ok: true, value: { timeoutMs: DEFAULT_WAIT_MS } };
+  let timeoutMs: number;
+  try {
+    timeoutMs = parseDuration(text);
+  } catch (error) {
+    if (!(error instanceof DurationError)) throw error;
+    timeoutMs = NaN;
+  }
+  if (!(timeoutMs >= 1 && timeoutMs <= MAX_WAIT_MS)) {
+    return fail(`timeout=${JSON.stringify(text)}: expected a duration from 1ms to ${formatDuration(MAX_WAIT_MS)} such as "30s" or "2m"; wait again for longer`);
+  }
+  return { ok: true, value: { timeoutMs } };
 }
 
 /** An ISO 8601 date or date-time, or whole epoch milliseconds. */

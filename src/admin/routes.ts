@@ -4,16 +4,30 @@
  * parameters it accepts, what a 404/405 says.
  */
 
-export type RouteName = 'healthz' | 'readyz' | 'metrics' | 'sessions' | 'session' | 'session-events' | 'audit-verify';
+/** The routes answered from the ApprovalService (the others read the recordings or the process). */
+export const APPROVAL_ROUTES = ['approvals', 'approval', 'approval-approve', 'approval-deny', 'approval-wait'] as const;
+export type ApprovalRouteName = (typeof APPROVAL_ROUTES)[number];
+
+export type RouteName = 'healthz' | 'readyz' | 'metrics' | 'sessions' | 'session' | 'session-events' | 'audit-verify' | ApprovalRouteName;
+
+export function isApprovalRoute(name: RouteName): name is ApprovalRouteName {
+  return (APPROVAL_ROUTES as readonly string[]).includes(name);
+}
 
 /**
- * `public`: no token (probes and scrapers); `auditor`: a token in an auditors or admins group;
- * `admin`: a token in an admins group (no route needs it yet: everything today is read-only).
+ * `public`: no token (probes and scrapers); `token`: any verified token, the route itself
+ * decides per request (approvals: approvers are checked against each request's rule);
+ * `auditor`: a token in an auditors or admins group; `admin`: a token in an admins group (no
+ * route needs it yet).
  */
-export type Access = 'public' | 'auditor' | 'admin';
+export type Access = 'public' | 'token' | 'auditor' | 'admin';
+
+/** GET routes read (HEAD is GET without the body); POST routes take a JSON body and change state. */
+export type RouteMethod = 'GET' | 'POST';
 
 export interface Route {
   readonly name: RouteName;
+  readonly method: RouteMethod;
   /** Path segments; `:name` captures one (percent-decoded) segment. */
   readonly path: readonly string[];
   readonly access: Access;
@@ -24,17 +38,24 @@ export interface Route {
 }
 
 export const ROUTES: readonly Route[] = [
-  { name: 'healthz', path: ['healthz'], access: 'public', query: [] },
-  { name: 'readyz', path: ['readyz'], access: 'public', query: [] },
-  { name: 'metrics', path: ['metrics'], access: 'public', query: [] },
-  { name: 'sessions', path: ['api', 'sessions'], access: 'auditor', query: ['connection', 'subject', 'since', 'decision', 'limit'] },
-  { name: 'session', path: ['api', 'sessions', ':id'], access: 'auditor', query: [] },
-  { name: 'session-events', path: ['api', 'sessions', ':id', 'events'], access: 'auditor', query: ['after', 'limit'] },
-  { name: 'audit-verify', path: ['api', 'audit', 'verify'], access: 'auditor', query: ['anchor'], repeatable: ['anchor'] },
+  { name: 'healthz', method: 'GET', path: ['healthz'], access: 'public', query: [] },
+  { name: 'readyz', method: 'GET', path: ['readyz'], access: 'public', query: [] },
+  { name: 'metrics', method: 'GET', path: ['metrics'], access: 'public', query: [] },
+  { name: 'sessions', method: 'GET', path: ['api', 'sessions'], access: 'auditor', query: ['connection', 'subject', 'since', 'decision', 'limit'] },
+  { name: 'session', method: 'GET', path: ['api', 'sessions', ':id'], access: 'auditor', query: [] },
+  { name: 'session-events', method: 'GET', path: ['api', 'sessions', ':id', 'events'], access: 'auditor', query: ['after', 'limit'] },
+  { name: 'audit-verify', method: 'GET', path: ['api', 'audit', 'verify'], access: 'auditor', query: ['anchor'], repeatable: ['anchor'] },
+  { name: 'approvals', method: 'GET', path: ['api', 'approvals'], access: 'token', query: ['status'] },
+  { name: 'approval', method: 'GET', path: ['api', 'approvals', ':id'], access: 'token', query: [] },
+  { name: 'approval-approve', method: 'POST', path: ['api', 'approvals', ':id', 'approve'], access: 'token', query: [] },
+  { name: 'approval-deny', method: 'POST', path: ['api', 'approvals', ':id', 'deny'], access: 'token', query: [] },
+  { name: 'approval-wait', method: 'GET', path: ['api', 'approvals', ':id', 'wait'], access: 'token', query: ['timeout'] },
 ];
 
-/** The API is read-only: HEAD is GET without the body. */
-export const ALLOWED_METHODS = ['GET', 'HEAD'] as const;
+/** The methods a route answers: a GET route also answers HEAD (GET without the body). */
+export function allowedMethods(route: Pick<Route, 'method'>): readonly string[] {
+  return route.method === 'GET' ? ['GET', 'HEAD'] : ['POST'];
+}
 
 export type RouteMatch =
   | { readonly kind: 'matched'; readonly route: Route; readonly params: Readonly<Record<string, string>> }
@@ -54,11 +75,13 @@ export function matchRoute(method: string, pathname: string, routes: readonly Ro
   for (const route of routes) {
     const params = matchPath(route.path, segments);
     if (params === undefined) continue;
-    if (!(ALLOWED_METHODS as readonly string[]).includes(method)) {
+    const allowed = allowedMethods(route);
+    if (!allowed.includes(method)) {
+      const what = route.method === 'GET' ? 'it is read-only' : 'it changes state';
       return {
         kind: 'method-not-allowed',
-        allow: ALLOWED_METHODS.join(', '),
-        message: `${method} is not allowed on ${pathname}: the admin API is read-only; use GET`,
+        allow: allowed.join(', '),
+        message: `${method} is not allowed on ${pathname}: ${what}; use ${route.method}`,
       };
     }
     return { kind: 'matched', route, params };
@@ -83,7 +106,7 @@ function matchPath(pattern: readonly string[], segments: readonly string[]): Rec
 }
 
 function describeRoutes(routes: readonly Route[]): string {
-  return routes.map((route) => `GET /${route.path.join('/')}`).join(', ');
+  return routes.map((route) => `${route.method} /${route.path.join('/')}`).join(', ');
 }
 
 export type QueryCheck = { readonly ok: true; readonly values: ReadonlyMap<string, readonly string[]> } | { readonly ok: false; readonly message: string };

@@ -1,8 +1,10 @@
 /**
  * The admin HTTP listener (node:http, or node:https with `admin.tls`): routes a request,
  * authenticates it when the route needs it, and answers from a read-only snapshot of the
- * recordings. Bounded: small headers, no request bodies, a deadline for receiving each
- * request. Logs method, route, status and the caller's subject — never a header value.
+ * recordings or, for approvals, from the ApprovalService. Bounded: small headers, small JSON
+ * bodies on the approval decisions only, a deadline for receiving each request, and long
+ * polls of at most five minutes. Logs method, route, status and the caller's subject —
+ * never a header value.
  *
  * Recording queries and audit verification run synchronously on the gateway's event loop
  * (better-sqlite3 is synchronous): a listing scans the events table, and verifying a large
@@ -16,14 +18,23 @@ import type { Duplex } from 'node:stream';
 import type { AdminConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { CONTENT_TYPE as PROMETHEUS_TYPE } from '../metrics/prometheus-text.js';
+import type { ApprovalService } from '../approvals/types.js';
 import { RecorderError } from '../recording/recorder.js';
 import { SqliteStore } from '../recording/sqlite-store.js';
 import { sessionEventsResponse, sessionResponse, sessionsResponse, verifyResponse, type ApiResponse } from './api.js';
+import {
+  approvalResponse,
+  approvalsDisabledResponse,
+  approvalsResponse,
+  approvalWaitResponse,
+  decisionResponse,
+  type Caller,
+} from './approvals.js';
 import { authenticate, type AdminTokenVerifier } from './auth.js';
-import { drainBody, errorBody, rawErrorResponse, send, sendJson } from './http.js';
-import { parseEventsQuery, parseSessionsQuery, parseVerifyQuery, type Parsed } from './query.js';
+import { errorBody, parseJsonBody, rawErrorResponse, readBody, send, sendJson } from './http.js';
+import { parseApprovalsQuery, parseEventsQuery, parseSessionsQuery, parseVerifyQuery, parseWaitQuery, type Parsed } from './query.js';
 import { evaluateReadiness, type ReadinessCheck } from './readiness.js';
-import { checkQuery, matchRoute, type Route } from './routes.js';
+import { checkQuery, isApprovalRoute, matchRoute, type ApprovalRouteName, type RouteName } from './routes.js';
 
 /** What the admin listener needs from the metrics implementation. */
 export interface AdminMetrics {
@@ -42,10 +53,17 @@ export interface AdminServerOptions {
   readonly metrics: AdminMetrics;
   readonly readiness: readonly ReadinessCheck[];
   readonly logger: Logger;
+  /**
+   * Serves /api/approvals (list, show, approve, deny, wait) when given; without it those
+   * routes answer 404 "approvals are not enabled".
+   */
+  readonly approvals?: ApprovalService;
 }
 
 /** GET requests carry no body; a little is tolerated (some clients send an empty JSON object). */
 export const MAX_BODY_BYTES = 1024;
+/** A decision's JSON body: a comment, bounded. */
+export const MAX_JSON_BODY_BYTES = 16 * 1024;
 export const MAX_HEADER_BYTES = 16 * 1024;
 /** Time allowed to receive a whole request (not to answer it: verification may take longer). */
 export const REQUEST_TIMEOUT_MS = 15_000;
@@ -56,6 +74,8 @@ const CLOSE_GRACE_MS = 2_000;
 
 export class AdminServer {
   private readonly server: http.Server;
+  /** Aborted at close: long polls answer with the request as it is, so shutdown need not wait for them. */
+  private readonly closing = new AbortController();
 
   constructor(private readonly options: AdminServerOptions) {
     const limits: http.ServerOptions = {
@@ -92,6 +112,7 @@ export class AdminServer {
   /** Stops accepting, lets answers in progress finish (briefly), closes every connection. */
   async close(): Promise<void> {
     if (!this.server.listening) return;
+    this.closing.abort();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     const timer = setTimeout(() => this.server.closeAllConnections(), CLOSE_GRACE_MS);
@@ -133,10 +154,13 @@ export class AdminServer {
     const search = new URLSearchParams(queryAt < 0 ? '' : target.slice(queryAt + 1));
     const match = matchRoute(method, pathname);
     if (match.kind === 'matched') state.route = match.route.name;
-    if (!(await drainBody(req, MAX_BODY_BYTES))) {
-      return sendJson(res, 413, errorBody('body_too_large', `the admin API takes no request body (at most ${MAX_BODY_BYTES} bytes are ignored); send the request without one`), {
-        connection: 'close',
-      });
+    const takesBody = match.kind === 'matched' && match.route.method === 'POST';
+    const body = await readBody(req, takesBody ? MAX_JSON_BODY_BYTES : MAX_BODY_BYTES);
+    if (body === undefined) {
+      const message = takesBody
+        ? `the request body exceeds ${MAX_JSON_BODY_BYTES / 1024} KiB; send a JSON object such as {"comment": "…"} with a shorter comment`
+        : `the admin API takes no request body here (at most ${MAX_BODY_BYTES} bytes are ignored); send the request without one`;
+      return sendJson(res, 413, errorBody('body_too_large', message), { connection: 'close' });
     }
     switch (match.kind) {
       case 'bad-path':
@@ -150,27 +174,83 @@ export class AdminServer {
     }
     const { route, params } = match;
     // Authentication before anything else about the request: an anonymous caller only ever learns "401".
+    let caller: Caller | undefined;
     if (route.access !== 'public') {
       const outcome = await authenticate(req.headers.authorization, route.access, this.options.config, this.options.verifier);
       if (outcome.kind === 'refused') {
         this.options.logger.info('admin request refused', { route: route.name, status: outcome.status, reason: outcome.reason, client: req.socket.remoteAddress });
         return sendJson(res, outcome.status, errorBody(outcome.error, outcome.message), outcome.headers);
       }
+      caller = { identity: outcome.identity, role: outcome.role };
       state.subject = outcome.identity.subject;
     }
     const query = checkQuery(route, search);
     if (!query.ok) return sendJson(res, 400, errorBody('bad_request', query.message));
-    return this.dispatch(route, params, query.values, res, state.subject);
+    let json: unknown;
+    if (takesBody) {
+      const parsed = parseJsonBody(req.headers['content-type'], body);
+      if (!parsed.ok) return sendJson(res, parsed.status, errorBody(parsed.error, parsed.message));
+      json = parsed.value;
+    }
+    if (isApprovalRoute(route.name)) return this.approvals(route.name, params['id'] ?? '', query.values, json, res, caller);
+    return this.dispatch(route.name, params, query.values, res, state.subject);
+  }
+
+  /** The approvals routes: always behind a verified token (`caller`). */
+  private async approvals(
+    name: ApprovalRouteName,
+    id: string,
+    query: ReadonlyMap<string, readonly string[]>,
+    body: unknown,
+    res: ServerResponse,
+    caller: Caller | undefined,
+  ): Promise<void> {
+    const service = this.options.approvals;
+    if (service === undefined) return reply(res, approvalsDisabledResponse());
+    if (caller === undefined) throw new Error(`route ${name} must require a token`);
+    switch (name) {
+      case 'approvals': {
+        const parsed = parseApprovalsQuery(query);
+        if (!parsed.ok) return sendJson(res, 400, errorBody('bad_request', parsed.message));
+        return reply(res, approvalsResponse(service, caller, parsed.value));
+      }
+      case 'approval':
+        return reply(res, approvalResponse(service, caller, id));
+      case 'approval-approve':
+      case 'approval-deny': {
+        const decision = name === 'approval-approve' ? 'approve' : 'deny';
+        const response = decisionResponse(service, caller, id, decision, body);
+        this.options.logger.info('approval decision through the admin API', { id, subject: caller.identity.subject, decision, status: response.status });
+        return reply(res, response);
+      }
+      case 'approval-wait': {
+        const parsed = parseWaitQuery(query);
+        if (!parsed.ok) return sendJson(res, 400, errorBody('bad_request', parsed.message));
+        const gone = new AbortController();
+        // 'close' before the response finished: the client went away, so stop waiting for it.
+        const onClose = (): void => gone.abort();
+        res.once('close', onClose);
+        const signal = AbortSignal.any([gone.signal, this.closing.signal, AbortSignal.timeout(parsed.value.timeoutMs)]);
+        try {
+          const response = await approvalWaitResponse(service, caller, id, signal);
+          // Answered because the server is closing: the connection need not stay open for another request.
+          if (!res.destroyed) reply(res, response, this.closing.signal.aborted ? { connection: 'close' } : {});
+        } finally {
+          res.off('close', onClose);
+        }
+        return;
+      }
+    }
   }
 
   private async dispatch(
-    route: Route,
+    name: Exclude<RouteName, ApprovalRouteName>,
     params: Readonly<Record<string, string>>,
     query: ReadonlyMap<string, readonly string[]>,
     res: ServerResponse,
     subject: string | undefined,
   ): Promise<void> {
-    switch (route.name) {
+    switch (name) {
       case 'healthz':
         return sendJson(res, 200, { status: 'ok' });
       case 'readyz': {
@@ -216,8 +296,12 @@ export class AdminServer {
       this.options.logger.error('admin API cannot read the recordings', { error });
       return sendJson(res, 503, errorBody('recording_unavailable', `cannot read the recordings: ${error.message}`));
     }
-    sendJson(res, response.status, response.body);
+    reply(res, response);
   }
+}
+
+function reply(res: ServerResponse, response: ApiResponse, headers: Readonly<Record<string, string>> = {}): void {
+  sendJson(res, response.status, response.body, headers);
 }
 
 function ok<T>(value: T): Parsed<T> {

@@ -1,5 +1,6 @@
 /** Dispatches `portcullis <command>` to one command per file under src/cli/. */
 import { parseArgs } from 'node:util';
+import { approvalsApproveCommand, approvalsDenyCommand, approvalsListCommand, approvalsShowCommand, approvalsWaitCommand } from './approvals.js';
 import { auditPubkeyCommand, auditVerifyCommand } from './audit.js';
 import { ExitCode, type CliCommand, type CliIo } from './command.js';
 import { configCheckCommand, configSchemaCommand } from './config.js';
@@ -25,6 +26,11 @@ const COMMANDS: readonly CliCommand[] = [
   sessionsShowCommand,
   sessionsExportCommand,
   replayCommand,
+  approvalsListCommand,
+  approvalsShowCommand,
+  approvalsApproveCommand,
+  approvalsDenyCommand,
+  approvalsWaitCommand,
 ];
 
 function topUsage(): string {

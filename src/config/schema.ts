@@ -392,7 +392,7 @@ const ReviewSchema = Type.Object(
   {
     additionalProperties: false,
     description:
-      'Human approval for a "review" rule. Validated now; approvals are not enforced yet, so a statement needing review is refused, saying so.',
+      'Human approval for a "review" rule: the statement is held on the live connection until enough approvers approve it (then it runs), one denies it, or the timeout passes (then it is refused).',
   },
 );
 

@@ -137,6 +137,10 @@ export function quoteSql(text: string): string {
   return JSON.stringify(`${cut}…`);
 }
 
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 function withStop(text: string): string {
   return /[.!?…]$/.test(text.trimEnd()) ? text.trimEnd() : `${text.trimEnd()}.`;
 }
@@ -150,11 +154,7 @@ function ruleReason(effect: Effect, rule: CompiledRule, what: () => string): str
   if (effect === 'allow') return `Allowed by rule "${rule.name}".`;
   const why = withStop(rule.reason ?? 'no reason was configured');
   if (effect === 'deny') return `Refused ${what()} by rule "${rule.name}": ${why}`;
-  return (
-    `Refused ${what()}: rule "${rule.name}" requires human approval for it: ${why} ` +
-    'Approvals are not available through Portcullis yet, so it cannot run now; ask a human operator to run it ' +
-    'for you, or to change the policy.'
-  );
+  return `${capitalized(what())} needs human approval under rule "${rule.name}": ${why}`;
 }
 
 function statementReason(verdict: Verdict, connection: CompiledConnection, statement: StatementFacts, index: number, count: number): string {

@@ -37,8 +37,8 @@
  *   lifts a guard, and a matching deny rule still wins over the explicit allow. When a guard
  *   and a deny rule both refuse a statement the guard is reported (its reason is the precise
  *   one). Unparseable input has no facts: only rules with `unparseable: true` match it.
- * - Review is not enforced yet: the effect is `review` and the reason says approval will be
- *   required and is not available; the session refuses it like a deny for now.
+ * - Review: the effect is `review` and the reason says which rule needs human approval and
+ *   why; the front door holds the operation until an approver decides (src/approvals).
  * - An operation's decision is the most restrictive of its statements' (a multi-statement
  *   query is denied if any statement is), reporting the first such statement in
  *   `statementIndex` and `facts`. A query with no statement is allowed.

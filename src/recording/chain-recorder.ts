@@ -18,12 +18,13 @@
  * Recovery is safe because the in-memory heads are restored to the turn's start — which is
  * exactly what the store holds after the rollback; that is checked against the store, and
  * if it does not match, the recorder refuses everything until restart. Records nobody waits
- * for (outcomes, session ends, authentication failures) are kept and written again at the
- * start of the next turn that can write, so they are not lost to a passing fault.
+ * for (outcomes, session ends, authentication failures, approval steps) are kept and written
+ * again at the start of the next turn that can write, so they are not lost to a passing fault.
  */
 import {
   AUDIT_GENESIS,
   auditEntryHash,
+  type ApprovalEntryPayload,
   eventHash,
   keyId,
   sessionGenesis,
@@ -36,6 +37,7 @@ import {
 } from './chain.js';
 import {
   RecorderError,
+  type ApprovalEvent,
   type AuthFailureEvent,
   type EndedBy,
   type OperationEvent,
@@ -85,7 +87,8 @@ interface Batch {
 type Deferred =
   | { readonly kind: 'outcome'; readonly event: OutcomeEvent }
   | { readonly kind: 'end'; readonly event: SessionEndEvent }
-  | { readonly kind: 'auth-failure'; readonly event: AuthFailureEvent };
+  | { readonly kind: 'auth-failure'; readonly event: AuthFailureEvent }
+  | { readonly kind: 'approval'; readonly event: ApprovalEvent };
 
 /** What one `pruneExpired` call removed. */
 export interface PruneBatch {
@@ -103,6 +106,9 @@ export const DEFAULT_CHECKPOINT_EVERY = 100;
 
 /** Printable ASCII, no spaces: session ids appear in messages, file names and URLs. */
 const SESSION_ID = /^[\x21-\x7e]{1,128}$/;
+/** Approval request ids are URL-safe; steps are short lowercase words (`requested`, `approved`, …). */
+const APPROVAL_ID = /^[A-Za-z0-9_-]{1,128}$/;
+const APPROVAL_KIND = /^[a-z][a-z-]{0,31}$/;
 
 export const CRASH_REASON = 'crash detected at the next start: the gateway stopped without ending this session';
 const SHUTDOWN_REASON = 'the gateway shut down while the session was open';
@@ -201,6 +207,17 @@ export class ChainRecorder implements Recorder {
 
   authFailure(event: AuthFailureEvent): void {
     this.deferrable({ kind: 'auth-failure', event });
+  }
+
+  approvalEvent(event: ApprovalEvent): void {
+    // Checked here, not when written: a malformed step must throw to its caller, never sit in the retry queue.
+    if (!APPROVAL_ID.test(event.requestId)) {
+      throw new RecorderError(`cannot record an approval step for request ${JSON.stringify(event.requestId)}: an approval id is 1–128 URL-safe characters`);
+    }
+    if (!APPROVAL_KIND.test(event.kind)) {
+      throw new RecorderError(`cannot record approval step ${JSON.stringify(event.kind)} of request ${event.requestId}: a step is a short lowercase word`);
+    }
+    this.deferrable({ kind: 'approval', event });
   }
 
   /**
@@ -326,6 +343,13 @@ export class ChainRecorder implements Recorder {
           reason: event.reason,
         });
         this.writeGlobal([{ type: 'auth-failure', sessionId: null, payload }]);
+        break;
+      }
+      case 'approval': {
+        const { event } = record;
+        const body: ApprovalEntryPayload = { requestId: event.requestId, kind: event.kind, details: event.payload ?? null };
+        const payload = json(`approval step ${event.kind} of request ${event.requestId}`, body);
+        this.writeGlobal([{ type: 'approval', sessionId: null, payload }]);
         break;
       }
     }

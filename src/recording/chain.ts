@@ -75,6 +75,18 @@ export interface PrunedSession {
   readonly retentionMs: number;
 }
 
+/**
+ * Payload of an `approval` audit entry: one step of a just-in-time approval request
+ * (`kind`: requested, approved, denied, …), with what the approvals service recorded about it
+ * in `details`. The entry's sessionId is null (the held session is named in `details`), so
+ * only seals ever name a session there.
+ */
+export interface ApprovalEntryPayload {
+  readonly requestId: string;
+  readonly kind: string;
+  readonly details: unknown;
+}
+
 /** [session id, seq, hash]: the head of a session that was still open at a checkpoint. */
 export type OpenSessionHead = readonly [string, number, string];
 

@@ -66,6 +66,19 @@ export interface AuthFailureEvent {
   readonly reason: string;
 }
 
+/**
+ * One step of a just-in-time approval request (requested, approved, denied, expired,
+ * redeemed, …), recorded as a global audit entry so every step is tamper-evident.
+ */
+export interface ApprovalEvent {
+  /** The approval request's id. */
+  readonly requestId: string;
+  /** The step, e.g. `requested`, `approved`, `denied`, `expired`, `redeemed`. */
+  readonly kind: string;
+  /** What to record about the step (JSON-serializable). */
+  readonly payload: unknown;
+}
+
 export interface Recorder {
   sessionStarted(event: SessionStartEvent): void;
   /** Returns the event's sequence number within the session. */
@@ -73,6 +86,8 @@ export interface Recorder {
   outcome(event: OutcomeEvent): void;
   sessionEnded(event: SessionEndEvent): void;
   authFailure(event: AuthFailureEvent): void;
+  /** Nobody waits for it to be durable: under group commit a failed write is kept and written again, like `authFailure`. */
+  approvalEvent(event: ApprovalEvent): void;
   /**
    * Calls back once everything recorded so far is durable (`true`), or could not be made
    * durable (`false`: what depended on it must not be forwarded). Writes made in one

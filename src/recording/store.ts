@@ -13,7 +13,7 @@ export const EVENT_TYPES = ['session-start', 'operation', 'outcome', 'session-en
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** Entries of the global audit chain. */
-export const AUDIT_ENTRY_TYPES = ['session-seal', 'auth-failure', 'checkpoint', 'prune'] as const;
+export const AUDIT_ENTRY_TYPES = ['session-seal', 'auth-failure', 'checkpoint', 'prune', 'approval'] as const;
 export type AuditEntryType = (typeof AUDIT_ENTRY_TYPES)[number];
 
 /** One event of a session's hash chain. */
@@ -108,7 +108,7 @@ export interface SessionStore {
   deleteSession(sessionId: string): void;
 }
 
-/** The global chain: session seals, authentication failures, signed checkpoints. */
+/** The global chain: session seals, authentication failures, approval steps, signed checkpoints. */
 export interface AuditLog {
   appendAuditEntry(entry: AuditEntryRow): void;
   auditHead(): ChainHead | undefined;

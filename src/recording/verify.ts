@@ -15,6 +15,8 @@
  *     is valid under the given public key, and each session it lists as open still has that
  *     event with that hash;
  *   - the sessions index (what listing shows) agrees with the hashed events;
+ *   - approval steps (`approval` entries) are chained and covered like every global entry, and
+ *     each is well-formed: a request id, a step kind, no session id;
  *   - sessions removed by retention: a sealed session without events is accepted only when a
  *     `prune` entry after its seal names that seal (global seq, last seq and hash), says the
  *     retention had passed, and is itself covered by a valid checkpoint — the gateway writes
@@ -51,6 +53,7 @@ import {
   eventHash,
   keyId,
   sessionGenesis,
+  type ApprovalEntryPayload,
   type CheckpointPayload,
   type PrunedSession,
   type SealPayload,
@@ -274,6 +277,10 @@ function verifyGlobalChain(source: AuditSource, publicKey: KeyObject, anchors: r
         });
       } else {
         seals.set(entry.sessionId, { ...seal, globalSeq, time: entry.time });
+      }
+    } else if (entry.type === 'approval') {
+      if (entry.sessionId !== null || parseApproval(entry.payload) === undefined) {
+        invalid('approval entry with a malformed payload (it needs a request id, a step kind and details) or a session id');
       }
     } else if (entry.type === 'prune') {
       const sessions = parsePrune(entry.payload);
@@ -622,6 +629,14 @@ export function parseSeal(payload: string): SealPayload | undefined {
   const { lastSeq, lastHash, endedBy } = value;
   if (!Number.isSafeInteger(lastSeq) || typeof lastHash !== 'string' || !HEX_HASH.test(lastHash) || typeof endedBy !== 'string') return undefined;
   return { lastSeq: lastSeq as number, lastHash, endedBy };
+}
+
+function parseApproval(payload: string): ApprovalEntryPayload | undefined {
+  const value = parseObject(payload);
+  if (value === undefined || !('details' in value)) return undefined;
+  const { requestId, kind, details } = value;
+  if (typeof requestId !== 'string' || requestId === '' || typeof kind !== 'string' || kind === '') return undefined;
+  return { requestId, kind, details };
 }
 
 function parsePrune(payload: string): PrunedSession[] | undefined {

@@ -13,6 +13,9 @@ import type { ChainRecorder } from '../recording/chain-recorder.js';
 import { FileKeyStore } from '../recording/key-store.js';
 import { retentionPolicy, startRetention } from '../recording/retention.js';
 import { openRecorder } from '../recording/sqlite-recorder.js';
+import { toApprovalRecord } from '../approvals/events.js';
+import { createApprovalService } from '../approvals/service.js';
+import type { ApprovalService } from '../approvals/types.js';
 import type { Logger } from '../log.js';
 import { createGate } from '../policy/gate.js';
 import { PostgresFrontDoor } from '../protocols/postgres/front-door.js';
@@ -22,6 +25,8 @@ export interface Gateway {
   readonly postgres: net.AddressInfo | undefined;
   /** Bound address of the admin API, when configured. */
   readonly admin: net.AddressInfo | undefined;
+  /** Held operations and approvers' decisions (src/approvals). */
+  readonly approvals: ApprovalService;
   close(): Promise<void>;
 }
 
@@ -36,6 +41,18 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     groupCommit: true,
     logger: logger.child({ component: 'recorder' }),
   });
+  let approvals: ApprovalService;
+  try {
+    // After the recorder: opening it may already record requests that expired while it was down.
+    approvals = createApprovalService({
+      dataDir: config.dataDir,
+      logger: logger.child({ component: 'approvals' }),
+      audit: (event) => recorder.approvalEvent(toApprovalRecord(event)),
+    });
+  } catch (err) {
+    recorder.close();
+    throw err;
+  }
   const state = { closing: false, postgresListening: false };
   let postgres: PostgresFrontDoor | undefined;
   let postgresAddress: net.AddressInfo | undefined;
@@ -53,6 +70,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
         // The recorder created it; loaded once, so replacing the file later cannot change what verification trusts.
         publicKey: FileKeyStore.open(config.dataDir).publicKey(),
         metrics,
+        approvals,
         readiness: readinessChecks(config, state, recorder),
         logger: adminLogger,
       });
@@ -67,6 +85,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
         inspect,
         recorder,
         metrics,
+        approvals,
         logger: logger.child({ component: 'postgres' }),
       });
       postgresAddress = await postgres.listen();
@@ -74,6 +93,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     }
   } catch (err) {
     await admin?.close();
+    approvals.close();
     recorder.close();
     throw err;
   }
@@ -81,6 +101,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   return {
     postgres: postgresAddress,
     admin: adminAddress,
+    approvals,
     async close() {
       state.closing = true;
       state.postgresListening = false;
@@ -88,6 +109,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       // After the front doors: probes and auditors can watch the sessions end.
       await admin?.close();
       stopRetention();
+      approvals.close();
       recorder.close();
       logger.info('gateway stopped');
     },

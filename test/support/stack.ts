@@ -16,6 +16,10 @@ import { startGateway, type Gateway } from '../../src/server/gateway.js';
 
 export const AGENT: DevClient = { clientId: 'agent', clientSecret: 'agent-secret', groups: ['agents'] };
 export const OUTSIDER: DevClient = { clientId: 'outsider', clientSecret: 'outsider-secret', groups: ['contractors'] };
+/** Two members of `approvers` (rules' review.approvers in tests), for 2-of-N approvals, and an auditor. */
+export const APPROVER: DevClient = { clientId: 'approver', clientSecret: 'approver-secret', groups: ['approvers'] };
+export const APPROVER_2: DevClient = { clientId: 'approver-2', clientSecret: 'approver-2-secret', groups: ['approvers'] };
+export const AUDITOR: DevClient = { clientId: 'auditor', clientSecret: 'auditor-secret', groups: ['auditors'] };
 export const AGENT_DB_PASSWORD = 'agent-db-password-not-for-agents';
 
 export function issuerConfig(issuer: string, overrides: Partial<IssuerConfig> = {}): IssuerConfig {
@@ -115,7 +119,7 @@ export function adminConfig(overrides: Partial<AdminConfig> = {}): AdminConfig {
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const ownsPostgres = !options.postgres;
   const postgres = options.postgres ?? (await startTargetPostgres());
-  const idp = await startDevIdp({ port: 0, clients: [AGENT, OUTSIDER], audience: 'portcullis' });
+  const idp = await startDevIdp({ port: 0, clients: [AGENT, OUTSIDER, APPROVER, APPROVER_2, AUDITOR], audience: 'portcullis' });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'portcullis-it-data-'));
   const config: Config = {
     file: '<test>',

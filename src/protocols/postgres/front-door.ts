@@ -10,6 +10,7 @@ import type { SqlInspector } from '../../inspect/sql-inspector.js';
 import type { Gate } from '../../policy/operation.js';
 import type { Recorder } from '../../recording/recorder.js';
 import { noopMetrics, type GatewayMetrics } from '../../metrics/gateway-metrics.js';
+import type { ApprovalService } from '../../approvals/types.js';
 import { CancelRegistry } from './cancel-registry.js';
 import { PostgresSession, type TokenVerifierLike } from './session.js';
 
@@ -22,6 +23,8 @@ export interface PostgresFrontDoorOptions {
   readonly recorder: Recorder;
   /** Default: nothing is reported. */
   readonly metrics?: GatewayMetrics;
+  /** Holds operations the gate sends to review; without it they are refused. */
+  readonly approvals?: ApprovalService;
   readonly logger: Logger;
 }
 
@@ -44,6 +47,7 @@ export class PostgresFrontDoor {
       inspect: options.inspect,
       recorder: options.recorder,
       metrics: options.metrics ?? noopMetrics,
+      approvals: options.approvals,
       connections: new Map(options.connections.map((c) => [c.name, c])),
       cancels: this.cancels,
       logger: options.logger,

@@ -50,6 +50,8 @@ import {
 } from './codec.js';
 import type { EndedBy, RecordedParameter, Recorder } from '../../recording/recorder.js';
 import type { GatewayMetrics } from '../../metrics/gateway-metrics.js';
+import { operationHash } from '../../approvals/binding.js';
+import type { ApprovalRequest, ApprovalService } from '../../approvals/types.js';
 import { RECORDING_UNAVAILABLE, SessionRecording } from '../../recording/session-recording.js';
 import { ProtocolError } from './errors.js';
 import { FrameReader, frameTypeSet, type Frame } from './frame-reader.js';
@@ -73,6 +75,8 @@ export interface PostgresSessionDeps {
   readonly inspect: (text: string) => SqlInspection;
   readonly recorder: Recorder;
   readonly metrics: GatewayMetrics;
+  /** Holds `review` operations for approval; without it they are refused. */
+  readonly approvals: ApprovalService | undefined;
 }
 
 /** Startup parameters relayed to the target; everything else the client sends is dropped. */
@@ -120,6 +124,8 @@ export class PostgresSession implements Cancellable {
   /** The unnamed prepared statement, while it exists and was allowed. */
   private unnamedStatement: PreparedStatement | undefined;
   private readonly outcomes = new OutcomeTracker(performance.now.bind(performance));
+  /** An operation held for approval: nothing after it is read from the client until it is decided. */
+  private held: HeldOperation | undefined;
   private clientTerminated = false;
   /** The target sent a FATAL ErrorResponse: it is about to close, and said why. */
   private targetSentFatal = false;
@@ -194,6 +200,7 @@ export class PostgresSession implements Cancellable {
   private processClientFrames(): void {
     for (;;) {
       if (this.phase === 'authenticating' || this.phase === 'closed') return;
+      if (this.held !== undefined) break;
       if (this.phase === 'relay') {
         const run = this.reader.takeRun(DECIDED_FRONTEND_TYPES);
         if (run) this.toUpstream.add(run);
@@ -470,13 +477,18 @@ export class PostgresSession implements Cancellable {
   }
 
   /** Decides a statement and records the decision; `seq` is its event (undefined when refused). */
+  /**
+   * Decides a statement and records the decision; `seq` is its event, for an operation that
+   * may run (allowed, or held for review), else undefined.
+   */
   private decideSql(operation: Operation): { decision: Decision; seq: number | undefined } {
     const decision = this.decide(operation);
     this.deps.metrics.operationDecided('postgres', this.connectionName, decision.effect);
     const seq = this.recording.operation(operation, decision);
     if (seq === undefined) return { decision: RECORDING_UNAVAILABLE, seq };
-    return { decision, seq: decision.effect === 'allow' ? seq : undefined };
+    return { decision, seq: decision.effect === 'deny' ? undefined : seq };
   }
+
 
   private sqlOperation(text: string, via: string): Operation {
     const facts = this.substitutePrepared(this.deps.inspect(text));
@@ -508,18 +520,18 @@ export class PostgresSession implements Cancellable {
    * namespace on the server). Never overwrites a live name: the server refuses a duplicate
    * and keeps the original. Forgetting too early only makes a later EXECUTE unknown, i.e. denied.
    */
-  private rememberPrepared(operation: Operation, rule: string, protocolName: string | undefined): void {
+  private rememberPrepared(operation: Operation, rule: string, protocolName: string | undefined, review?: Decision): void {
     const inspection = operation.facts;
     if (!inspection?.ok) return;
     if (protocolName) {
       const [only] = inspection.statements;
       if (only && !this.preparedStatements.has(protocolName)) {
-        this.preparedStatements.set(protocolName, { facts: only, text: operation.text, rule });
+        this.preparedStatements.set(protocolName, { facts: only, text: operation.text, rule, review });
       }
     }
     for (const s of inspection.statements) {
       if (s.preparesName !== undefined && !this.preparedStatements.has(s.preparesName)) {
-        this.preparedStatements.set(s.preparesName, { facts: s, text: s.text, rule });
+        this.preparedStatements.set(s.preparesName, { facts: s, text: s.text, rule, review: undefined });
       } else if (s.deallocatesName === '*') this.preparedStatements.clear();
       else if (s.deallocatesName !== undefined) this.preparedStatements.delete(s.deallocatesName);
     }
@@ -533,10 +545,10 @@ export class PostgresSession implements Cancellable {
         if (!isUtf8(frame.body)) return this.refuseQuery(this.recordRefusal(INVALID_UTF8, 'simple-query'));
         const operation = this.sqlOperation(parseQuery(frame.body), 'simple-query');
         const { decision, seq } = this.decideSql(operation);
-        if (decision.effect !== 'allow') return this.refuseQuery(decision);
-        this.rememberPrepared(operation, decision.rule, undefined);
-        this.outcomes.query(seq);
-        this.toUpstream.add(frame.raw);
+        if (seq === undefined) return this.refuseQuery(decision);
+        const held: HeldOperation = { kind: 'query', raw: frame.raw, operation, decision, seq, parameters: undefined };
+        if (decision.effect === 'review') return this.hold(held);
+        this.release(held);
         return;
       }
       case Fe.Parse: {
@@ -547,10 +559,12 @@ export class PostgresSession implements Cancellable {
           return refuse(this.recordRefusal(INVALID_UTF8, 'parse'));
         }
         const operation = this.sqlOperation(parse.sql, 'parse');
-        const { decision } = this.decideSql(operation);
-        if (decision.effect !== 'allow') return refuse(decision);
-        this.rememberPrepared(operation, decision.rule, parse.statement === '' ? undefined : parse.statement);
-        if (parse.statement === '') this.unnamedStatement = { facts: undefined, text: parse.sql, rule: decision.rule };
+        const { decision, seq } = this.decideSql(operation);
+        if (seq === undefined) return refuse(decision);
+        // Preparing runs nothing: a statement needing review is held when a Bind executes it, with its values.
+        const review = decision.effect === 'review' ? decision : undefined;
+        this.rememberPrepared(operation, decision.rule, parse.statement === '' ? undefined : parse.statement, review);
+        if (parse.statement === '') this.unnamedStatement = { facts: undefined, text: parse.sql, rule: decision.rule, review };
         this.toUpstream.add(frame.raw);
         return;
       }
@@ -594,26 +608,131 @@ export class PostgresSession implements Cancellable {
   private relayBind(frame: Frame): void {
     const bind = parseBind(frame.body);
     const statement = bind.statement === '' ? this.unnamedStatement : this.preparedStatements.get(bind.statement);
-    let decision: Decision;
-    let seq: number | undefined;
     if (statement === undefined) {
-      decision = unknownStatement(bind.statement);
-      this.recordRefusal(decision, 'bind');
-    } else {
-      decision = { effect: 'allow', rule: statement.rule, reason: 'executes a statement allowed when it was prepared' };
-      seq = this.recording.operation(
-        { kind: 'sql', connection: this.connectionRef!, text: statement.text, via: 'bind' },
-        decision,
-        bind.parameters.map((value, i) => recordedParameter(value, bind.parameterFormats[i]!)),
-      );
-      if (seq === undefined) decision = RECORDING_UNAVAILABLE;
+      this.recordRefusal(unknownStatement(bind.statement), 'bind');
+      // An unknown statement keeps PostgreSQL's own SQLSTATE: drivers re-prepare on it.
+      this.outcomes.bind(bind.portal, undefined);
+      this.toUpstream.add(serializeBind(bind.portal, this.refusalSentinel(unknownStatement(bind.statement), INVALID_STATEMENT_NAME)));
+      return;
     }
-    this.outcomes.bind(bind.portal, seq);
-    // An unknown statement keeps PostgreSQL's own SQLSTATE: drivers re-prepare on it.
-    const code = statement === undefined ? INVALID_STATEMENT_NAME : INSUFFICIENT_PRIVILEGE;
-    if (seq === undefined) this.toUpstream.add(serializeBind(bind.portal, this.refusalSentinel(decision, code)));
-    else this.toUpstream.add(frame.raw);
+    const decision: Decision = statement.review ?? {
+      effect: 'allow',
+      rule: statement.rule,
+      reason: 'executes a statement allowed when it was prepared',
+    };
+    const parameters = bind.parameters.map((value, i) => recordedParameter(value, bind.parameterFormats[i]!));
+    const operation: Operation = { kind: 'sql', connection: this.connectionRef!, text: statement.text, via: 'bind' };
+    const seq = this.recording.operation(operation, decision, parameters);
+    const held: HeldOperation = { kind: 'bind', raw: frame.raw, portal: bind.portal, operation, decision, seq: seq ?? 0, parameters };
+    if (seq === undefined) return this.refuseHeld(held, RECORDING_UNAVAILABLE);
+    if (decision.effect === 'review') return this.hold(held);
+    this.release(held);
   }
+
+  // ------------------------------------------------------------------ approvals
+
+  /**
+   * Holds an operation the gate sent to review: an approved, unused grant for exactly it
+   * releases it at once; otherwise an approval request is made, the agent is told (a
+   * NoticeResponse naming the request, the rule and how to approve it), and nothing more is
+   * read from the client until an approver decides or the request times out.
+   */
+  private hold(held: HeldOperation): void {
+    const approvals = this.deps.approvals;
+    const review = this.deps.connections.get(this.connectionName)?.rules.find((r) => r.name === held.decision.rule)?.review;
+    if (approvals === undefined || review === undefined) return this.refuseHeld(held, approvalsUnavailable(held.decision));
+    const identity = this.identity!;
+    const binding = {
+      subject: identity.subject,
+      clientId: identity.clientId,
+      connection: this.connectionName,
+      rule: held.decision.rule,
+      operationHash: operationHash(held.operation.text, held.parameters),
+    };
+    let request: ApprovalRequest;
+    try {
+      const granted = approvals.redeem(binding);
+      if (granted !== undefined) {
+        this.log.info('held operation released by an earlier approval', { request: granted.id, rule: binding.rule });
+        return this.release(held);
+      }
+      request = approvals.request({
+        ...binding,
+        groups: identity.groups,
+        text: held.operation.text,
+        parameters: held.parameters,
+        sessionId: this.id,
+        reason: held.decision.reason,
+        review,
+      });
+    } catch (err) {
+      this.log.error('could not create an approval request; refusing the operation', { error: err });
+      return this.refuseHeld(held, approvalsUnavailable(held.decision));
+    }
+    const abort = new AbortController();
+    this.held = { ...held, request, abort };
+    this.socket.pause();
+    this.log.info('operation held for approval', { request: request.id, rule: binding.rule });
+    this.socket.write(serializeNoticeResponse(heldNotice(request, review.timeoutMs)));
+    approvals.wait(request.id, abort.signal).then(
+      (decided) => this.onApprovalDecided(decided),
+      (err: unknown) => this.failWith(err),
+    );
+  }
+
+  private onApprovalDecided(request: ApprovalRequest): void {
+    const held = this.held;
+    if (this.isClosed() || held?.request?.id !== request.id || request.status === 'pending') return;
+    this.held = undefined;
+    try {
+      if (request.status === 'approved' && this.redeemHeld(request)) {
+        this.log.info('held operation approved; forwarding it', { request: request.id });
+        this.release(held);
+      } else {
+        const decision = approvalRefusal(held.decision, request);
+        this.recording.outcome({
+          operationSeq: held.seq,
+          durationMs: Math.max(0, Date.now() - request.createdAt),
+          error: { code: INSUFFICIENT_PRIVILEGE, message: decision.reason },
+        });
+        this.refuseHeld(held, decision);
+      }
+      this.socket.resume();
+      this.processClientFrames();
+    } catch (err) {
+      this.failWith(err);
+    }
+  }
+
+  /** Uses up the approval's grant; false when it is no longer usable (then the operation must not run). */
+  private redeemHeld(request: ApprovalRequest): boolean {
+    try {
+      this.deps.approvals!.markRedeemed(request.id);
+      return true;
+    } catch (err) {
+      this.log.warn('approved grant could not be used; refusing the held operation', { request: request.id, error: err });
+      return false;
+    }
+  }
+
+  /** Forwards an operation that may run (allowed, or approved). */
+  private release(held: HeldOperation): void {
+    if (held.kind === 'query') {
+      this.rememberPrepared(held.operation, held.decision.rule, undefined);
+      this.outcomes.query(held.seq);
+    } else {
+      this.outcomes.bind(held.portal, held.seq);
+    }
+    this.toUpstream.add(held.raw);
+  }
+
+  /** Replaces an operation that may not run by a refusal the target produces in its place. */
+  private refuseHeld(held: HeldOperation, decision: Decision): void {
+    if (held.kind === 'query') return this.refuseQuery(decision);
+    this.outcomes.bind(held.portal, undefined);
+    this.toUpstream.add(serializeBind(held.portal, this.refusalSentinel(decision)));
+  }
+
 
   /** A refusal decided before any SQL text could be inspected is recorded too. */
   private recordRefusal(decision: Decision, via: string): Decision {
@@ -789,6 +908,9 @@ export class PostgresSession implements Cancellable {
   private teardown(reason: string, endedBy: EndedBy = 'client'): void {
     if (this.phase === 'closed') return;
     this.recording.end(endedBy, reason);
+    // A request still pending stays open: approved later, it can run once on a new connection.
+    this.held?.abort?.abort();
+    this.held = undefined;
     const wasRelaying = this.phase === 'relay';
     if (wasRelaying) this.deps.metrics.sessionClosed('postgres', this.connectionName);
     this.phase = 'closed';
@@ -848,6 +970,62 @@ interface PreparedStatement {
   readonly facts: StatementFacts | undefined;
   readonly text: string;
   readonly rule: string;
+  /** Set when executing it needs approval (held at each Bind, with its values). */
+  readonly review: Decision | undefined;
+}
+
+/** An operation between its decision and its forwarding (held while it waits for approval). */
+type HeldOperation = (
+  | { readonly kind: 'query'; readonly raw: Buffer }
+  | { readonly kind: 'bind'; readonly raw: Buffer; readonly portal: string }
+) & {
+  readonly operation: Operation;
+  readonly decision: Decision;
+  /** Its recorded event. */
+  readonly seq: number;
+  readonly parameters: readonly RecordedParameter[] | undefined;
+  readonly request?: ApprovalRequest;
+  readonly abort?: AbortController;
+};
+
+function approvalsUnavailable(decision: Decision): Decision {
+  return {
+    ...decision,
+    effect: 'deny',
+    reason: `${decision.reason} Approvals are not available on this gateway right now, so it was refused; ask a human operator.`,
+  };
+}
+
+/** What the agent is told when a held operation is not approved. */
+function approvalRefusal(decision: Decision, request: ApprovalRequest): Decision {
+  const denial = request.decisions.find((d) => d.decision === 'deny');
+  const reason =
+    request.status === 'denied' && denial !== undefined
+      ? `approval request ${request.id} was denied by ${denial.subject}: ${denial.comment}`
+      : request.status === 'approved'
+        ? `approval request ${request.id} was approved, but its one-time grant was already used or has expired; retry to ask again`
+        : `approval request ${request.id} timed out: no decision within ${formatDuration(request.expiresAt - request.createdAt)}; ` +
+          'ask an approver to look at it sooner, then retry';
+  return { ...decision, effect: 'deny', reason: `${reason} (rule "${decision.rule}")` };
+}
+
+function heldNotice(request: ApprovalRequest, timeoutMs: number): ErrorFields {
+  return {
+    severity: 'NOTICE',
+    code: '01000',
+    message:
+      `Portcullis: this statement is held for approval (request ${request.id}); it runs once approved, ` +
+      `and is refused if denied or not decided within ${formatDuration(timeoutMs)}`,
+    detail: `${request.reason} Approvers: group ${request.approvers.join(', ')}${request.minApprovals > 1 ? ` (${request.minApprovals} needed)` : ''}.`,
+    hint: `an approver runs: portcullis approvals approve ${request.id}`,
+  };
+}
+
+function formatDuration(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 120) return `${seconds}s`;
+  const minutes = Math.round(seconds / 60);
+  return minutes < 120 ? `${minutes}m` : `${Math.round(minutes / 60)}h`;
 }
 
 function unknownStatement(name: string): Decision {

@@ -42,7 +42,7 @@ describe('matchRoute', () => {
       expect(matchRoute(method, '/api/sessions/x')).toEqual({
         kind: 'method-not-allowed',
         allow: 'GET, HEAD',
-        message: `${method} is not allowed on /api/sessions/x: the admin API is read-only; use GET`,
+        message: `${method} is not allowed on /api/sessions/x: it is read-only; use GET`,
       });
     }
   });
@@ -51,9 +51,10 @@ describe('matchRoute', () => {
     expect(matchRoute('GET', '/api/sessions/%E0%A4%A').kind).toBe('bad-path');
   });
 
-  it('marks the probes and metrics public and every /api route for auditors', () => {
+  it('marks the probes and metrics public, the recordings for auditors, and approvals for any token', () => {
     expect(ROUTES.filter((r) => r.access === 'public').map((r) => r.name)).toEqual(['healthz', 'readyz', 'metrics']);
-    expect(ROUTES.filter((r) => r.path[0] === 'api').every((r) => r.access === 'auditor')).toBe(true);
+    expect(ROUTES.filter((r) => r.path[1] === 'sessions' || r.path[1] === 'audit').every((r) => r.access === 'auditor')).toBe(true);
+    expect(ROUTES.filter((r) => r.path[1] === 'approvals').every((r) => r.access === 'token')).toBe(true);
   });
 });
 

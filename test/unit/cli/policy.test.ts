@@ -101,7 +101,7 @@ describe('portcullis policy check (real inspector)', () => {
     const r = await check(agent('UPDATE orders SET total = 0 WHERE id = 1', file));
     expect(r.code).toBe(3);
     expect(r.json).toMatchObject({ effect: 'review', rule: 'writes-need-approval' });
-    expect(r.json?.reason).toMatch(/requires human approval.*not available through Portcullis yet/);
+    expect(r.json?.reason).toMatch(/needs human approval under rule "writes-need-approval"/);
     expect((await check(agent('DROP TABLE orders', file))).code).toBe(1);
     expect((await check(agent('SELECT 1', file))).code).toBe(0);
   });

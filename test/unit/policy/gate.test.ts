@@ -320,15 +320,11 @@ describe('gate: fail-closed guards', () => {
 });
 
 describe('gate: review', () => {
-  it('is its own effect, with a reason that says approval is required and not yet available', () => {
+  it('is its own effect, with a reason that names the statement, the rule and why it needs approval', () => {
     const r = rule('writes-need-approval', 'review', { sql: { classes: ['write'] }, reason: 'Writes need a DBA' });
     const d = decide([r], one({ kind: 'update', class: 'write', text: 'UPDATE t SET a = 1 WHERE id = 2' }));
     expect(d).toMatchObject({ effect: 'review', rule: 'writes-need-approval', statementIndex: 0 });
-    expect(d.reason).toBe(
-      'Refused "UPDATE t SET a = 1 WHERE id = 2": rule "writes-need-approval" requires human approval for it: Writes ' +
-        'need a DBA. Approvals are not available through Portcullis yet, so it cannot run now; ask a human operator to ' +
-        'run it for you, or to change the policy.',
-    );
+    expect(d.reason).toBe('"UPDATE t SET a = 1 WHERE id = 2" needs human approval under rule "writes-need-approval": Writes need a DBA.');
   });
 });
 

@@ -1,0 +1,77 @@
+/**
+ * The steps of an approval request the audit log records (issue 5, point 8), and how each
+ * becomes a global entry of the tamper-evident log (`Recorder.approvalEvent`). The service
+ * emits them; the gateway passes them to the recorder with `toApprovalRecord`.
+ */
+import type { ApprovalEvent } from '../recording/recorder.js';
+import type { ApprovalRequest } from './types.js';
+
+export type ApprovalAuditKind =
+  /** A pending request was created (the operation is held). */
+  | 'requested'
+  /** The request reached its approvals (`by` made the last one). */
+  | 'approved'
+  /** An eligible approver (`by`) denied it. */
+  | 'denied'
+  /** An approval that did not yet reach `minApprovals`. */
+  | 'decision'
+  /** No decision before its deadline: denied as timed out. */
+  | 'expired'
+  /** The approved operation ran (its `once` grant is used up). */
+  | 'redeemed';
+
+export interface ApprovalAuditEvent {
+  readonly kind: ApprovalAuditKind;
+  /** The request as it is after this step. */
+  readonly request: ApprovalRequest;
+  /** The approver, for `approved`, `denied` and `decision`. */
+  readonly by?: { readonly subject: string; readonly clientId: string | undefined };
+  readonly comment?: string;
+}
+
+/**
+ * The recorder entry for a step: the request id and kind, and what an auditor needs to know
+ * about it. `requested` carries the whole held operation (text and parameters; the hash in
+ * the binding covers exactly these); later steps carry the status and the times that changed.
+ */
+export function toApprovalRecord(event: ApprovalAuditEvent): ApprovalEvent {
+  const { request } = event;
+  const by = event.by === undefined ? {} : { by: { subject: event.by.subject, clientId: event.by.clientId ?? null } };
+  const comment = event.comment === undefined ? {} : { comment: event.comment };
+  if (event.kind === 'requested') {
+    return {
+      requestId: request.id,
+      kind: event.kind,
+      payload: {
+        sessionId: request.sessionId,
+        subject: request.subject,
+        clientId: request.clientId ?? null,
+        connection: request.connection,
+        rule: request.rule,
+        reason: request.reason,
+        operationHash: request.operationHash,
+        text: request.text,
+        parameters: request.parameters ?? null,
+        approvers: request.approvers,
+        minApprovals: request.minApprovals,
+        createdAt: request.createdAt,
+        expiresAt: request.expiresAt,
+      },
+    };
+  }
+  return {
+    requestId: request.id,
+    kind: event.kind,
+    payload: {
+      sessionId: request.sessionId,
+      status: request.status,
+      operationHash: request.operationHash,
+      ...by,
+      ...comment,
+      approvals: request.decisions.filter((decision) => decision.decision === 'approve').length,
+      minApprovals: request.minApprovals,
+      ...(request.grantExpiresAt === undefined ? {} : { grantExpiresAt: request.grantExpiresAt }),
+      ...(request.redeemedAt === undefined ? {} : { redeemedAt: request.redeemedAt }),
+    },
+  };
+}

@@ -1,0 +1,36 @@
+/** Approval requests made the way the front door makes them, for the admin API and CLI tests. */
+import { operationHash } from '../../../src/approvals/binding.js';
+import type { ApprovalRequest, ApprovalService, NewApprovalRequest } from '../../../src/approvals/types.js';
+import type { Identity } from '../../../src/identity/identity.js';
+
+export function identity(subject: string, groups: readonly string[], clientId: string | undefined = subject): Identity {
+  return { subject, clientId, groups, scopes: [], issuer: 'https://idp.example', expiresAt: Date.now() + 3_600_000 };
+}
+
+export interface AskOptions {
+  readonly text?: string;
+  readonly parameters?: NewApprovalRequest['parameters'];
+  readonly approvers?: readonly string[];
+  readonly minApprovals?: number;
+  readonly timeoutMs?: number;
+  readonly rule?: string;
+}
+
+/** A pending request by `requester` (an agent) held under a review rule on connection `demo`. */
+export function ask(service: ApprovalService, requester: Pick<Identity, 'subject' | 'clientId' | 'groups'>, options: AskOptions = {}): ApprovalRequest {
+  const text = options.text ?? 'UPDATE orders SET status = $1 WHERE id = 7';
+  const parameters = 'parameters' in options ? options.parameters : ['paid'];
+  return service.request({
+    subject: requester.subject,
+    clientId: requester.clientId,
+    groups: requester.groups,
+    connection: 'demo',
+    rule: options.rule ?? 'orders-writes-need-approval',
+    operationHash: operationHash(text, parameters),
+    text,
+    parameters,
+    sessionId: 'session-1',
+    reason: 'Writes to orders need a human approver.',
+    review: { approvers: options.approvers ?? ['approvers'], minApprovals: options.minApprovals ?? 1, timeoutMs: options.timeoutMs ?? 600_000, grant: 'once' },
+  });
+}
