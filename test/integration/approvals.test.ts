@@ -5,6 +5,7 @@
  * node-postgres and a raw wire client through the real gateway; approvers decide through the
  * gateway's approval service (the HTTP API and CLI over it have their own tests).
  */
+import { execFile, execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApprovalRequest, ApprovalService } from '../../src/approvals/types.js';
@@ -217,6 +218,67 @@ describe('what an approval releases', () => {
       expect(await statusOf(9006)).toBe('new');
     } finally {
       await client.end();
+    }
+  });
+});
+
+const PSQL = ((): string | undefined => {
+  try {
+    return execFileSync('sh', ['-c', 'command -v psql'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** The pending request holding `text`, once it exists. */
+async function pendingFor(text: string): Promise<ApprovalRequest> {
+  const found = await pollUntil(
+    async () => stack.gateway.approvals.list({ status: 'pending' }).find((r) => r.text === text),
+    (r) => r !== undefined,
+    { what: `a pending request for ${text}`, intervalMs: 20 },
+  );
+  return found!;
+}
+
+describe('held statements from other clients, and across a restart', () => {
+  it.skipIf(!PSQL)(`psql shows the notice, waits, and prints the result once approved${PSQL ? '' : ' (skipped: no psql)'}`, async () => {
+    const text = "UPDATE orders SET status = 'psql' WHERE id = 9007";
+    const token = await stack.token();
+    const run = new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        PSQL!,
+        ['-X', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(stack.port), '-U', 'agent', '-d', 'demo', '-c', text],
+        { env: { ...process.env, PGPASSWORD: token, PGSSLMODE: 'disable' }, timeout: 30_000 },
+        (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+    const request = await pendingFor(text);
+    approvals.decide(request.id, approver('approver-2'), 'approve', 'psql ok');
+    const result = await run;
+    expect(result).toMatchObject({ code: 0, stdout: 'UPDATE 1\n' });
+    expect(result.stderr).toContain(`NOTICE:  Portcullis: this statement is held for approval (request ${request.id})`);
+    expect(await statusOf(9007)).toBe('psql');
+  });
+
+  it('a request pending when the gateway restarts can still be approved, and the agent runs it once on reconnecting', async () => {
+    const text = "UPDATE orders SET status = 'after-restart' WHERE id = 9008";
+    const { client } = await agentClient();
+    const held = client.query(text);
+    held.catch(() => undefined);
+    const request = await pendingFor(text);
+    await stack.restart(); // ends the agent's session (57P01); the request stays pending
+    await expect(held).rejects.toMatchObject({ code: '57P01' });
+    await client.end().catch(() => undefined);
+    approvals = stack.gateway.approvals;
+    expect(approvals.get(request.id)).toMatchObject({ status: 'pending' });
+    approvals.decide(request.id, approver('approver-1'), 'approve', 'after the restart');
+    const again = await agentClient();
+    try {
+      expect((await again.client.query(text)).rowCount).toBe(1);
+      expect(again.notices).toEqual([]);
+      expect(await statusOf(9008)).toBe('after-restart');
+    } finally {
+      await again.client.end();
     }
   });
 });

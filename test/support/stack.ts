@@ -86,6 +86,8 @@ export interface Stack {
   clientConfig(password: string, database?: string): pg.ClientConfig;
   /** A connected node-postgres client as the agent. */
   connect(database?: string): Promise<pg.Client>;
+  /** Stops the gateway cleanly and starts it again on the same port and data directory. */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -134,7 +136,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...(options.admin ? { admin: adminConfig(options.admin) } : {}),
   };
   const logger = options.debugLogs ? createLogger('debug') : silentLogger;
-  const gateway = await startGateway(config, logger);
+  let gateway = await startGateway(config, logger);
   const port = gateway.postgres!.port;
   const token = async (client: DevClient = AGENT): Promise<string> =>
     (await fetchAccessToken({ issuer: idp.issuer, clientId: client.clientId, clientSecret: client.clientSecret })).accessToken;
@@ -148,7 +150,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   return {
     postgres,
     idp,
-    gateway,
+    get gateway() {
+      return gateway;
+    },
     port,
     dataDir,
     token,
@@ -157,6 +161,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const client = new pg.Client(clientConfig(await token(), database));
       await client.connect();
       return client;
+    },
+    async restart() {
+      await gateway.close();
+      const admin = config.admin && gateway.admin ? { admin: { ...config.admin, port: gateway.admin.port } } : {};
+      gateway = await startGateway({ ...config, postgres: { ...config.postgres!, port }, ...admin }, logger);
     },
     async close() {
       await gateway.close();
