@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config/issues.js';
+import type { Config } from '../config/types.js';
 import { loadConfig } from '../config/load.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../demo/embedded-postgres.js';
 import { seedDemoDatabase } from '../demo/seed.js';
@@ -19,6 +20,7 @@ const DEFAULT_CONFIG = fileURLToPath(new URL('../../examples/portcullis.yaml', i
 const AGENT = { clientId: 'agent', clientSecret: 'agent-secret', groups: ['agents'] };
 const OUTSIDER = { clientId: 'outsider', clientSecret: 'outsider-secret', groups: ['contractors'] };
 const AUDITOR = { clientId: 'auditor', clientSecret: 'auditor-secret', groups: ['auditors'] };
+const APPROVER = { clientId: 'approver', clientSecret: 'approver-secret', groups: ['approvers'] };
 
 export const demoCommand: CliCommand = {
   name: 'demo',
@@ -31,7 +33,8 @@ Starts, in one process:
     phone numbers; orders); its data lives under the config's data_dir;
   - the dev OIDC issuer on the config's first issuer URL, with clients
     agent/agent-secret (group agents), outsider/outsider-secret (group contractors)
-    and auditor/auditor-secret (group auditors, for the admin API);
+    auditor/auditor-secret (group auditors, for the admin API) and approver/approver-secret
+    (group approvers, who approve held statements);
   - the gateway, configured by FILE.
 It then prints the commands an agent runs to get a token and connect with psql.
 Ctrl-C stops everything.
@@ -86,7 +89,7 @@ Options:
       idp = await startDevIdp({
         host: issuerUrl.hostname,
         port: Number(issuerUrl.port || 80),
-        clients: [AGENT, OUTSIDER, AUDITOR],
+        clients: [AGENT, OUTSIDER, AUDITOR, APPROVER],
         audience: issuer.audiences[0] ?? 'portcullis',
         groupsClaim: issuer.groupsClaim,
         logger,
@@ -102,7 +105,7 @@ Options:
     io.out(`
 Portcullis demo is running.
 
-  OIDC issuer (dev)   ${idp.issuer}   clients: agent/agent-secret (group agents), outsider/outsider-secret, auditor/auditor-secret
+  OIDC issuer (dev)   ${idp.issuer}   clients: agent/agent-secret (group agents), outsider/outsider-secret, auditor/auditor-secret, approver/approver-secret
   PostgreSQL target   127.0.0.1:${connection.target.port} database ${connection.target.database} (credentials known only to the gateway)
   Gateway             ${gw.address}:${gw.port}   connection "demo" (open to group agents)
 
@@ -125,7 +128,7 @@ Every session and statement is recorded before it is forwarded; check the tamper
 
   ${bin} audit verify --config ${path.relative(process.cwd(), file)}
   ${bin} sessions list --config ${path.relative(process.cwd(), file)}
-${adminLines(gateway.admin, bin, idp.issuer)}
+${adminLines(gateway.admin, bin, idp.issuer)}${approvalLines(gateway.admin, gw, bin, idp.issuer, config.connections)}
 An identity outside the access list is refused:
 
   PGPASSWORD=$(${bin} token --issuer ${idp.issuer} --client-id outsider --client-secret outsider-secret) \\
@@ -148,5 +151,29 @@ The admin API (${url}) serves the same recordings to the auditors group:
 
   curl -s -H "Authorization: Bearer $(${bin} token --issuer ${issuer} --client-id auditor --client-secret auditor-secret)" ${url}/api/sessions
   curl -s ${url}/metrics
+`;
+}
+
+/** How to see a statement held for approval and approve it, when the config has a connection for it. */
+function approvalLines(
+  admin: { address: string; port: number } | undefined,
+  gw: { address: string; port: number },
+  bin: string,
+  issuer: string,
+  connections: Config['connections'],
+): string {
+  const ops = connections.find((c) => c.rules.some((r) => r.effect === 'review'));
+  if (admin === undefined || ops === undefined) return '';
+  return `
+On connection "${ops.name}" an agent's change to orders waits for a human approver (rule "${ops.rules.find((r) => r.effect === 'review')!.name}"):
+
+  psql "host=${gw.address} port=${gw.port} dbname=${ops.name} user=agent sslmode=disable" -c "UPDATE orders SET status = 'shipped' WHERE id = 1"
+  NOTICE:  Portcullis: this statement is held for approval (request …) …
+
+From a second terminal, as an approver (the agent cannot approve its own request):
+
+  export PORTCULLIS_URL=http://${admin.address}:${admin.port} PORTCULLIS_TOKEN=$(${bin} token --issuer ${issuer} --client-id approver --client-secret approver-secret)
+  ${bin} approvals list --status pending
+  ${bin} approvals approve REQUEST_ID --comment "ok to ship"
 `;
 }

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { pollUntil } from '../support/poll.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/ports.js';
 
@@ -56,7 +57,7 @@ describe('portcullis demo (npm start)', () => {
     const config = example
       .replace('data_dir: ../.portcullis', `data_dir: ${dir}/state`)
       .replace('http://127.0.0.1:9000', `http://127.0.0.1:${ports.idp}`)
-      .replace('port: 54329', `port: ${ports.pg}`)
+      .replaceAll('port: 54329', `port: ${ports.pg}`)
       .replace('address: 127.0.0.1:6432', `address: 127.0.0.1:${ports.gateway}`)
       .replace('listen: 127.0.0.1:6480', 'listen: 127.0.0.1:0');
     expect(config).not.toBe(example);
@@ -96,6 +97,31 @@ describe('portcullis demo (npm start)', () => {
     const after = await client.query('SELECT count(*)::int AS n FROM orders');
     expect(after.rows[0].n).toBeGreaterThan(0);
     await client.end();
+  });
+
+  it('prints how a held change to orders is approved from a second terminal, and it then runs', async () => {
+    const tokenLine = printed.split('\n').find((l) => l.includes('export PGPASSWORD='))!;
+    const { stdout: agentToken } = await exec('sh', ['-c', /\$\((.*)\)/.exec(tokenLine)![1]!], { cwd: ROOT });
+    const psqlLine = printed.split('\n').find((l) => l.includes('dbname=demo-ops'))!;
+    expect(psqlLine).toContain(`port=${ports.gateway} dbname=demo-ops`);
+    const client = new pg.Client({ host: '127.0.0.1', port: ports.gateway, database: 'demo-ops', user: 'agent', password: agentToken.trim() });
+    const notices: string[] = [];
+    client.on('notice', (n) => notices.push(n.message ?? ''));
+    await client.connect();
+    try {
+      const held = client.query("UPDATE orders SET status = 'shipped' WHERE id = 1");
+      await pollUntil(async () => notices.length, (n) => n > 0, { what: 'the held-for-approval notice' });
+      const id = /request ([A-Za-z0-9_-]+)\)/.exec(notices[0]!)![1]!;
+      // The approver's two printed lines, as printed, with the request id filled in.
+      const exportLine = printed.split('\n').find((l) => l.includes('export PORTCULLIS_URL='))!.trim();
+      const approveLine = printed.split('\n').find((l) => l.includes('approvals approve'))!.trim().replace('REQUEST_ID', id);
+      const { stdout } = await exec('sh', ['-c', `${exportLine} && ${approveLine}`], { cwd: ROOT });
+      expect(stdout).toContain(id);
+      expect((await held).rowCount).toBe(1);
+      expect((await client.query('SELECT status FROM orders WHERE id = 1')).rows).toEqual([{ status: 'shipped' }]);
+    } finally {
+      await client.end();
+    }
   });
 
   it('prints a policy check command that decides offline like the gateway', async () => {

@@ -69,8 +69,8 @@ describe('recording through the gateway', () => {
       example
         .replace('data_dir: ../.portcullis', `data_dir: ${dir}/state`)
         .replace('http://127.0.0.1:9000', idp.issuer)
-        .replace('port: 54329', `port: ${target.pg.port}`)
-        .replace('${env:DEMO_DB_PASSWORD}', AGENT_DB_PASSWORD)
+        .replaceAll('port: 54329', `port: ${target.pg.port}`)
+        .replaceAll('${env:DEMO_DB_PASSWORD}', AGENT_DB_PASSWORD)
         .replace('address: 127.0.0.1:6432', `address: 127.0.0.1:${port}`)
         .replace('listen: 127.0.0.1:6480', 'listen: 127.0.0.1:0'),
     );
