@@ -34,7 +34,7 @@ const REVIEW_ORDER_WRITES: RuleConfig = {
   },
   effect: 'review',
   reason: 'Writes to orders need a human approver.',
-  review: { approvers: ['approvers'], minApprovals: 1, timeoutMs: 60_000, grant: 'once' },
+  review: { approvers: ['approvers'], minApprovals: 1, timeoutMs: 60_000, grant: { kind: 'once', ttlMs: 15 * 60_000 } },
 };
 
 function percentile(sorted: readonly number[], p: number): number {

@@ -5,11 +5,19 @@
  *
  * Any verified token may call these routes, so seeing a request is decided here, per request:
  * its requester (same subject: the agent waiting on it), members of its approvers groups,
- * and auditors and admins. Deciding is the service's call (approvers groups, no
- * self-approval, one decision each), so every valid token may POST and gets the service's
- * refusal.
+ * and auditors and admins. Deciding and revoking are the service's call (approvers groups, no
+ * self-approval, one decision each; revoking also admins), so every valid token may POST and
+ * gets the service's refusal.
  */
-import { ApprovalError, type ApprovalDecision, type ApprovalRequest, type ApprovalService, type ApprovalStatus } from '../approvals/types.js';
+import type { ReviewGrant } from '../config/types.js';
+import {
+  ApprovalError,
+  type ApprovalDecision,
+  type ApprovalRequest,
+  type ApprovalRevocation,
+  type ApprovalService,
+  type ApprovalStatus,
+} from '../approvals/types.js';
 import type { Identity } from '../identity/identity.js';
 import type { RecordedParameter } from '../recording/recorder.js';
 import { iso, type ApiResponse } from './api.js';
@@ -24,6 +32,9 @@ export interface Caller {
 }
 
 export type Decision = 'approve' | 'deny';
+
+/** What a POST to an approval request does: an approver's decision, or withdrawing its grant. */
+export type ApprovalAction = Decision | 'revoke';
 
 /** Why `caller` may see `request`, or undefined when they may not. */
 export function viewReason(caller: Caller, request: ApprovalRequest): 'oversight' | 'requester' | 'approver' | undefined {
@@ -60,8 +71,23 @@ export async function approvalWaitResponse(service: ApprovalService, caller: Cal
 export function decisionResponse(service: ApprovalService, caller: Caller, id: string, decision: Decision, body: unknown): ApiResponse {
   const comment = parseDecisionBody(body, decision);
   if (!comment.ok) return { status: 400, body: errorBody('bad_request', comment.message) };
+  return serviceAnswer(() => service.decide(id, caller.identity, decision, comment.value));
+}
+
+/**
+ * Withdraws an approved grant: `{"comment": "why"}` (required). Approvers groups' members may,
+ * and admins (the caller's role says so: the service does not know the admin groups).
+ */
+export function revokeResponse(service: ApprovalService, caller: Caller, id: string, body: unknown): ApiResponse {
+  const comment = parseDecisionBody(body, 'revoke');
+  if (!comment.ok) return { status: 400, body: errorBody('bad_request', comment.message) };
+  return serviceAnswer(() => service.revoke(id, caller.identity, comment.value, caller.role === 'admin'));
+}
+
+/** The request after a service call, or the service's refusal (ApprovalError) with its status and message. */
+function serviceAnswer(call: () => ApprovalRequest): ApiResponse {
   try {
-    return { status: 200, body: approvalJson(service.decide(id, caller.identity, decision, comment.value)) };
+    return { status: 200, body: approvalJson(call()) };
   } catch (error) {
     if (!(error instanceof ApprovalError)) throw error;
     return { status: error.status, body: errorBody(ERROR_CODES[error.status], error.message) };
@@ -72,10 +98,10 @@ const ERROR_CODES = { 400: 'bad_request', 403: 'forbidden', 404: 'not_found', 40
 
 /**
  * `{"comment": "…"}` (an empty body arrives as `{}`): the comment, trimmed. Optional to
- * approve; required to deny, since the agent is told why. Other fields are refused: a typo
- * would otherwise be silently dropped.
+ * approve; required to deny, since the agent is told why, and to revoke. Other fields are
+ * refused: a typo would otherwise be silently dropped.
  */
-export function parseDecisionBody(body: unknown, decision: Decision): Parsed<string> {
+export function parseDecisionBody(body: unknown, action: ApprovalAction): Parsed<string> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return { ok: false, message: `the request body must be a JSON object such as {"comment": "…"}, not ${describeJson(body)}` };
   }
@@ -86,10 +112,16 @@ export function parseDecisionBody(body: unknown, decision: Decision): Parsed<str
   const comment = (body as { comment?: unknown }).comment ?? '';
   if (typeof comment !== 'string') return { ok: false, message: `"comment" must be a string, not ${describeJson(comment)}` };
   const trimmed = comment.trim();
-  if (decision === 'deny' && trimmed === '') {
+  if (action === 'deny' && trimmed === '') {
     return {
       ok: false,
       message: 'denying needs a comment: the agent is told why its operation was refused; send {"comment": "why it is denied"}',
+    };
+  }
+  if (action === 'revoke' && trimmed === '') {
+    return {
+      ok: false,
+      message: 'revoking needs a comment: it is recorded with the revocation for the agent and auditors; send {"comment": "why it is revoked"}',
     };
   }
   return { ok: true, value: trimmed };
@@ -124,8 +156,24 @@ export interface ApprovalJson {
   readonly createdAt: string;
   readonly expiresAt: string;
   readonly decisions: readonly DecisionJson[];
+  /** What an approval releases: `{"kind": "once", "ttlMs": …}` or `{"kind": "window", "durationMs": …}`. */
+  readonly grant: ReviewGrant;
+  /** When the grant first released an operation. */
   readonly redeemedAt: string | null;
+  /** How many operations the grant released. */
+  readonly uses: number;
+  /** Until when the approved grant can be used (null before approval). */
   readonly grantExpiresAt: string | null;
+  /** Who revoked the grant, when and why (status `revoked`), else null. */
+  readonly revocation: RevocationJson | null;
+}
+
+export interface RevocationJson {
+  readonly subject: string;
+  readonly clientId: string | null;
+  readonly comment: string;
+  readonly at: string;
+  readonly asAdmin: boolean;
 }
 
 export interface DecisionJson {
@@ -156,9 +204,17 @@ export function approvalJson(request: ApprovalRequest): ApprovalJson {
     createdAt: iso(request.createdAt),
     expiresAt: iso(request.expiresAt),
     decisions: request.decisions.map(decisionJson),
+    grant: request.grant,
     redeemedAt: request.redeemedAt === undefined ? null : iso(request.redeemedAt),
+    uses: request.uses,
     grantExpiresAt: request.grantExpiresAt === undefined ? null : iso(request.grantExpiresAt),
+    revocation: request.revocation === undefined ? null : revocationJson(request.revocation),
   };
+}
+
+function revocationJson(revocation: ApprovalRevocation): RevocationJson {
+  const { subject, clientId, comment, at, asAdmin } = revocation;
+  return { subject, clientId: clientId ?? null, comment, at: iso(at), asAdmin };
 }
 
 function decisionJson(decision: ApprovalDecision): DecisionJson {

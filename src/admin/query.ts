@@ -2,7 +2,7 @@
  * Query parameters of the admin API, parsed into what the recording queries take. Pure:
  * each parser returns the value or a message naming the parameter and what it expects.
  */
-import type { ApprovalStatus } from '../approvals/types.js';
+import { APPROVAL_STATUSES, isApprovalStatus, type ApprovalStatus } from '../approvals/types.js';
 import { DurationError, formatDuration, parseDuration } from '../config/duration.js';
 import type { SessionFilter } from '../recording/session-query.js';
 import type { Anchor } from '../recording/verify.js';
@@ -76,7 +76,8 @@ export function parseVerifyQuery(params: Params): Parsed<{ readonly anchors: rea
   return { ok: true, value: { anchors } };
 }
 
-export const APPROVAL_STATUSES: readonly ApprovalStatus[] = ['pending', 'approved', 'denied', 'expired'];
+/** The statuses are the approvals' (src/approvals/types.ts); re-exported for the API's callers. */
+export { APPROVAL_STATUSES, isApprovalStatus };
 
 export interface ApprovalsQuery {
   readonly status: ApprovalStatus | undefined;
@@ -87,10 +88,6 @@ export function parseApprovalsQuery(params: Params): Parsed<ApprovalsQuery> {
   if (status === undefined) return { ok: true, value: { status: undefined } };
   if (!isApprovalStatus(status)) return fail(`status=${JSON.stringify(status)}: expected ${APPROVAL_STATUSES.join(', ')}`);
   return { ok: true, value: { status } };
-}
-
-export function isApprovalStatus(value: string): value is ApprovalStatus {
-  return (APPROVAL_STATUSES as readonly string[]).includes(value);
 }
 
 export const DEFAULT_WAIT_MS = 30_000;

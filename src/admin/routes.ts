@@ -5,22 +5,23 @@
  */
 
 /** The routes answered from the ApprovalService (the others read the recordings or the process). */
-export const APPROVAL_ROUTES = ['approvals', 'approval', 'approval-approve', 'approval-deny', 'approval-wait'] as const;
+export const APPROVAL_ROUTES = ['approvals', 'approval', 'approval-approve', 'approval-deny', 'approval-revoke', 'approval-wait'] as const;
 export type ApprovalRouteName = (typeof APPROVAL_ROUTES)[number];
 
-export type RouteName = 'healthz' | 'readyz' | 'metrics' | 'sessions' | 'session' | 'session-events' | 'audit-verify' | ApprovalRouteName;
+export type RouteName = 'healthz' | 'readyz' | 'metrics' | 'sessions' | 'session' | 'session-events' | 'audit-verify' | ApprovalRouteName | 'slack-interactions';
 
 export function isApprovalRoute(name: RouteName): name is ApprovalRouteName {
   return (APPROVAL_ROUTES as readonly string[]).includes(name);
 }
 
 /**
- * `public`: no token (probes and scrapers); `token`: any verified token, the route itself
- * decides per request (approvals: approvers are checked against each request's rule);
- * `auditor`: a token in an auditors or admins group; `admin`: a token in an admins group (no
- * route needs it yet).
+ * `public`: no token (probes and scrapers); `signed`: no token, the request carries its
+ * sender's signature, which the route's handler verifies (Slack interactions); `token`: any
+ * verified token, the route itself decides per request (approvals: approvers are checked
+ * against each request's rule); `auditor`: a token in an auditors or admins group; `admin`: a
+ * token in an admins group (no route needs it yet).
  */
-export type Access = 'public' | 'token' | 'auditor' | 'admin';
+export type Access = 'public' | 'signed' | 'token' | 'auditor' | 'admin';
 
 /** GET routes read (HEAD is GET without the body); POST routes take a JSON body and change state. */
 export type RouteMethod = 'GET' | 'POST';
@@ -49,7 +50,10 @@ export const ROUTES: readonly Route[] = [
   { name: 'approval', method: 'GET', path: ['api', 'approvals', ':id'], access: 'token', query: [] },
   { name: 'approval-approve', method: 'POST', path: ['api', 'approvals', ':id', 'approve'], access: 'token', query: [] },
   { name: 'approval-deny', method: 'POST', path: ['api', 'approvals', ':id', 'deny'], access: 'token', query: [] },
+  { name: 'approval-revoke', method: 'POST', path: ['api', 'approvals', ':id', 'revoke'], access: 'token', query: [] },
   { name: 'approval-wait', method: 'GET', path: ['api', 'approvals', ':id', 'wait'], access: 'token', query: ['timeout'] },
+  // Slack cannot send a bearer token: the handler verifies Slack's signature instead (src/notify/slack-interactions.ts).
+  { name: 'slack-interactions', method: 'POST', path: ['api', 'slack', 'interactions'], access: 'signed', query: [] },
 ];
 
 /** The methods a route answers: a GET route also answers HEAD (GET without the body). */

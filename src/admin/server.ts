@@ -1,9 +1,11 @@
 /**
  * The admin HTTP listener (node:http, or node:https with `admin.tls`): routes a request,
  * authenticates it when the route needs it, and answers from a read-only snapshot of the
- * recordings or, for approvals, from the ApprovalService. Bounded: small headers, small JSON
- * bodies on the approval decisions only, a deadline for receiving each request, and long
- * polls of at most five minutes. Logs method, route, status and the caller's subject —
+ * recordings or, for approvals, from the ApprovalService (Slack's button clicks: from the
+ * handler notifications give it, which checks Slack's signature instead of a token). Bounded:
+ * small headers, small JSON bodies on the approval decisions only (form bodies of at most
+ * 256 KiB from Slack), a deadline for receiving each request, and long polls of at most
+ * five minutes. Logs method, route, status and the caller's subject —
  * never a header value.
  *
  * Recording queries and audit verification run synchronously on the gateway's event loop
@@ -19,6 +21,7 @@ import type { AdminConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { CONTENT_TYPE as PROMETHEUS_TYPE } from '../metrics/prometheus-text.js';
 import type { ApprovalService } from '../approvals/types.js';
+import type { SlackInteractionHandler } from '../notify/slack-interactions.js';
 import { RecorderError } from '../recording/recorder.js';
 import { SqliteStore } from '../recording/sqlite-store.js';
 import { sessionEventsResponse, sessionResponse, sessionsResponse, verifyResponse, type ApiResponse } from './api.js';
@@ -28,6 +31,7 @@ import {
   approvalsResponse,
   approvalWaitResponse,
   decisionResponse,
+  revokeResponse,
   type Caller,
 } from './approvals.js';
 import { authenticate, type AdminTokenVerifier } from './auth.js';
@@ -58,12 +62,16 @@ export interface AdminServerOptions {
    * routes answer 404 "approvals are not enabled".
    */
   readonly approvals?: ApprovalService;
+  /** Answers POST /api/slack/interactions (Slack's button clicks) when given; without it that route answers 404. */
+  readonly slack?: SlackInteractionHandler;
 }
 
 /** GET requests carry no body; a little is tolerated (some clients send an empty JSON object). */
 export const MAX_BODY_BYTES = 1024;
 /** A decision's JSON body: a comment, bounded. */
 export const MAX_JSON_BODY_BYTES = 16 * 1024;
+/** A Slack interaction carries the whole message clicked (blocks, statement text), form-encoded. */
+export const MAX_SLACK_BODY_BYTES = 256 * 1024;
 export const MAX_HEADER_BYTES = 16 * 1024;
 /** Time allowed to receive a whole request (not to answer it: verification may take longer). */
 export const REQUEST_TIMEOUT_MS = 15_000;
@@ -155,11 +163,14 @@ export class AdminServer {
     const match = matchRoute(method, pathname);
     if (match.kind === 'matched') state.route = match.route.name;
     const takesBody = match.kind === 'matched' && match.route.method === 'POST';
-    const body = await readBody(req, takesBody ? MAX_JSON_BODY_BYTES : MAX_BODY_BYTES);
+    const fromSlack = match.kind === 'matched' && match.route.name === 'slack-interactions';
+    const body = await readBody(req, fromSlack ? MAX_SLACK_BODY_BYTES : takesBody ? MAX_JSON_BODY_BYTES : MAX_BODY_BYTES);
     if (body === undefined) {
-      const message = takesBody
-        ? `the request body exceeds ${MAX_JSON_BODY_BYTES / 1024} KiB; send a JSON object such as {"comment": "…"} with a shorter comment`
-        : `the admin API takes no request body here (at most ${MAX_BODY_BYTES} bytes are ignored); send the request without one`;
+      const message = fromSlack
+        ? `the request body exceeds ${MAX_SLACK_BODY_BYTES / 1024} KiB, more than a Slack interaction with an approval message carries`
+        : takesBody
+          ? `the request body exceeds ${MAX_JSON_BODY_BYTES / 1024} KiB; send a JSON object such as {"comment": "…"} with a shorter comment`
+          : `the admin API takes no request body here (at most ${MAX_BODY_BYTES} bytes are ignored); send the request without one`;
       return sendJson(res, 413, errorBody('body_too_large', message), { connection: 'close' });
     }
     switch (match.kind) {
@@ -173,9 +184,11 @@ export class AdminServer {
         break;
     }
     const { route, params } = match;
+    // Authenticated by Slack's signature over the raw body, not by a token; the body is form-encoded, not JSON.
+    if (route.name === 'slack-interactions') return this.slackInteraction(req, body, res);
     // Authentication before anything else about the request: an anonymous caller only ever learns "401".
     let caller: Caller | undefined;
-    if (route.access !== 'public') {
+    if (route.access !== 'public' && route.access !== 'signed') {
       const outcome = await authenticate(req.headers.authorization, route.access, this.options.config, this.options.verifier);
       if (outcome.kind === 'refused') {
         this.options.logger.info('admin request refused', { route: route.name, status: outcome.status, reason: outcome.reason, client: req.socket.remoteAddress });
@@ -194,6 +207,16 @@ export class AdminServer {
     }
     if (isApprovalRoute(route.name)) return this.approvals(route.name, params['id'] ?? '', query.values, json, res, caller);
     return this.dispatch(route.name, params, query.values, res, state.subject);
+  }
+
+  private slackInteraction(req: IncomingMessage, body: Buffer, res: ServerResponse): void {
+    const handler = this.options.slack;
+    if (handler === undefined) {
+      return sendJson(res, 404, errorBody('not_found', 'Slack interactions are not enabled on this gateway: configure notifications.slack (and point the Slack app\'s Interactivity Request URL here)'));
+    }
+    const answer = handler.handle(body, req.headers);
+    if (answer.body === undefined) return send(res, answer.status, 'text/plain; charset=utf-8', '');
+    sendJson(res, answer.status, answer.body);
   }
 
   /** The approvals routes: always behind a verified token (`caller`). */
@@ -223,6 +246,11 @@ export class AdminServer {
         this.options.logger.info('approval decision through the admin API', { id, subject: caller.identity.subject, decision, status: response.status });
         return reply(res, response);
       }
+      case 'approval-revoke': {
+        const response = revokeResponse(service, caller, id, body);
+        this.options.logger.info('approval grant revoked through the admin API', { id, subject: caller.identity.subject, status: response.status });
+        return reply(res, response);
+      }
       case 'approval-wait': {
         const parsed = parseWaitQuery(query);
         if (!parsed.ok) return sendJson(res, 400, errorBody('bad_request', parsed.message));
@@ -244,7 +272,7 @@ export class AdminServer {
   }
 
   private async dispatch(
-    name: Exclude<RouteName, ApprovalRouteName>,
+    name: Exclude<RouteName, ApprovalRouteName | 'slack-interactions'>,
     params: Readonly<Record<string, string>>,
     query: ReadonlyMap<string, readonly string[]>,
     res: ServerResponse,

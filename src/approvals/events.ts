@@ -17,16 +17,23 @@ export type ApprovalAuditKind =
   | 'decision'
   /** No decision before its deadline: denied as timed out. */
   | 'expired'
-  /** The approved operation ran (its `once` grant is used up). */
-  | 'redeemed';
+  /**
+   * The grant released an operation: a `once` grant its approved operation (then it is used
+   * up); a window grant any operation under its rule — one step per operation released.
+   */
+  | 'redeemed'
+  /** An approver or admin (`by`) withdrew the approved grant. */
+  | 'revoked';
 
 export interface ApprovalAuditEvent {
   readonly kind: ApprovalAuditKind;
   /** The request as it is after this step. */
   readonly request: ApprovalRequest;
-  /** The approver, for `approved`, `denied` and `decision`. */
+  /** The approver, for `approved`, `denied` and `decision`; who revoked, for `revoked`. */
   readonly by?: { readonly subject: string; readonly clientId: string | undefined };
   readonly comment?: string;
+  /** For `redeemed`: the hash of the operation released (a window grant releases operations other than the one approved). */
+  readonly releasedOperationHash?: string;
 }
 
 /**
@@ -54,6 +61,7 @@ export function toApprovalRecord(event: ApprovalAuditEvent): ApprovalEvent {
         parameters: request.parameters ?? null,
         approvers: request.approvers,
         minApprovals: request.minApprovals,
+        grant: request.grant,
         createdAt: request.createdAt,
         expiresAt: request.expiresAt,
       },
@@ -72,6 +80,8 @@ export function toApprovalRecord(event: ApprovalAuditEvent): ApprovalEvent {
       minApprovals: request.minApprovals,
       ...(request.grantExpiresAt === undefined ? {} : { grantExpiresAt: request.grantExpiresAt }),
       ...(request.redeemedAt === undefined ? {} : { redeemedAt: request.redeemedAt }),
+      ...(event.releasedOperationHash === undefined ? {} : { releasedOperationHash: event.releasedOperationHash, uses: request.uses }),
+      ...(request.revocation === undefined ? {} : { revokedAt: request.revocation.at, asAdmin: request.revocation.asAdmin }),
     },
   };
 }

@@ -3,8 +3,8 @@
  * the timing around them — each pending request's deadline, and the front doors waiting for
  * a decision.
  *
- * Every step (requested, a decision, expired, redeemed) is written to the approvals database
- * and handed to the `audit` callback in one transaction: when the callback throws (the
+ * Every step (requested, a decision, expired, redeemed, revoked) is written to the approvals
+ * database and handed to the `audit` callback in one transaction: when the callback throws (the
  * recorder cannot take it), the step is rolled back and the error passed to the caller, so
  * nothing is requested, approved or released without its audit event. The one exception is a
  * timeout: a request past its deadline is refused as timed out whether or not that could be
@@ -13,15 +13,25 @@
  * Pending requests and grants survive a restart: on start, requests past their deadline are
  * expired (audited) and the others' deadlines armed again.
  *
- * Only `grant: once` is implemented: an approval releases its operation once, either on the
- * connection that held it (`markRedeemed`) or, within `grantTtlMs`, on another one (`redeem`).
+ * Grants, as the rule said when the request was made (`request.grant`):
+ * - `once`: the approval releases its exact operation once, either on the connection that held
+ *   it (`markRedeemed`) or, within the rule's `grant_ttl` of the approval, on a new one
+ *   (`redeem` with the same binding).
+ * - window (`grant: 30m`): for that long after the approval, `redeem` releases any operation
+ *   by the same identity (subject and client id) on the same connection under the same rule.
+ *   It is not used up. Each operation it releases is its own `redeemed` audit step carrying
+ *   the released operation's hash and the use count: the audit log says which approval let
+ *   each statement run, at one entry per statement (the statement's own recording is another).
+ * Either kind can be revoked while it can still be used (`revoke`); `redeem` then stops
+ * returning it. A grant's expiry is a time (`grantExpiresAt`), checked at use: nothing needs
+ * to fire when it passes.
  */
 import { randomBytes } from 'node:crypto';
 import type { Identity } from '../identity/identity.js';
 import { silentLogger, type Logger } from '../log.js';
 import { operationHash } from './binding.js';
 import type { ApprovalAuditEvent } from './events.js';
-import { applyDecision, effectiveStatus, iso } from './rules.js';
+import { applyDecision, applyRevoke, describeGrant, effectiveStatus, grantLifetimeMs, unusableGrant } from './rules.js';
 import { ApprovalStore } from './store.js';
 import {
   ApprovalError,
@@ -40,11 +50,7 @@ export interface ApprovalServiceOptions {
   readonly logger?: Logger;
   /** Receives every step, inside its transaction (throwing refuses the step). The gateway passes them to the recorder. */
   readonly audit?: (event: ApprovalAuditEvent) => void;
-  /** How long an approved `once` grant can still be redeemed on a new connection; default 15 minutes. */
-  readonly grantTtlMs?: number;
 }
-
-export const DEFAULT_GRANT_TTL_MS = 15 * 60 * 1000;
 
 /** setTimeout's longest delay; a later deadline is armed again when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -68,7 +74,6 @@ class StoredApprovalService implements ApprovalService {
   private readonly now: () => number;
   private readonly logger: Logger;
   private readonly audit: (event: ApprovalAuditEvent) => void;
-  private readonly grantTtlMs: number;
   private closed = false;
 
   constructor(
@@ -78,10 +83,6 @@ class StoredApprovalService implements ApprovalService {
     this.now = options.now ?? (() => Date.now());
     this.logger = options.logger ?? silentLogger;
     this.audit = options.audit ?? (() => undefined);
-    this.grantTtlMs = options.grantTtlMs ?? DEFAULT_GRANT_TTL_MS;
-    if (!(Number.isSafeInteger(this.grantTtlMs) && this.grantTtlMs > 0)) {
-      throw new RangeError(`grantTtlMs must be a positive number of milliseconds, got ${this.grantTtlMs}`);
-    }
     this.resume();
   }
 
@@ -106,8 +107,11 @@ class StoredApprovalService implements ApprovalService {
       createdAt,
       expiresAt: createdAt + input.review.timeoutMs,
       decisions: [],
+      grant: { ...input.review.grant },
       redeemedAt: undefined,
+      uses: 0,
       grantExpiresAt: undefined,
+      revocation: undefined,
     };
     this.commit({ kind: 'requested', request }, () => this.store.insert(request));
     this.arm(request);
@@ -123,7 +127,7 @@ class StoredApprovalService implements ApprovalService {
   }
 
   decide(id: string, approver: Identity, decision: 'approve' | 'deny', comment: string): ApprovalRequest {
-    const step = applyDecision(this.require(id), approver, decision, comment, this.now(), this.grantTtlMs);
+    const step = applyDecision(this.require(id), approver, decision, comment, this.now());
     const by = { subject: approver.subject, clientId: approver.clientId };
     this.commit({ kind: step.kind, request: step.request, by, comment }, () => this.store.addDecision(step.request, step.decision));
     if (step.request.status !== 'pending') this.settle(step.request);
@@ -136,27 +140,32 @@ class StoredApprovalService implements ApprovalService {
     return step.request;
   }
 
+  /** The exact operation's `once` grant first (the approval made for it), else a window grant under its rule. */
   redeem(binding: OperationBinding): ApprovalRequest | undefined {
-    const grant = this.store.findGrant(binding, this.now());
-    return grant === undefined ? undefined : this.use(grant);
+    const now = this.now();
+    const grant = this.store.findOnceGrant(binding, now) ?? this.store.findWindowGrant(binding, now);
+    return grant === undefined ? undefined : this.use(grant, binding.operationHash);
   }
 
   /**
-   * Throws ApprovalError 409 when the request is not approved, its grant was already used (it
-   * ran on another connection: `redeem`) or has expired, and 404 for an unknown id: then the
-   * held operation must not be forwarded. Call it before forwarding.
+   * Throws ApprovalError 409 when the request is not approved (or was revoked), its `once`
+   * grant was already used (it ran on another connection: `redeem`) or has expired, and 404
+   * for an unknown id: then the held operation must not be forwarded. Call it before forwarding.
    */
   markRedeemed(id: string): void {
     const request = this.require(id);
-    const now = this.now();
-    if (request.status !== 'approved') throw new ApprovalError(409, `approval request ${id} is ${request.status}, not approved: its operation must not run`);
-    if (request.redeemedAt !== undefined) {
-      throw new ApprovalError(409, `the grant of approval request ${id} was already used at ${iso(request.redeemedAt)}: a once grant runs its operation once`);
-    }
-    if (request.grantExpiresAt !== undefined && now >= request.grantExpiresAt) {
-      throw new ApprovalError(409, `the grant of approval request ${id} expired at ${iso(request.grantExpiresAt)}: ask for approval again`);
-    }
-    this.use(request);
+    const unusable = unusableGrant(request, this.now());
+    if (unusable !== undefined) throw new ApprovalError(409, unusable);
+    this.use(request, request.operationHash);
+  }
+
+  revoke(id: string, by: Identity, comment: string, asAdmin: boolean): ApprovalRequest {
+    const { request: revoked, revocation } = applyRevoke(this.require(id), by, comment, this.now(), asAdmin);
+    this.commit({ kind: 'revoked', request: revoked, by: { subject: by.subject, clientId: by.clientId }, comment }, () =>
+      this.store.markRevoked(id, revocation),
+    );
+    this.logger.info('approval grant revoked', { approvalId: id, by: by.subject, asAdmin, rule: revoked.rule, subject: revoked.subject });
+    return revoked;
   }
 
   wait(id: string, signal?: AbortSignal): Promise<ApprovalRequest> {
@@ -211,12 +220,13 @@ class StoredApprovalService implements ApprovalService {
     this.store.close();
   }
 
-  /** Marks an approved grant used (durably, audited) and returns it. */
-  private use(request: ApprovalRequest): ApprovalRequest {
-    const redeemed: ApprovalRequest = { ...request, redeemedAt: this.now() };
-    this.commit({ kind: 'redeemed', request: redeemed }, () => this.store.markRedeemed(request.id, redeemed.redeemedAt as number));
-    this.logger.info('approval grant used', { approvalId: request.id, sessionId: request.sessionId });
-    return redeemed;
+  /** Records (durably, audited) that the grant releases the operation `operationHash`, and returns the request after it. */
+  private use(request: ApprovalRequest, operationHash: string): ApprovalRequest {
+    const at = this.now();
+    const used: ApprovalRequest = { ...request, redeemedAt: request.redeemedAt ?? at, uses: request.uses + 1 };
+    this.commit({ kind: 'redeemed', request: used, releasedOperationHash: operationHash }, () => this.store.recordUse(request.id, at));
+    this.logger.info('approval grant used', { approvalId: request.id, grant: describeGrant(request.grant), uses: used.uses, sessionId: request.sessionId });
+    return used;
   }
 
   /** Writes a step and hands it to the audit callback in one transaction (a throwing callback rolls the write back). */
@@ -315,4 +325,6 @@ function checkNewRequest(input: NewApprovalRequest): void {
   if (review.approvers.length === 0) bad('the rule names no approvers groups, so nobody could approve it; add review.approvers to the rule');
   if (!(Number.isSafeInteger(review.minApprovals) && review.minApprovals >= 1)) bad(`min_approvals must be a positive integer, not ${review.minApprovals}`);
   if (!(Number.isSafeInteger(review.timeoutMs) && review.timeoutMs > 0)) bad(`the review timeout must be a positive duration, not ${review.timeoutMs} ms`);
+  const grantMs = grantLifetimeMs(review.grant);
+  if (!(Number.isSafeInteger(grantMs) && grantMs > 0)) bad(`the grant must last a positive duration, not ${grantMs} ms`);
 }

@@ -10,8 +10,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { RecordedParameter } from '../recording/recorder.js';
 import { createPrivately, DEFAULT_BUSY_TIMEOUT_MS, storeError } from '../recording/sqlite-store.js';
+import { grantLifetimeMs } from './rules.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
-import type { ApprovalDecision, ApprovalRequest, ApprovalStatus, OperationBinding } from './types.js';
+import type { ReviewGrant } from '../config/types.js';
+import type { ApprovalDecision, ApprovalRequest, ApprovalRevocation, ApprovalStatus, OperationBinding } from './types.js';
 
 export const APPROVALS_DATABASE_FILE = 'approvals.db';
 
@@ -37,8 +39,16 @@ interface RequestRow {
   minApprovals: number;
   createdAt: number;
   expiresAt: number;
+  grantKind: ReviewGrant['kind'];
+  grantMs: number;
   redeemedAt: number | null;
+  uses: number;
   grantExpiresAt: number | null;
+  revokedAt: number | null;
+  revokedBy: string | null;
+  revokedByClientId: string | null;
+  revokedAsAdmin: number | null;
+  revokeComment: string | null;
 }
 
 interface DecisionRow {
@@ -113,6 +123,8 @@ export class ApprovalStore {
         groups: JSON.stringify(request.groups),
         parameters: request.parameters === undefined ? null : JSON.stringify(request.parameters),
         approvers: JSON.stringify(request.approvers),
+        grantKind: request.grant.kind,
+        grantMs: grantLifetimeMs(request.grant),
         redeemedAt: request.redeemedAt ?? null,
         grantExpiresAt: request.grantExpiresAt ?? null,
       }),
@@ -135,9 +147,29 @@ export class ApprovalStore {
     this.guard('cannot write to', () => this.expectOne(this.statements.expire.run(id), id));
   }
 
-  /** An approved request whose operation ran. */
-  markRedeemed(id: string, at: number): void {
-    this.guard('cannot write to', () => this.expectOne(this.statements.redeem.run({ id, at }), id));
+  /**
+   * An approved request's grant released an operation at `at`: one more use (the first sets
+   * `redeemed_at`). A `once` grant already used does not change (and the call throws).
+   */
+  recordUse(id: string, at: number): void {
+    this.guard('cannot write to', () => this.expectOne(this.statements.use.run({ id, at }), id));
+  }
+
+  /** An approved request whose grant was withdrawn. */
+  markRevoked(id: string, revocation: ApprovalRevocation): void {
+    this.guard('cannot write to', () =>
+      this.expectOne(
+        this.statements.revoke.run({
+          id,
+          at: revocation.at,
+          by: revocation.subject,
+          clientId: revocation.clientId ?? null,
+          asAdmin: revocation.asAdmin ? 1 : 0,
+          comment: revocation.comment,
+        }),
+        id,
+      ),
+    );
   }
 
   /** The request as stored (its status is not adjusted for a passed deadline; ./rules.ts does that). */
@@ -157,12 +189,28 @@ export class ApprovalStore {
   }
 
   /**
-   * An approved, unredeemed request for exactly this binding whose grant is still valid at
-   * `now` (the one expiring first, if several).
+   * An approved, unused `once` grant for exactly this binding that is still valid at `now`
+   * (the one expiring first, if several).
    */
-  findGrant(binding: OperationBinding, now: number): ApprovalRequest | undefined {
+  findOnceGrant(binding: OperationBinding, now: number): ApprovalRequest | undefined {
+    return this.findGrant(this.statements.onceGrant, binding, now);
+  }
+
+  /**
+   * An approved window grant for this identity, connection and rule, whatever the operation,
+   * still valid at `now` (the one lasting longest, if several).
+   */
+  findWindowGrant(binding: OperationBinding, now: number): ApprovalRequest | undefined {
+    return this.findGrant(this.statements.windowGrant, binding, now);
+  }
+
+  close(): void {
+    if (this.database.open) this.database.close();
+  }
+
+  private findGrant(statement: Database.Statement, binding: OperationBinding, now: number): ApprovalRequest | undefined {
     return this.guard('cannot read', () => {
-      const row = this.statements.grant.get({
+      const row = statement.get({
         subject: binding.subject,
         clientId: binding.clientId ?? null,
         connection: binding.connection,
@@ -172,10 +220,6 @@ export class ApprovalStore {
       }) as RequestRow | undefined;
       return row === undefined ? undefined : this.toRequest(row);
     });
-  }
-
-  close(): void {
-    if (this.database.open) this.database.close();
   }
 
   private toRequest(row: RequestRow): ApprovalRequest {
@@ -200,8 +244,11 @@ export class ApprovalStore {
       createdAt: row.createdAt,
       expiresAt: row.expiresAt,
       decisions,
+      grant: row.grantKind === 'once' ? { kind: 'once', ttlMs: row.grantMs } : { kind: 'window', durationMs: row.grantMs },
       redeemedAt: row.redeemedAt ?? undefined,
+      uses: row.uses,
       grantExpiresAt: row.grantExpiresAt ?? undefined,
+      revocation: revocationOf(row),
     };
   }
 
@@ -226,15 +273,31 @@ export class ApprovalStore {
 
 const REQUEST_COLUMNS = `id, status, subject, client_id AS clientId, connection, rule, operation_hash AS operationHash, groups, text,
   parameters, session_id AS sessionId, reason, approvers, min_approvals AS minApprovals, created_at AS createdAt,
-  expires_at AS expiresAt, redeemed_at AS redeemedAt, grant_expires_at AS grantExpiresAt`;
+  expires_at AS expiresAt, grant_kind AS grantKind, grant_ms AS grantMs, redeemed_at AS redeemedAt, uses,
+  grant_expires_at AS grantExpiresAt, revoked_at AS revokedAt, revoked_by AS revokedBy, revoked_by_client_id AS revokedByClientId,
+  revoked_as_admin AS revokedAsAdmin, revoke_comment AS revokeComment`;
+
+/** The identity and connection a grant is bound to (`clientId` may be NULL: `IS` compares it). */
+const SAME_BINDING = 'subject = @subject AND client_id IS @clientId AND connection = @connection AND rule = @rule';
+
+function revocationOf(row: RequestRow): ApprovalRevocation | undefined {
+  if (row.revokedAt === null || row.revokedBy === null) return undefined;
+  return {
+    subject: row.revokedBy,
+    clientId: row.revokedByClientId ?? undefined,
+    comment: row.revokeComment ?? '',
+    at: row.revokedAt,
+    asAdmin: row.revokedAsAdmin === 1,
+  };
+}
 
 function prepare(db: Database.Database) {
   return {
     insert: db.prepare(
       `INSERT INTO requests (id, status, subject, client_id, connection, rule, operation_hash, groups, text, parameters, session_id,
-         reason, approvers, min_approvals, created_at, expires_at, redeemed_at, grant_expires_at)
+         reason, approvers, min_approvals, created_at, expires_at, grant_kind, grant_ms, redeemed_at, uses, grant_expires_at)
        VALUES (@id, @status, @subject, @clientId, @connection, @rule, @operationHash, @groups, @text, @parameters, @sessionId,
-         @reason, @approvers, @minApprovals, @createdAt, @expiresAt, @redeemedAt, @grantExpiresAt)`,
+         @reason, @approvers, @minApprovals, @createdAt, @expiresAt, @grantKind, @grantMs, @redeemedAt, @uses, @grantExpiresAt)`,
     ),
     insertDecision: db.prepare(
       `INSERT INTO decisions (request_id, subject, client_id, decision, comment, at)
@@ -242,17 +305,31 @@ function prepare(db: Database.Database) {
     ),
     decide: db.prepare(`UPDATE requests SET status = @status, grant_expires_at = @grantExpiresAt WHERE id = @id AND status = 'pending'`),
     expire: db.prepare(`UPDATE requests SET status = 'expired' WHERE id = ? AND status = 'pending'`),
-    redeem: db.prepare(`UPDATE requests SET redeemed_at = @at WHERE id = @id AND status = 'approved' AND redeemed_at IS NULL`),
+    use: db.prepare(
+      `UPDATE requests SET redeemed_at = COALESCE(redeemed_at, @at), uses = uses + 1
+       WHERE id = @id AND status = 'approved' AND (grant_kind = 'window' OR redeemed_at IS NULL)`,
+    ),
+    revoke: db.prepare(
+      `UPDATE requests SET status = 'revoked', revoked_at = @at, revoked_by = @by, revoked_by_client_id = @clientId,
+         revoked_as_admin = @asAdmin, revoke_comment = @comment
+       WHERE id = @id AND status = 'approved'`,
+    ),
     get: db.prepare(`SELECT ${REQUEST_COLUMNS} FROM requests WHERE id = ?`),
     all: db.prepare(`SELECT ${REQUEST_COLUMNS} FROM requests ORDER BY created_at DESC, rowid DESC`),
     withStatus: db.prepare(
       `SELECT ${REQUEST_COLUMNS} FROM requests WHERE status IN (SELECT value FROM json_each(?)) ORDER BY created_at DESC, rowid DESC`,
     ),
-    grant: db.prepare(
+    onceGrant: db.prepare(
       `SELECT ${REQUEST_COLUMNS} FROM requests
-       WHERE status = 'approved' AND redeemed_at IS NULL AND operation_hash = @operationHash AND subject = @subject
-         AND client_id IS @clientId AND connection = @connection AND rule = @rule AND grant_expires_at > @now
+       WHERE status = 'approved' AND grant_kind = 'once' AND redeemed_at IS NULL AND operation_hash = @operationHash
+         AND ${SAME_BINDING} AND grant_expires_at > @now
        ORDER BY grant_expires_at, rowid LIMIT 1`,
+    ),
+    // No operation hash: a window grant releases any operation under its rule.
+    windowGrant: db.prepare(
+      `SELECT ${REQUEST_COLUMNS} FROM requests
+       WHERE status = 'approved' AND grant_kind = 'window' AND ${SAME_BINDING} AND grant_expires_at > @now
+       ORDER BY grant_expires_at DESC, rowid LIMIT 1`,
     ),
     decisions: db.prepare(`SELECT subject, client_id AS clientId, decision, comment, at FROM decisions WHERE request_id = ? ORDER BY rowid`),
   };

@@ -4,11 +4,25 @@
  * operation by one identity on one connection (`OperationBinding`): nothing else is released
  * by it.
  */
-import type { ReviewConfig } from '../config/types.js';
+import type { ReviewConfig, ReviewGrant } from '../config/types.js';
 import type { Identity } from '../identity/identity.js';
 import type { RecordedParameter } from '../recording/recorder.js';
 
-export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
+/**
+ * `pending` until decided: `approved` (its grant releases operations until it expires or is
+ * used up), `denied`, `expired` (no decision in time); an approved grant can become `revoked`.
+ */
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'revoked';
+
+/** Every status, in lifecycle order (for parsing `?status=` and `--status`). */
+export const APPROVAL_STATUSES = ['pending', 'approved', 'denied', 'expired', 'revoked'] as const satisfies readonly ApprovalStatus[];
+// Compile-time: a status added to ApprovalStatus but not listed here is a type error.
+const statusesComplete: Exclude<ApprovalStatus, (typeof APPROVAL_STATUSES)[number]> extends never ? true : never = true;
+void statusesComplete;
+
+export function isApprovalStatus(value: string): value is ApprovalStatus {
+  return (APPROVAL_STATUSES as readonly string[]).includes(value);
+}
 
 /** Who asked for what: the approval releases exactly this. */
 export interface OperationBinding {
@@ -49,10 +63,30 @@ export interface ApprovalRequest extends OperationBinding {
   /** When a pending request is denied as timed out. */
   readonly expiresAt: number;
   readonly decisions: readonly ApprovalDecision[];
-  /** Set once the approved operation ran (a `once` grant is used up). */
+  /** What the approval releases, as the rule said when the request was made. */
+  readonly grant: ReviewGrant;
+  /** When the grant was first used (a `once` grant is then used up). */
   readonly redeemedAt: number | undefined;
-  /** Until when an approved, unredeemed `once` grant can be redeemed on a new connection. */
+  /** How many operations the grant released (a `once` grant: at most 1). */
+  readonly uses: number;
+  /**
+   * Set on approval: until when the grant can be used — a `once` grant's operation on a new
+   * connection (approval + `grant_ttl`), a window grant's operations (approval + its duration).
+   */
   readonly grantExpiresAt: number | undefined;
+  /** Set when the status is `revoked`. */
+  readonly revocation: ApprovalRevocation | undefined;
+}
+
+/** Who withdrew an approved grant, when and why. */
+export interface ApprovalRevocation {
+  readonly subject: string;
+  readonly clientId: string | undefined;
+  readonly comment: string;
+  /** Epoch ms. */
+  readonly at: number;
+  /** Revoked as an admin of the gateway, rather than as a member of the rule's approvers groups. */
+  readonly asAdmin: boolean;
 }
 
 export interface NewApprovalRequest extends OperationBinding {
@@ -77,8 +111,11 @@ export class ApprovalError extends Error {
 
 export interface ApprovalService {
   /**
-   * An approved, unredeemed grant for exactly this binding (e.g. the agent reconnected after
-   * its connection closed while waiting), marked redeemed; undefined when there is none.
+   * A grant that releases this operation now, its use recorded (and audited); undefined when
+   * there is none. Either an approved, unused `once` grant for exactly this binding (e.g. the
+   * agent reconnected after its connection closed while waiting), which is then used up; or an
+   * active window grant (`grant: 30m`) for the same identity, connection and rule, whatever the
+   * operation, which stays usable until it expires or is revoked.
    */
   redeem(binding: OperationBinding): ApprovalRequest | undefined;
   /** Records a new pending request (durably) and starts its timeout. */
@@ -89,8 +126,9 @@ export interface ApprovalService {
    */
   wait(id: string, signal?: AbortSignal): Promise<ApprovalRequest>;
   /**
-   * Marks an approved request's operation as run (its `once` grant is used up). Called by the
-   * front door that held it when it forwards it.
+   * Records that an approved request's own operation runs (a `once` grant is used up; a window
+   * grant counts a use). Called by the front door that held it, before it forwards it.
+   * Throws ApprovalError 409 when the grant can no longer be used (used up, expired, revoked).
    */
   markRedeemed(id: string): void;
   /**
@@ -99,6 +137,15 @@ export interface ApprovalService {
    * id), or already decided it. One deny denies; `minApprovals` distinct approvals approve.
    */
   decide(id: string, approver: Identity, decision: 'approve' | 'deny', comment: string): ApprovalRequest;
+  /**
+   * Withdraws an approved grant that can still be used (a `once` grant not yet used, a window
+   * grant not yet expired): `redeem` no longer returns it, and its status becomes `revoked`.
+   * Allowed to members of the rule's approvers groups, and to gateway admins (`asAdmin`, which
+   * the caller decides from the admin groups). Throws ApprovalError: 400 no comment; 404 unknown
+   * id; 403 not allowed; 409 not approved (a pending request is denied instead) or nothing left
+   * to revoke.
+   */
+  revoke(id: string, by: Identity, comment: string, asAdmin: boolean): ApprovalRequest;
   get(id: string): ApprovalRequest | undefined;
   list(filter?: { readonly status?: ApprovalStatus }): ApprovalRequest[];
   close(): void;

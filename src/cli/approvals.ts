@@ -1,12 +1,13 @@
 /**
- * `portcullis approvals list|show|approve|deny|wait`: the just-in-time approval requests,
- * through the gateway's admin API with the caller's own OIDC token. Approvers list, read and
- * decide; an agent waits on its own request. What is shown comes from agents (statements,
- * parameters, identities) and is printed with control characters escaped.
+ * `portcullis approvals list|show|approve|deny|revoke|wait`: the just-in-time approval
+ * requests, through the gateway's admin API with the caller's own OIDC token. Approvers list,
+ * read, decide and revoke grants; an agent waits on its own request. What is shown comes from
+ * agents (statements, parameters, identities) and is printed with control characters escaped.
  */
-import type { ApprovalStatus } from '../approvals/types.js';
-import type { ApprovalJson, DecisionJson } from '../admin/approvals.js';
-import { APPROVAL_STATUSES, isApprovalStatus, MAX_WAIT_MS } from '../admin/query.js';
+import { APPROVAL_STATUSES, isApprovalStatus, type ApprovalStatus } from '../approvals/types.js';
+import type { ApprovalAction, ApprovalJson, DecisionJson } from '../admin/approvals.js';
+import { MAX_WAIT_MS } from '../admin/query.js';
+import type { ReviewGrant } from '../config/types.js';
 import { DurationError, formatDuration, parseDuration } from '../config/duration.js';
 import type { RecordedParameter } from '../recording/recorder.js';
 import { visible, visibleLines } from '../recording/printable.js';
@@ -15,9 +16,9 @@ import { ExitCode, type CliArgs, type CliCommand, type CliIo } from './command.j
 import { usageError } from './data-dir.js';
 import { formatElapsed } from './sessions.js';
 
-const EXIT_STATUS = `Exit status: 0 done; 1 refused (not an approver, not yours to see, already decided),
-no such request, or the gateway could not be reached (the server's message is
-printed); 2 bad command line.`;
+const EXIT_STATUS = `Exit status: 0 done; 1 refused (not an approver, not yours to see, already decided
+or revoked), no such request, or the gateway could not be reached (the server's
+message is printed); 2 bad command line.`;
 
 const SETUP_EXAMPLE = `  export ${URL_ENV}=http://127.0.0.1:6480
   export ${TOKEN_ENV}=$(portcullis token --issuer http://127.0.0.1:9000 --client-id approver)`;
@@ -27,8 +28,8 @@ const REQUEST_OPTIONS = `      --json             print the request as JSON inst
 ${ADMIN_CLIENT_OPTIONS}
   -h, --help             show this help`;
 
-const LIST_USAGE = `Usage: portcullis approvals list [--status pending|approved|denied|expired] [--json]
-                                 [--url URL] [--token TOKEN]
+const LIST_USAGE = `Usage: portcullis approvals list [--status pending|approved|denied|expired|revoked]
+                                 [--json] [--url URL] [--token TOKEN]
 
 Lists the approval requests you may see, newest first: one line each with its id,
 status, creation time (UTC), who asked, the connection, the rule and the start of the
@@ -36,8 +37,8 @@ held statement. Approvers see the requests their groups may approve, agents the 
 they made, auditors and admins all of them.
 
 Options:
-      --status STATUS    only requests in this state: pending, approved, denied or
-                         expired
+      --status STATUS    only requests in this state: pending, approved, denied,
+                         expired or revoked
       --json             print a JSON array of requests instead
 ${ADMIN_CLIENT_OPTIONS}
   -h, --help             show this help
@@ -55,7 +56,8 @@ const SHOW_USAGE = `Usage: portcullis approvals show ID [--json] [--url URL] [--
 Prints one approval request: its status and how many approvals it has, who asked
 (subject, client id, groups), the connection and session, the rule and its reason,
 the exact statement and parameters held, who may approve it, when it was made and
-when it expires, and every decision with its approver, time and comment.
+when it expires, every decision with its approver, time and comment, and its grant:
+what it releases, until when, how often it was used, and who revoked it.
 
 Options:
 ${REQUEST_OPTIONS}
@@ -104,6 +106,26 @@ ${SETUP_EXAMPLE}
   portcullis approvals deny 7ZqK3vT0aB --comment "not during the freeze; retry Monday"
 `;
 
+const REVOKE_USAGE = `Usage: portcullis approvals revoke ID --comment TEXT [--json] [--url URL] [--token TOKEN]
+
+Withdraws the grant of an approved request with your own identity, so it releases
+nothing more: a "once" grant not yet used (the agent's connection closed while it
+waited, and it may still run the statement on a new one), or a time-window grant
+("grant: 30m") before it ends. Its status becomes revoked. Members of the rule's
+approvers groups and gateway admins may revoke. A pending request is denied instead
+("portcullis approvals deny"); a used-up or expired grant has nothing left to revoke.
+
+Options:
+      --comment TEXT     why it is revoked (required: recorded with the revocation)
+${REQUEST_OPTIONS}
+
+${EXIT_STATUS}
+
+Examples:
+${SETUP_EXAMPLE}
+  portcullis approvals revoke 7ZqK3vT0aB --comment "incident over; no more writes"
+`;
+
 const WAIT_USAGE = `Usage: portcullis approvals wait ID [--timeout TIME] [--json] [--url URL] [--token TOKEN]
 
 Waits until an approval request is decided (approved, denied or expired), then prints
@@ -115,8 +137,8 @@ Options:
                          (default 30s)
 ${REQUEST_OPTIONS}
 
-Exit status: 0 approved; 1 denied or expired, refused, no such request, or the
-gateway could not be reached; 2 bad command line; 3 still pending when the timeout
+Exit status: 0 approved; 1 denied, expired or revoked, refused, no such request, or
+the gateway could not be reached; 2 bad command line; 3 still pending when the timeout
 ran out (wait again).
 
 Examples:
@@ -125,7 +147,7 @@ Examples:
 `;
 
 /** `wait`'s exit status per outcome: scripts retry the held operation on 0. */
-export const WAIT_EXIT: Readonly<Record<ApprovalStatus, ExitCode>> = { approved: 0, denied: 1, expired: 1, pending: 3 };
+export const WAIT_EXIT: Readonly<Record<ApprovalStatus, ExitCode>> = { approved: 0, denied: 1, expired: 1, revoked: 1, pending: 3 };
 
 /** Each long poll asks the server for at most this long, so no proxy or client timeout cuts it. */
 const POLL_SLICE_MS = 60_000;
@@ -133,7 +155,7 @@ const DEFAULT_WAIT_MS = 30_000;
 
 export const approvalsListCommand: CliCommand = {
   name: 'approvals list',
-  summary: 'List approval requests you may see (pending, approved, denied, expired)',
+  summary: 'List approval requests you may see (pending, approved, denied, …)',
   usage: LIST_USAGE,
   options: { ...ADMIN_CLIENT_FLAGS, status: { type: 'string' }, json: { type: 'boolean' } },
   async run(args: CliArgs, io: CliIo, signal: AbortSignal): Promise<ExitCode> {
@@ -168,8 +190,9 @@ export const approvalsShowCommand: CliCommand = {
   },
 };
 
-export const approvalsApproveCommand = decisionCommand('approve', 'Approve a held operation (as an approver)', APPROVE_USAGE);
-export const approvalsDenyCommand = decisionCommand('deny', 'Deny a held operation, with a comment for the agent', DENY_USAGE);
+export const approvalsApproveCommand = actionCommand('approve', 'Approve a held operation (as an approver)', APPROVE_USAGE);
+export const approvalsDenyCommand = actionCommand('deny', 'Deny a held operation, with a comment for the agent', DENY_USAGE);
+export const approvalsRevokeCommand = actionCommand('revoke', "Revoke an approved request's grant before it is used or ends", REVOKE_USAGE);
 
 export const approvalsWaitCommand: CliCommand = {
   name: 'approvals wait',
@@ -202,9 +225,9 @@ export const approvalsWaitCommand: CliCommand = {
   },
 };
 
-/** `approvals approve` and `approvals deny`: the same call to /approve or /deny; deny needs a comment. */
-function decisionCommand(decision: 'approve' | 'deny', summary: string, usage: string): CliCommand {
-  const command = `approvals ${decision}`;
+/** `approvals approve|deny|revoke`: the same call to /approve, /deny or /revoke; deny and revoke need a comment. */
+function actionCommand(action: ApprovalAction, summary: string, usage: string): CliCommand {
+  const command = `approvals ${action}`;
   return {
     name: command,
     summary,
@@ -214,11 +237,12 @@ function decisionCommand(decision: 'approve' | 'deny', summary: string, usage: s
       const id = oneId(args, io, command);
       if (typeof id !== 'string') return id;
       const comment = stringOf(args.values['comment']);
-      if (decision === 'deny' && (comment === undefined || comment.trim() === '')) {
-        return usageError(io, command, 'give --comment TEXT: the agent is told why its operation was denied');
+      if (action !== 'approve' && (comment === undefined || comment.trim() === '')) {
+        const why = action === 'deny' ? 'the agent is told why its operation was denied' : 'it is recorded with the revocation';
+        return usageError(io, command, `give --comment TEXT: ${why}`);
       }
       const body = comment === undefined ? {} : { comment };
-      return request(args, io, command, signal, { method: 'POST', path: `${approvalPath(id)}/${decision}`, body }, (answer) => printApproval(args, io, answer));
+      return request(args, io, command, signal, { method: 'POST', path: `${approvalPath(id)}/${action}`, body }, (answer) => printApproval(args, io, answer));
     },
   };
 }
@@ -274,7 +298,18 @@ export function parseTimeout(value: string | undefined): number | string {
 function isApprovalJson(value: unknown): value is ApprovalJson {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Partial<Record<keyof ApprovalJson, unknown>>;
-  return typeof v.id === 'string' && typeof v.status === 'string' && isApprovalStatus(v.status) && typeof v.text === 'string' && Array.isArray(v.decisions);
+  const grant = v.grant as { kind?: unknown } | null | undefined;
+  return (
+    typeof v.id === 'string' &&
+    typeof v.status === 'string' &&
+    isApprovalStatus(v.status) &&
+    typeof v.text === 'string' &&
+    Array.isArray(v.decisions) &&
+    typeof grant === 'object' &&
+    grant !== null &&
+    (grant.kind === 'once' || grant.kind === 'window') &&
+    typeof v.uses === 'number'
+  );
 }
 
 const HEADERS = ['ID', 'STATUS', 'CREATED (UTC)', 'SUBJECT', 'CONNECTION', 'RULE', 'STATEMENT'] as const;
@@ -321,10 +356,25 @@ export function describeApproval(a: ApprovalJson, now: number): string {
   field('approvers', [visible(`${who}; ${a.minApprovals} distinct ${a.minApprovals === 1 ? 'approval' : 'approvals'} needed, not by the requester`)]);
   field('created', [formatTime(a.createdAt)]);
   field(a.status === 'pending' ? 'expires' : 'expiry', [`${formatTime(a.expiresAt)}${a.status === 'pending' ? ` (${relative(Date.parse(a.expiresAt), now)})` : ''}`]);
-  if (a.redeemedAt !== null) field('ran', [formatTime(a.redeemedAt)]);
-  else if (a.grantExpiresAt !== null) field('grant until', [`${formatTime(a.grantExpiresAt)} (${relative(Date.parse(a.grantExpiresAt), now)})`]);
+  field('grant', [visible(grantText(a.grant, a.rule, a.connection))]);
+  if (a.grantExpiresAt !== null && a.revocation === null && !(a.grant.kind === 'once' && a.redeemedAt !== null)) {
+    field('grant until', [`${formatTime(a.grantExpiresAt)} (${relative(Date.parse(a.grantExpiresAt), now)})`]);
+  }
+  if (a.redeemedAt !== null) field('ran', [a.uses > 1 ? `${a.uses} statements, the first at ${formatTime(a.redeemedAt)}` : formatTime(a.redeemedAt)]);
   field('decisions', a.decisions.length === 0 ? ['none yet'] : a.decisions.map(formatDecision));
+  if (a.revocation !== null) field('revoked', [formatRevocation(a.revocation)]);
   return `${lines.join('\n')}\n`;
+}
+
+/** What the grant releases, in words. */
+function grantText(grant: ReviewGrant, rule: string, connection: string): string {
+  if (grant.kind === 'once') return `once: this exact statement, one time (on a new connection within ${formatDuration(grant.ttlMs)} of approval)`;
+  return `${formatDuration(grant.durationMs)}: any statement under rule ${rule} by this identity on ${connection}, for ${formatDuration(grant.durationMs)} after approval`;
+}
+
+function formatRevocation(r: NonNullable<ApprovalJson['revocation']>): string {
+  const by = `${r.subject}${r.clientId === null ? '' : ` (client ${r.clientId})`}${r.asAdmin ? ' as admin' : ''}`;
+  return visible(`${formatTime(r.at)}  by ${by}: ${JSON.stringify(r.comment)}`);
 }
 
 function formatDecision(d: DecisionJson): string {

@@ -1,6 +1,13 @@
 /** Dispatches `portcullis <command>` to one command per file under src/cli/. */
 import { parseArgs } from 'node:util';
-import { approvalsApproveCommand, approvalsDenyCommand, approvalsListCommand, approvalsShowCommand, approvalsWaitCommand } from './approvals.js';
+import {
+  approvalsApproveCommand,
+  approvalsDenyCommand,
+  approvalsListCommand,
+  approvalsRevokeCommand,
+  approvalsShowCommand,
+  approvalsWaitCommand,
+} from './approvals.js';
 import { auditPubkeyCommand, auditVerifyCommand } from './audit.js';
 import { ExitCode, type CliCommand, type CliIo } from './command.js';
 import { configCheckCommand, configSchemaCommand } from './config.js';
@@ -30,6 +37,7 @@ const COMMANDS: readonly CliCommand[] = [
   approvalsShowCommand,
   approvalsApproveCommand,
   approvalsDenyCommand,
+  approvalsRevokeCommand,
   approvalsWaitCommand,
 ];
 

@@ -18,6 +18,7 @@ import { formatPath, IssueList, showValue, type ConfigPath, type PathIssue } fro
 import { DEFAULT_ALGORITHMS, DEFAULTS, type RawConfig, type RawConnection, type RawIssuer, type RawPostgresListener } from './schema.js';
 import { buildDangerousFunctions, buildRules, resolveRuleNames } from './rules.js';
 import { buildAdmin } from './admin.js';
+import { buildNotifications } from './notifications.js';
 import { describeFsError, describeSecret, resolveTree, type SecretPaths } from './secrets.js';
 import { formatSize, parseSize, SizeError } from './size.js';
 
@@ -80,6 +81,17 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): BuildResult {
   }
   const listener = r.listen?.postgres;
   const admin = r.admin === undefined ? undefined : buildAdmin(r.admin, ['admin'], { listener: b, issues, issuerCount: issuers.length });
+  const notifications =
+    r.notifications === undefined
+      ? undefined
+      : buildNotifications(r.notifications, ['notifications'], {
+          issues,
+          duration: (value, path, bounds) => b.duration(value, path, bounds),
+          url: (value, path) => b.url(value, path),
+          noDuplicates: (values, pathOf, what) => b.noDuplicates(values, pathOf, what),
+          isPlaceholder: (path) => b.isPlaceholder(path),
+          hasAdmin: admin !== undefined,
+        });
   const config: Config = {
     file: ctx.file,
     dataDir: resolve(dir, r.data_dir ?? DEFAULTS.dataDir),
@@ -94,6 +106,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): BuildResult {
     rules,
     connections,
     ...(admin === undefined ? {} : { admin }),
+    ...(notifications === undefined ? {} : { notifications }),
   };
   const all = issues.all;
   return { config: all.length === 0 ? config : undefined, secrets: resolved.secrets, issues: all };
@@ -272,8 +285,8 @@ class Builder {
     return { host: match[1] ?? '', port };
   }
 
-  /** Token verification keys must not be fetchable by a network attacker: https, or http on loopback only. */
-  private url(value: string, path: ConfigPath): void {
+  /** What the gateway fetches (token keys) or sends (notifications) must not be open to a network attacker: https, or http on loopback only. */
+  url(value: string, path: ConfigPath): void {
     if (this.isPlaceholder(path)) return;
     let url: URL | undefined;
     try {
@@ -308,7 +321,7 @@ class Builder {
     return text;
   }
 
-  private isPlaceholder(path: ConfigPath): boolean {
+  isPlaceholder(path: ConfigPath): boolean {
     return this.placeholders.has(formatPath(path));
   }
 

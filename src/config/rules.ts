@@ -6,10 +6,13 @@
 import { BUILTIN_RULE_NAMES } from '../policy/builtin.js';
 import { formatPath, suggest, type ConfigPath, type IssueList } from './issues.js';
 import { DEFAULTS, type RawDangerousFunction, type RawRule } from './schema.js';
-import type { DangerousFunctionConfig, ReviewConfig, RuleConfig, SqlCondition } from './types.js';
+import type { DangerousFunctionConfig, ReviewConfig, ReviewGrant, RuleConfig, SqlCondition } from './types.js';
 
 /** Longest a statement may be held for approval: a PostgreSQL client waits on it. */
 export const MAX_REVIEW_TIMEOUT_MS = 24 * 3_600_000;
+
+/** Longest an approval stays usable (a `grant` window, or a `once` grant's `grant_ttl`): approvals are just in time, not standing access. */
+export const MAX_GRANT_MS = 24 * 3_600_000;
 
 export interface RuleBuildHelpers {
   readonly issues: IssueList;
@@ -55,7 +58,7 @@ function buildRule(raw: RawRule, path: ConfigPath, h: RuleBuildHelpers): RuleCon
           positive: true,
           max: MAX_REVIEW_TIMEOUT_MS,
         }),
-        grant: r.grant ?? DEFAULTS.reviewGrant,
+        grant: reviewGrant(r, [...path, 'review'], h),
       };
     }
   } else if (raw.review !== undefined) {
@@ -89,6 +92,22 @@ function buildRule(raw: RawRule, path: ConfigPath, h: RuleBuildHelpers): RuleCon
     reason: raw.reason,
     review,
   };
+}
+
+/** `grant: once` (with `grant_ttl`) or `grant: <duration>`; `grant_ttl` only means something for `once`. */
+function reviewGrant(r: NonNullable<RawRule['review']>, path: ConfigPath, h: RuleBuildHelpers): ReviewGrant {
+  const grant = r.grant ?? DEFAULTS.reviewGrant;
+  if (grant === 'once') {
+    return { kind: 'once', ttlMs: h.duration(r.grant_ttl ?? DEFAULTS.grantTtl, [...path, 'grant_ttl'], { positive: true, max: MAX_GRANT_MS }) };
+  }
+  if (r.grant_ttl !== undefined) {
+    h.issues.add(
+      [...path, 'grant_ttl'],
+      `grant_ttl only applies to grant: once (how long an approved statement can still run on a new connection); ` +
+        `a grant of ${JSON.stringify(grant)} is usable for that long after approval: remove grant_ttl`,
+    );
+  }
+  return { kind: 'window', durationMs: h.duration(grant, [...path, 'grant'], { positive: true, max: MAX_GRANT_MS }) };
 }
 
 function sqlCondition(sql: NonNullable<RawRule['when']['sql']>): SqlCondition {

@@ -7,6 +7,7 @@
  */
 import { Type, type SchemaOptions, type Static } from '@sinclair/typebox';
 import type { SqlClass, SqlFlag } from '../inspect/sql/facts.js';
+import type { NotificationEvent } from './types.js';
 import { DURATION_EXAMPLES, DURATION_PATTERN } from './duration.js';
 import { SIZE_EXAMPLES, SIZE_PATTERN } from './size.js';
 
@@ -59,7 +60,6 @@ void sqlFlagsComplete;
 
 export const RULE_EFFECTS = ['allow', 'deny', 'review'] as const;
 export const DEFAULT_EFFECTS = ['allow', 'deny'] as const;
-export const REVIEW_GRANTS = ['once', 'session'] as const;
 /** `process`: survives the gateway process dying; `fsync`: also survives power loss (slower). */
 export const DURABILITY_MODES = ['process', 'fsync'] as const;
 /** Classes a configured dangerous function may put a statement in (a "read" would not be dangerous). */
@@ -85,6 +85,7 @@ export const DEFAULTS = {
   minApprovals: 1,
   reviewTimeout: '5m',
   reviewGrant: 'once',
+  grantTtl: '15m',
   durability: 'process',
   adminAddress: '127.0.0.1:6480',
 } as const;
@@ -101,6 +102,22 @@ function Duration(description: string, defaultValue?: string) {
     title: 'Duration',
     description: `${description} A duration such as ${DURATION_EXAMPLES}, or a number of seconds.`,
     ...(defaultValue === undefined ? {} : { default: defaultValue }),
+  });
+}
+
+/**
+ * `review.grant`: "once", or a duration (a time window). Titled for error messages, like
+ * Duration; "session" (accepted, never enforced, by earlier releases) gets its own message.
+ */
+function Grant() {
+  return Type.Union([Type.Literal('once'), Type.String({ pattern: DURATION_PATTERN }), Type.Number({ minimum: 0 })], {
+    title: 'Grant',
+    description:
+      'What an approval lets the agent run. "once" (default): exactly the approved statement, with the same parameters, one time. ' +
+      `A duration such as "30m" (at most 24h; ${DURATION_EXAMPLES}, or a number of seconds): for that long after the approval, ` +
+      'any statement this rule sends to review, by the same identity on the same connection, runs without asking again. ' +
+      'Either can be revoked with "portcullis approvals revoke ID".',
+    default: DEFAULTS.reviewGrant,
   });
 }
 
@@ -382,11 +399,13 @@ const ReviewSchema = Type.Object(
       Type.Integer({ minimum: 1, maximum: 10, description: 'Approvals needed.', default: DEFAULTS.minApprovals }),
     ),
     timeout: Type.Optional(Duration('How long the statement is held for approval before it is denied; at most 24h.', DEFAULTS.reviewTimeout)),
-    grant: Type.Optional(
-      StringEnum(REVIEW_GRANTS, {
-        description: 'What an approval grants: "once" (exactly this statement, one time) or "session" (this statement for the rest of the session).',
-        default: DEFAULTS.reviewGrant,
-      }),
+    grant: Type.Optional(Grant()),
+    grant_ttl: Type.Optional(
+      Duration(
+        'With grant: once, how long after the approval the approved statement can still run on a new connection ' +
+          '(the agent\'s connection closed while it waited; agents reconnect and retry); at most 24h.',
+        DEFAULTS.grantTtl,
+      ),
     ),
   },
   {
@@ -515,6 +534,106 @@ const AdminSchema = Type.Object(
   },
 );
 
+/** The approval steps a webhook can be told about (`notifications.webhooks[].events`). */
+export const NOTIFICATION_EVENTS = ['requested', 'approved', 'denied', 'expired', 'revoked', 'redeemed'] as const satisfies readonly NotificationEvent[];
+const notificationEventsComplete: Exclude<NotificationEvent, (typeof NOTIFICATION_EVENTS)[number]> extends never ? true : never = true;
+void notificationEventsComplete;
+
+/** Defaults of the `notifications:` section, in file syntax. */
+export const NOTIFICATION_DEFAULTS = {
+  timeout: '5s',
+  slackApiUrl: 'https://slack.com/api',
+} as const;
+
+const WebhookSchema = Type.Object(
+  {
+    name: Type.String({ pattern: CONNECTION_NAME_PATTERN, description: 'Unique name, shown in logs instead of the URL (which may hold a credential).' }),
+    url: NonEmptyString(`Where the JSON is POSTed: https:// (http:// only for localhost/127.0.0.1/[::1]). ${SECRET_HINT}`),
+    secret: Type.String({
+      minLength: 1,
+      writeOnly: true,
+      description:
+        'Key for the X-Portcullis-Signature header (HMAC-SHA256 of "<X-Portcullis-Timestamp>.<raw body>"), at least 16 characters; ' +
+        `use a secret reference, e.g. \${env:WEBHOOK_SECRET}. ${SECRET_HINT}`,
+      examples: ['${env:APPROVALS_WEBHOOK_SECRET}', '${file:./secrets/webhook-secret}'],
+    }),
+    events: Type.Optional(
+      Type.Array(StringEnum(NOTIFICATION_EVENTS, { description: 'An approval step.' }), {
+        minItems: 1,
+        uniqueItems: true,
+        description: 'Which steps are sent (default: all of them).',
+        default: [...NOTIFICATION_EVENTS],
+      }),
+    ),
+    timeout: Type.Optional(Duration('How long one delivery attempt may take; at most 60s.', NOTIFICATION_DEFAULTS.timeout)),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'A webhook told about approval requests: a signed JSON POST per step, retried with backoff (5 attempts) on network errors, 429 and 5xx.',
+  },
+);
+
+const SlackApproverSchema = Type.Object(
+  {
+    subject: NonEmptyString('The approver identity\'s subject, as in their OIDC token ("sub"); decisions are recorded under it.'),
+    groups: NonEmptyList(NonEmptyString('A group name.'), 'Their groups: they may decide requests whose rule lists one of them in review.approvers.'),
+  },
+  { additionalProperties: false, description: 'The approver a Slack user decides as.' },
+);
+
+const SlackSchema = Type.Object(
+  {
+    bot_token: Type.String({
+      minLength: 1,
+      writeOnly: true,
+      description: `Bot token (xoxb-…) with the chat:write scope: requests are posted with chat.postMessage and updated with chat.update. ${SECRET_HINT}`,
+      examples: ['${env:SLACK_BOT_TOKEN}'],
+    }),
+    channel: NonEmptyString('Channel ID (e.g. "C0123456789") the requests are posted to; invite the app to it.'),
+    signing_secret: Type.String({
+      minLength: 1,
+      writeOnly: true,
+      description: `The Slack app's signing secret: button clicks (POST /api/slack/interactions) are accepted only when signed with it. ${SECRET_HINT}`,
+      examples: ['${env:SLACK_SIGNING_SECRET}'],
+    }),
+    users: Type.Record(Type.String(), SlackApproverSchema, {
+      description:
+        'Slack user ID (e.g. "U0123ABCD") → the approver identity their clicks decide as. A click by anyone else decides nothing. ' +
+        'Whoever controls these Slack accounts approves as these identities: map only people who may approve.',
+    }),
+    api_url: Type.Optional(
+      NonEmptyString('Slack Web API base URL: https:// (http:// only for loopback).', { default: NOTIFICATION_DEFAULTS.slackApiUrl }),
+    ),
+    timeout: Type.Optional(Duration('How long one Slack API call may take; at most 60s.', NOTIFICATION_DEFAULTS.timeout)),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Post each approval request to a Slack channel with Approve and Deny buttons, and update the message with the outcome. ' +
+      'Needs the admin: section: the Slack app\'s Interactivity Request URL is <public_url>/api/slack/interactions.',
+  },
+);
+
+const NotificationsSchema = Type.Object(
+  {
+    public_url: Type.Optional(
+      NonEmptyString(
+        'Base URL of the admin API as approvers reach it, e.g. "https://portcullis.example.com" (links in notifications: ' +
+          '<public_url>/api/approvals/ID). Default: derived from admin.listen.',
+      ),
+    ),
+    webhooks: Type.Optional(Type.Array(WebhookSchema, { description: 'Generic webhooks (JSON over HTTPS, HMAC-signed).' })),
+    slack: Type.Optional(SlackSchema),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Who is told when an operation is held for approval, and of each later step. Delivered in the background: a slow or failing ' +
+      'receiver never delays the data path.',
+  },
+);
+
 export const RawConfigSchema = Type.Object(
   {
     data_dir: Type.Optional(
@@ -531,6 +650,7 @@ export const RawConfigSchema = Type.Object(
     sql: Type.Optional(SqlSettingsSchema),
     recording: Type.Optional(RecordingSchema),
     admin: Type.Optional(AdminSchema),
+    notifications: Type.Optional(NotificationsSchema),
     rules: Type.Optional(
       Type.Array(RuleSchema, {
         description:
@@ -556,3 +676,4 @@ export type RawConnection = Static<typeof ConnectionSchema>;
 export type RawRule = Static<typeof RuleSchema>;
 export type RawDangerousFunction = Static<typeof DangerousFunctionSchema>;
 export type RawAdmin = Static<typeof AdminSchema>;
+export type RawNotifications = Static<typeof NotificationsSchema>;

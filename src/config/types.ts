@@ -19,6 +19,48 @@ export interface Config {
   readonly connections: readonly ConnectionConfig[];
   /** The admin HTTP API; absent when the file has no `admin:` section. */
   readonly admin?: AdminConfig;
+  /** Webhooks and Slack told about approval requests (src/notify); absent when the file has no `notifications:` section. */
+  readonly notifications?: NotificationsConfig;
+}
+
+/** An approval request's step a notification can be about. */
+export type NotificationEvent = 'requested' | 'approved' | 'denied' | 'expired' | 'revoked' | 'redeemed';
+
+/** Who is told about approval requests, and how (src/notify). Secrets are resolved; never log them. */
+export interface NotificationsConfig {
+  /** Base URL of the admin API as approvers reach it (links in notifications); undefined: derived from `admin.listen`. */
+  readonly publicUrl: string | undefined;
+  readonly webhooks: readonly WebhookConfig[];
+  readonly slack: SlackConfig | undefined;
+}
+
+export interface WebhookConfig {
+  /** Unique; names the webhook in logs (its URL may hold a credential, so it is never logged). */
+  readonly name: string;
+  readonly url: string;
+  /** HMAC-SHA256 key for `X-Portcullis-Signature`. */
+  readonly secret: string;
+  readonly events: readonly NotificationEvent[];
+  readonly timeoutMs: number;
+}
+
+export interface SlackConfig {
+  /** Slack Web API base URL (`https://slack.com/api`; tests point it at a local double). */
+  readonly apiUrl: string;
+  /** A bot token (`xoxb-…`) with `chat:write`: messages are posted, then updated with the outcome. */
+  readonly botToken: string;
+  /** Channel (ID or name) the requests are posted to. */
+  readonly channel: string;
+  /** Verifies that an interaction (a button click) comes from Slack. */
+  readonly signingSecret: string;
+  /** Slack user ID → the approver identity their clicks decide as. */
+  readonly users: ReadonlyMap<string, SlackApprover>;
+  readonly timeoutMs: number;
+}
+
+export interface SlackApprover {
+  readonly subject: string;
+  readonly groups: readonly string[];
 }
 
 /** The admin HTTP listener and who may use it (src/admin). */
@@ -176,5 +218,16 @@ export interface ReviewConfig {
   readonly approvers: readonly string[];
   readonly minApprovals: number;
   readonly timeoutMs: number;
-  readonly grant: 'once' | 'session';
+  /** What an approval lets the agent run (`grant`, and `grant_ttl` for `once`). */
+  readonly grant: ReviewGrant;
 }
+
+/**
+ * What an approval under a review rule releases (src/approvals). Both kinds are usable from
+ * the approval until approval + `ttlMs` / `durationMs`, and can be revoked before then.
+ */
+export type ReviewGrant =
+  /** `grant: once`: the approved operation runs one time — on the connection that held it, or within `ttlMs` (`grant_ttl`) on a new one. */
+  | { readonly kind: 'once'; readonly ttlMs: number }
+  /** `grant: 30m`: for `durationMs`, any operation under the same rule by the same identity on the same connection runs without asking again. */
+  | { readonly kind: 'window'; readonly durationMs: number };

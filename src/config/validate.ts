@@ -59,6 +59,14 @@ const TITLED: Record<string, { expected: string; why(value: unknown): string | u
     expected: `a retention such as ${RETENTION_EXAMPLES}`,
     why: (value) => (value === 'forever' ? undefined : reasonFrom(() => parseDuration(value as string | number), DurationError, value)),
   },
+  Grant: {
+    expected: `"once" or a duration such as "30m" (at most 24h)`,
+    why: (value) =>
+      value === 'session'
+        ? `"session" grants are no longer accepted (they were never enforced): write grant: 30m — for 30 minutes after approval, any ` +
+          'statement under this rule by the same identity on the same connection runs without asking again — or grant: once'
+        : reasonFrom(() => parseDuration(value as string | number), DurationError, value),
+  },
   Size: {
     expected: `a size such as ${SIZE_EXAMPLES}`,
     why: (value) => reasonFrom(() => parseSize(value as string | number), SizeError, value),

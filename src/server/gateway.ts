@@ -1,6 +1,7 @@
 /**
  * Composes a running gateway from a validated Config: identity, gate, recorder, metrics,
- * the protocol front doors and the admin API. The only place that knows about all of them.
+ * the protocol front doors, the admin API and notifications. The only place that knows
+ * about all of them.
  */
 import type net from 'node:net';
 import { AdminServer } from '../admin/server.js';
@@ -17,6 +18,7 @@ import { toApprovalRecord } from '../approvals/events.js';
 import { createApprovalService } from '../approvals/service.js';
 import type { ApprovalService } from '../approvals/types.js';
 import type { Logger } from '../log.js';
+import { createNotifier, type Notifier } from '../notify/notifier.js';
 import { createGate } from '../policy/gate.js';
 import { PostgresFrontDoor } from '../protocols/postgres/front-door.js';
 
@@ -42,14 +44,30 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     logger: logger.child({ component: 'recorder' }),
   });
   let approvals: ApprovalService;
+  // Links in notifications point at the admin API: configured, or where it listens once it does.
+  let publicUrl = config.notifications?.publicUrl;
+  // Before the service: opening it may already announce requests that expired while it was down.
+  const notifier: Notifier | undefined =
+    config.notifications === undefined
+      ? undefined
+      : createNotifier(config.notifications, {
+          logger: logger.child({ component: 'notify' }),
+          approvals: () => approvals,
+          publicUrl: () => publicUrl,
+        });
   try {
     // After the recorder: opening it may already record requests that expired while it was down.
     approvals = createApprovalService({
       dataDir: config.dataDir,
       logger: logger.child({ component: 'approvals' }),
-      audit: (event) => recorder.approvalEvent(toApprovalRecord(event)),
+      audit: (event) => {
+        recorder.approvalEvent(toApprovalRecord(event));
+        // Only once recorded (a recorder failure refuses the step); queued, never awaited: see src/notify/notifier.ts.
+        notifier?.notify(event);
+      },
     });
   } catch (err) {
+    notifier?.close();
     recorder.close();
     throw err;
   }
@@ -71,10 +89,12 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
         publicKey: FileKeyStore.open(config.dataDir).publicKey(),
         metrics,
         approvals,
+        ...(notifier?.slackInteractions === undefined ? {} : { slack: notifier.slackInteractions }),
         readiness: readinessChecks(config, state, recorder),
         logger: adminLogger,
       });
       adminAddress = await admin.listen();
+      publicUrl ??= adminBaseUrl(config.admin, adminAddress);
     }
     if (config.postgres) {
       postgres = new PostgresFrontDoor({
@@ -93,6 +113,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     }
   } catch (err) {
     await admin?.close();
+    notifier?.close();
     approvals.close();
     recorder.close();
     throw err;
@@ -109,6 +130,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       // After the front doors: probes and auditors can watch the sessions end.
       await admin?.close();
       stopRetention();
+      // Before the service: what is still queued is dropped (logged), not sent about a closed store.
+      notifier?.close();
       approvals.close();
       recorder.close();
       logger.info('gateway stopped');
@@ -139,6 +162,13 @@ function readinessChecks(config: Config, state: { closing: boolean; postgresList
     },
   });
   return checks;
+}
+
+/** Where the admin API listens, as a base URL for links; undefined on a wildcard address (no one host to link to). */
+function adminBaseUrl(admin: AdminConfig, address: net.AddressInfo): string | undefined {
+  if (address.address === '0.0.0.0' || address.address === '::') return undefined;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `${admin.tls === undefined ? 'http' : 'https'}://${host}:${address.port}`;
 }
 
 /** Bearer tokens in plaintext beyond loopback can be sniffed and replayed on the data path. */

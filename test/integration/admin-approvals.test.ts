@@ -1,7 +1,7 @@
 /**
  * The approvals endpoints and CLI over HTTP: a real AdminServer with a real ApprovalService
  * (SQLite in a temp data dir), tokens from the real dev OIDC issuer (an agent, an outsider,
- * two approvers and an auditor), and requests made through the service exactly as the front
+ * two approvers, an auditor and a gateway admin), and requests made through the service exactly as the front
  * door makes them when it holds an operation. The CLI runs in-process against the server.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,6 +9,7 @@ import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { APPROVAL_STATUSES } from '../../src/admin/query.js';
 import { AdminServer } from '../../src/admin/server.js';
 import { createApprovalService } from '../../src/approvals/service.js';
 import type { ApprovalRequest, ApprovalService } from '../../src/approvals/types.js';
@@ -37,7 +38,17 @@ let service: ApprovalService;
 let verifier: TokenVerifier;
 const servers: AdminServer[] = [];
 let base: string;
-const tokens: Record<'agent' | 'outsider' | 'approver' | 'approver2' | 'auditor', string> = { agent: '', outsider: '', approver: '', approver2: '', auditor: '' };
+/** In the admin groups of `adminConfig()`, and in no approvers group. */
+const ADMIN: DevClient = { clientId: 'gateway-admin', clientSecret: 'gateway-admin-secret', groups: ['portcullis-admins'] };
+const CLIENTS = [AGENT, OUTSIDER, APPROVER, APPROVER_2, AUDITOR, ADMIN];
+const tokens: Record<'agent' | 'outsider' | 'approver' | 'approver2' | 'auditor' | 'admin', string> = {
+  agent: '',
+  outsider: '',
+  approver: '',
+  approver2: '',
+  auditor: '',
+  admin: '',
+};
 let agentIdentity: Identity;
 /** Long polls the service is answering (it is the real service; only its wait() is observed). */
 const waits = { started: 0, ended: 0 };
@@ -105,13 +116,13 @@ function asApprover(...args: string[]) {
 }
 
 beforeAll(async () => {
-  idp = await startDevIdp({ port: 0, clients: [AGENT, OUTSIDER, APPROVER, APPROVER_2, AUDITOR], audience: 'portcullis' });
+  idp = await startDevIdp({ port: 0, clients: CLIENTS, audience: 'portcullis' });
   verifier = new TokenVerifier([issuerConfig(idp.issuer)], { logger: silentLogger });
   dataDir = mkdtempSync(join(os.tmpdir(), 'portcullis-it-approvals-'));
   service = createApprovalService({ dataDir });
   ({ base } = await startAdmin(observed(service)));
-  [tokens.agent, tokens.outsider, tokens.approver, tokens.approver2, tokens.auditor] = await Promise.all(
-    [AGENT, OUTSIDER, APPROVER, APPROVER_2, AUDITOR].map((client) => tokenFor(client)),
+  [tokens.agent, tokens.outsider, tokens.approver, tokens.approver2, tokens.auditor, tokens.admin] = await Promise.all(
+    CLIENTS.map((client) => tokenFor(client)),
   );
   // The identity the front door would record for the agent's connection.
   agentIdentity = await verifier.verify(tokens.agent);
@@ -153,7 +164,7 @@ describe('authentication and routing', () => {
     const postList = await call('POST', '/api/approvals', tokens.approver, {});
     expect(postList.status).toBe(405);
     expect(postList.headers.get('allow')).toBe('GET, HEAD');
-    expect((await call('GET', '/api/approvals?status=open', tokens.approver)).json['message']).toBe('status="open": expected pending, approved, denied, expired');
+    expect((await call('GET', '/api/approvals?status=open', tokens.approver)).json['message']).toBe(`status="open": expected ${APPROVAL_STATUSES.join(', ')}`);
   });
 
   it('decision bodies: 415 without JSON, 400 for invalid JSON, 413 over 16 KiB (connection closed)', async () => {
@@ -249,6 +260,73 @@ describe('who may see and decide', () => {
     expect((await call('POST', `/api/approvals/${request.id}/approve`, tokens.approver, {})).json).toMatchObject({ status: 'pending', approvals: 1 });
     expect((await call('POST', `/api/approvals/${request.id}/approve`, tokens.approver, {})).status).toBe(403);
     expect((await call('POST', `/api/approvals/${request.id}/approve`, tokens.approver2, { comment: 'second' })).json).toMatchObject({ status: 'approved', approvals: 2 });
+  });
+});
+
+describe('revoking a grant', () => {
+  const WINDOW = { kind: 'window', durationMs: 30 * 60_000 } as const;
+  /** The agent's binding for another statement under the request's rule (what a window grant releases). */
+  const another = (request: ApprovalRequest) => ({ ...request, operationHash: 'f'.repeat(64) });
+
+  it('POST /revoke: approvers and admins may, anyone else 403; a comment is required; pending is 409; the grant stops releasing', async () => {
+    const pending = held({ grant: WINDOW });
+    const early = await call('POST', `/api/approvals/${pending.id}/revoke`, tokens.approver, { comment: 'no' });
+    expect(early.status).toBe(409);
+    expect(early.json).toMatchObject({ error: 'conflict', message: expect.stringContaining('is pending, not approved: there is no grant to revoke; deny it instead') });
+
+    await call('POST', `/api/approvals/${pending.id}/approve`, tokens.approver, {});
+    expect(service.redeem(another(pending))?.id).toBe(pending.id);
+    for (const token of [tokens.agent, tokens.outsider, tokens.auditor]) {
+      const refused = await call('POST', `/api/approvals/${pending.id}/revoke`, token, { comment: 'stop' });
+      expect(refused.status).toBe(403);
+      expect(refused.json['message']).toMatch(/may not revoke the grant of approval request .*only members of group approvers .* and gateway admins may/);
+    }
+    const bare = await call('POST', `/api/approvals/${pending.id}/revoke`, tokens.approver2, {});
+    expect(bare.status).toBe(400);
+    expect(bare.json['message']).toMatch(/^revoking needs a comment/);
+
+    const revoked = await call('POST', `/api/approvals/${pending.id}/revoke`, tokens.approver2, { comment: 'migration finished' });
+    expect(revoked.status).toBe(200);
+    expect(revoked.json).toMatchObject({
+      status: 'revoked',
+      grant: WINDOW,
+      uses: 1,
+      revocation: { subject: APPROVER_2.clientId, comment: 'migration finished', asAdmin: false },
+    });
+    expect(service.redeem(another(pending))).toBeUndefined();
+    expect((await call('GET', `/api/approvals/${pending.id}`, tokens.agent)).json['status']).toBe('revoked');
+    const listed = await call('GET', '/api/approvals?status=revoked', tokens.approver);
+    expect((listed.json['approvals'] as { id: string }[]).map((a) => a.id)).toContain(pending.id);
+    expect((await call('POST', `/api/approvals/${pending.id}/revoke`, tokens.approver, { comment: 'again' })).status).toBe(409);
+  });
+
+  it('an admin outside the approvers groups revokes, recorded as an admin', async () => {
+    // A statement of its own: other tests leave approved grants for the default one.
+    const request = held({ text: 'UPDATE orders SET status = $1 WHERE id = 42' });
+    await call('POST', `/api/approvals/${request.id}/approve`, tokens.approver, {});
+    const revoked = await call('POST', `/api/approvals/${request.id}/revoke`, tokens.admin, { comment: 'incident 42' });
+    expect(revoked.status).toBe(200);
+    expect(revoked.json['revocation']).toMatchObject({ subject: ADMIN.clientId, asAdmin: true, comment: 'incident 42' });
+    expect(service.redeem(request)).toBeUndefined();
+  });
+
+  it('portcullis approvals revoke: exit 0 with the revoked request, 1 for the server\'s refusal, 2 without --comment', async () => {
+    const request = held({ grant: WINDOW });
+    await asApprover('approvals', 'approve', request.id);
+    const noComment = await asApprover('approvals', 'revoke', request.id);
+    expect(noComment.code).toBe(2);
+    expect(noComment.stderr).toContain('give --comment TEXT');
+    const outsider = await cli('approvals', 'revoke', request.id, '--comment', 'x', '--url', base, '--token', tokens.outsider);
+    expect(outsider.code).toBe(1);
+    expect(outsider.stderr).toMatch(/^portcullis approvals revoke: outsider may not revoke the grant .*\(HTTP 403\)\n$/);
+    const revoked = await asApprover('approvals', 'revoke', request.id, '--comment', 'done for today');
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toContain(`Approval request ${request.id}: REVOKED`);
+    expect(revoked.stdout).toMatch(/revoked {5}\S+ \S+ {2}by approver \(client approver\): "done for today"/);
+    expect(service.redeem(another(request))).toBeUndefined();
+    const again = await asApprover('approvals', 'revoke', request.id, '--comment', 'again', '--json');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('there is nothing left to revoke (HTTP 409)');
   });
 });
 

@@ -24,7 +24,7 @@ function reviewRule(name: string, table: string, review: Partial<NonNullable<Rul
     },
     effect: 'review',
     reason: `Writes to ${table} need a human approver.`,
-    review: { approvers: ['approvers'], minApprovals: 1, timeoutMs: 30_000, grant: 'once', ...review },
+    review: { approvers: ['approvers'], minApprovals: 1, timeoutMs: 30_000, grant: { kind: 'once', ttlMs: 15 * 60_000 }, ...review },
   };
 }
 
@@ -73,12 +73,17 @@ beforeAll(async () => {
         rules: [
           reviewRule('order-writes-need-approval', 'public.orders'),
           reviewRule('customer-writes-need-two', 'public.customers', { minApprovals: 2, timeoutMs: 1_000 }),
+          reviewRule('shipment-writes-window', 'public.shipments', { grant: { kind: 'window', durationMs: 30 * 60_000 } }),
         ],
       }),
     ],
   });
   approvals = stack.gateway.approvals!;
-  await stack.postgres.pg.query("INSERT INTO orders (id, status) SELECT g, 'new' FROM generate_series(9001, 9010) g", [], { database: 'app' });
+  const app = { database: 'app' };
+  await stack.postgres.pg.query("INSERT INTO orders (id, status) SELECT g, 'new' FROM generate_series(9001, 9010) g", [], app);
+  await stack.postgres.pg.query('CREATE TABLE shipments (id int PRIMARY KEY, status text)', [], app);
+  await stack.postgres.pg.query("INSERT INTO shipments SELECT g, 'new' FROM generate_series(1, 10) g", [], app);
+  await stack.postgres.pg.query('GRANT SELECT, UPDATE ON shipments TO agent_rw', [], app);
 }, 120_000);
 
 afterAll(async () => {
@@ -144,6 +149,22 @@ describe('a statement held for approval', () => {
       approvals.decide(request.id, approver('approver-1'), 'approve', 'one of two');
       await expect(update).rejects.toMatchObject({ code: '42501', message: expect.stringMatching(/approval request .+ timed out: no decision within 1s/) });
       expect(approvals.get(request.id)).toMatchObject({ status: 'expired' });
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('runs once two distinct approvers approve when the rule needs two (the same approver twice does not count)', async () => {
+    const { client, notices } = await agentClient();
+    try {
+      const update = client.query("UPDATE customers SET full_name = full_name WHERE id = -2");
+      const request = await heldRequest(notices);
+      approvals.decide(request.id, approver('approver-1'), 'approve', 'first');
+      expect(() => approvals.decide(request.id, approver('approver-1'), 'approve', 'again')).toThrow(/already/);
+      expect(approvals.get(request.id)).toMatchObject({ status: 'pending' });
+      approvals.decide(request.id, approver('approver-3'), 'approve', 'second');
+      expect((await update).command).toBe('UPDATE');
+      expect(approvals.get(request.id)).toMatchObject({ status: 'approved' });
     } finally {
       await client.end();
     }
@@ -280,5 +301,40 @@ describe('held statements from other clients, and across a restart', () => {
     } finally {
       await again.client.end();
     }
+  });
+});
+
+describe('grant: 30m', () => {
+  it('releases the agent\'s other writes under the rule, here and on a new connection, until revoked; other rules still ask', async () => {
+    const { client, notices } = await agentClient();
+    const first = client.query("UPDATE shipments SET status = 'w1' WHERE id = 1");
+    const request = await heldRequest(notices);
+    expect(notices[0]!.message).toMatch(/also lets your other statements under rule "shipment-writes-window" on this connection run for 30m/);
+    approvals.decide(request.id, approver('approver-1'), 'approve', 'window');
+    expect((await first).rowCount).toBe(1);
+    // Other statements and parameters: no new request.
+    expect((await client.query("UPDATE shipments SET status = 'w2' WHERE id = 2")).rowCount).toBe(1);
+    expect((await client.query('UPDATE shipments SET status = $1 WHERE id = $2', ['w3', 3])).rowCount).toBe(1);
+    expect(notices).toHaveLength(1);
+    const fresh = await agentClient();
+    expect((await fresh.client.query("UPDATE shipments SET status = 'w4' WHERE id = 4")).rowCount).toBe(1);
+    expect(fresh.notices).toHaveLength(0);
+    expect(approvals.get(request.id)).toMatchObject({ status: 'approved', uses: 4 });
+
+    // Another rule still asks.
+    const orders = fresh.client.query("UPDATE orders SET status = 'x' WHERE id = 9010");
+    const other = await heldRequest(fresh.notices);
+    expect(other.rule).toBe('order-writes-need-approval');
+    approvals.decide(other.id, approver('approver-1'), 'deny', 'no');
+    await expect(orders).rejects.toThrow(/denied by approver-1: no/);
+    await fresh.client.end();
+
+    approvals.revoke(request.id, approver('approver-1'), 'done', false);
+    const again = client.query("UPDATE shipments SET status = 'w5' WHERE id = 5");
+    const next = await heldRequest(notices, 1);
+    expect(next.id).not.toBe(request.id);
+    approvals.decide(next.id, approver('approver-1'), 'deny', 'revoked now');
+    await expect(again).rejects.toThrow(/revoked now/);
+    await client.end();
   });
 });

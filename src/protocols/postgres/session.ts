@@ -1002,8 +1002,8 @@ function approvalRefusal(decision: Decision, request: ApprovalRequest): Decision
   const reason =
     request.status === 'denied' && denial !== undefined
       ? `approval request ${request.id} was denied by ${denial.subject}: ${denial.comment}`
-      : request.status === 'approved'
-        ? `approval request ${request.id} was approved, but its one-time grant was already used or has expired; retry to ask again`
+      : request.status === 'approved' || request.status === 'revoked'
+        ? `approval request ${request.id} was approved, but its grant was used up, has expired or was revoked; retry to ask again`
         : `approval request ${request.id} timed out: no decision within ${formatDuration(request.expiresAt - request.createdAt)}; ` +
           'ask an approver to look at it sooner, then retry';
   return { ...decision, effect: 'deny', reason: `${reason} (rule "${decision.rule}")` };
@@ -1015,7 +1015,10 @@ function heldNotice(request: ApprovalRequest, timeoutMs: number): ErrorFields {
     code: '01000',
     message:
       `Portcullis: this statement is held for approval (request ${request.id}); it runs once approved, ` +
-      `and is refused if denied or not decided within ${formatDuration(timeoutMs)}`,
+      `and is refused if denied or not decided within ${formatDuration(timeoutMs)}` +
+      (request.grant.kind === 'window'
+        ? `; an approval also lets your other statements under rule "${request.rule}" on this connection run for ${formatDuration(request.grant.durationMs)}`
+        : ''),
     detail: `${request.reason} Approvers: group ${request.approvers.join(', ')}${request.minApprovals > 1 ? ` (${request.minApprovals} needed)` : ''}.`,
     hint: `an approver runs: portcullis approvals approve ${request.id}`,
   };

@@ -1,6 +1,7 @@
 /** Approval requests made the way the front door makes them, for the admin API and CLI tests. */
 import { operationHash } from '../../../src/approvals/binding.js';
 import type { ApprovalRequest, ApprovalService, NewApprovalRequest } from '../../../src/approvals/types.js';
+import type { ReviewGrant } from '../../../src/config/types.js';
 import type { Identity } from '../../../src/identity/identity.js';
 
 export function identity(subject: string, groups: readonly string[], clientId: string | undefined = subject): Identity {
@@ -14,6 +15,8 @@ export interface AskOptions {
   readonly minApprovals?: number;
   readonly timeoutMs?: number;
   readonly rule?: string;
+  /** Default: once, redeemable for 15 minutes. */
+  readonly grant?: ReviewGrant;
 }
 
 /** A pending request by `requester` (an agent) held under a review rule on connection `demo`. */
@@ -31,6 +34,11 @@ export function ask(service: ApprovalService, requester: Pick<Identity, 'subject
     parameters,
     sessionId: 'session-1',
     reason: 'Writes to orders need a human approver.',
-    review: { approvers: options.approvers ?? ['approvers'], minApprovals: options.minApprovals ?? 1, timeoutMs: options.timeoutMs ?? 600_000, grant: 'once' },
+    review: {
+      approvers: options.approvers ?? ['approvers'],
+      minApprovals: options.minApprovals ?? 1,
+      timeoutMs: options.timeoutMs ?? 600_000,
+      grant: options.grant ?? { kind: 'once', ttlMs: 900_000 },
+    },
   });
 }

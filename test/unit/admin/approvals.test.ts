@@ -11,12 +11,13 @@ import {
   approvalWaitResponse,
   decisionResponse,
   parseDecisionBody,
+  revokeResponse,
   viewReason,
   type Caller,
 } from '../../../src/admin/approvals.js';
 import { authorize, type Role } from '../../../src/admin/auth.js';
 import { parseJsonBody } from '../../../src/admin/http.js';
-import { parseApprovalsQuery, parseWaitQuery } from '../../../src/admin/query.js';
+import { APPROVAL_STATUSES, parseApprovalsQuery, parseWaitQuery } from '../../../src/admin/query.js';
 import { matchRoute } from '../../../src/admin/routes.js';
 import { createApprovalService } from '../../../src/approvals/service.js';
 import type { ApprovalService } from '../../../src/approvals/types.js';
@@ -103,8 +104,11 @@ describe('who may see a request', () => {
       createdAt: new Date(request.createdAt).toISOString(),
       expiresAt: new Date(request.expiresAt).toISOString(),
       decisions: [],
+      grant: { kind: 'once', ttlMs: 900_000 },
       redeemedAt: null,
+      uses: 0,
       grantExpiresAt: null,
+      revocation: null,
     });
     expect(approvalResponse(service, agent, request.id).status).toBe(200);
     expect(approvalResponse(service, mallory, request.id)).toEqual({
@@ -162,6 +166,53 @@ describe('decisions', () => {
     expect(decisionResponse(service, alice, request.id, 'approve', {}).body).toMatchObject({ status: 'pending', approvals: 1 });
     expect(decisionResponse(service, alice, request.id, 'approve', {}).status).toBe(403);
     expect(decisionResponse(service, bob, request.id, 'approve', {}).body).toMatchObject({ status: 'approved', approvals: 2 });
+  });
+});
+
+describe('revoking', () => {
+  const WINDOW = { kind: 'window', durationMs: 30 * 60_000 } as const;
+
+  it('an approver: 200 with the revoked request, who, when and why; the grant releases nothing more', () => {
+    const request = ask(service, AGENT, { grant: WINDOW });
+    decisionResponse(service, alice, request.id, 'approve', {});
+    const revoked = revokeResponse(service, bob, request.id, { comment: '  wrong ticket ' });
+    expect(revoked.status).toBe(200);
+    expect(revoked.body).toMatchObject({
+      status: 'revoked',
+      grant: WINDOW,
+      revocation: { subject: 'bob', clientId: 'bob', comment: 'wrong ticket', at: expect.stringMatching(/^2025-01-01T/), asAdmin: false },
+    });
+    expect(service.redeem({ ...request, operationHash: 'any' })).toBeUndefined();
+  });
+
+  it('an admin outside the approvers groups (the caller\'s role), recorded as such', () => {
+    const request = ask(service, AGENT);
+    decisionResponse(service, alice, request.id, 'approve', {});
+    const revoked = revokeResponse(service, caller('root', ['portcullis-admins'], 'admin'), request.id, { comment: 'incident' });
+    expect(revoked).toMatchObject({ status: 200, body: { status: 'revoked', revocation: { subject: 'root', asAdmin: true } } });
+  });
+
+  it('403 for anyone else (auditors too), 409 for a pending request, 404 for an unknown id, 400 without a comment', () => {
+    const request = ask(service, AGENT);
+    expect(revokeResponse(service, alice, request.id, { comment: 'no' })).toMatchObject({
+      status: 409,
+      body: { error: 'conflict', message: expect.stringContaining('is pending, not approved: there is no grant to revoke; deny it instead') },
+    });
+    decisionResponse(service, alice, request.id, 'approve', {});
+    for (const who of [mallory, auditor, agent]) {
+      expect(revokeResponse(service, who, request.id, { comment: 'stop' })).toMatchObject({
+        status: 403,
+        body: { error: 'forbidden', message: expect.stringContaining(`${who.identity.subject} may not revoke the grant of approval request ${request.id}`) },
+      });
+    }
+    expect(revokeResponse(service, alice, 'nope', { comment: 'x' })).toMatchObject({ status: 404, body: { error: 'not_found' } });
+    for (const comment of [{}, { comment: '  ' }]) {
+      expect(revokeResponse(service, alice, request.id, comment)).toMatchObject({
+        status: 400,
+        body: { error: 'bad_request', message: expect.stringMatching(/^revoking needs a comment/) },
+      });
+    }
+    expect(service.get(request.id)?.status).toBe('approved');
   });
 });
 
@@ -243,15 +294,17 @@ describe('request parsing', () => {
     }
   });
 
-  it('parseApprovalsQuery: one of the four statuses', () => {
+  it('parseApprovalsQuery: one of the statuses', () => {
     expect(parseApprovalsQuery(new Map([['status', ['pending']]]))).toEqual({ ok: true, value: { status: 'pending' } });
     expect(parseApprovalsQuery(new Map())).toEqual({ ok: true, value: { status: undefined } });
-    expect(parseApprovalsQuery(new Map([['status', ['open']]]))).toEqual({ ok: false, message: 'status="open": expected pending, approved, denied, expired' });
+    expect(parseApprovalsQuery(new Map([['status', ['open']]]))).toEqual({ ok: false, message: `status="open": expected ${APPROVAL_STATUSES.join(', ')}` });
   });
 
   it('routes: POST for decisions (405 Allow: POST otherwise), GET and HEAD for the rest', () => {
     expect(matchRoute('POST', '/api/approvals/abc/approve')).toMatchObject({ kind: 'matched', route: { name: 'approval-approve' }, params: { id: 'abc' } });
     expect(matchRoute('POST', '/api/approvals/abc/deny')).toMatchObject({ kind: 'matched', route: { name: 'approval-deny' } });
+    expect(matchRoute('POST', '/api/approvals/abc/revoke')).toMatchObject({ kind: 'matched', route: { name: 'approval-revoke', access: 'token' }, params: { id: 'abc' } });
+    expect(matchRoute('GET', '/api/approvals/abc/revoke')).toMatchObject({ kind: 'method-not-allowed', allow: 'POST' });
     expect(matchRoute('GET', '/api/approvals/abc/wait')).toMatchObject({ kind: 'matched', route: { name: 'approval-wait' } });
     expect(matchRoute('GET', '/api/approvals/abc/approve')).toEqual({
       kind: 'method-not-allowed',

@@ -1,24 +1,20 @@
 /** Requests, decisions and who may make them (issue 5, points 5 and 8), on a real approvals database. */
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MAX_COMMENT_LENGTH } from '../../../src/approvals/rules.js';
 import type { ApprovalService } from '../../../src/approvals/types.js';
-import { GRANT_TTL_MS, HELD, T0, TIMEOUT_MS, identity, newRequest, openService, refusal, removeTempDirs, settled, tempDataDir } from './support.js';
+import { GRANT_TTL_MS, HELD, T0, TIMEOUT_MS, identity, newRequest, refusal, removeTempDirs, serviceEachTest, settled, type OpenedService } from './support.js';
 
 afterAll(removeTempDirs);
 
 /** A member of group dba; `null`: a token without a client id. */
 const dba = (subject: string, clientId: string | null = `${subject}-cli`) => identity({ subject, clientId: clientId ?? undefined, groups: ['dba'] });
 
-let opened: ReturnType<typeof openService>;
+const fixture = serviceEachTest();
+let opened: OpenedService;
 let service: ApprovalService;
 beforeEach(() => {
-  vi.useFakeTimers({ now: T0 });
-  opened = openService(tempDataDir());
+  opened = fixture.current;
   service = opened.service;
-});
-afterEach(() => {
-  service.close();
-  vi.useRealTimers();
 });
 
 describe('a request', () => {
@@ -220,8 +216,7 @@ describe('the timeout', () => {
 
   it('past the deadline a request counts as expired even before its timer has run', () => {
     let now = T0;
-    service.close();
-    ({ service } = openService(tempDataDir(), { now: () => now }));
+    ({ service } = fixture.reopen({ now: () => now }));
     const request = service.request(newRequest());
     now += TIMEOUT_MS; // the clock moved, the timer has not fired
     expect(service.get(request.id)?.status).toBe('expired');
@@ -271,8 +266,7 @@ describe('the audit callback', () => {
 
   it('a step the audit log refuses does not happen', () => {
     let fail = false;
-    service.close();
-    ({ service } = openService(tempDataDir(), {
+    ({ service } = fixture.reopen({
       audit: () => {
         if (fail) throw new Error('recorder closed');
       },
@@ -294,9 +288,8 @@ describe('the audit callback', () => {
 
   it('a timeout the audit log refuses still denies', async () => {
     const logs: string[] = [];
-    service.close();
     const logger = { debug() {}, info() {}, warn() {}, error: (msg: string) => void logs.push(msg), child: () => logger };
-    ({ service } = openService(tempDataDir(), { logger, audit: (e) => { if (e.kind === 'expired') throw new Error('disk full'); } }));
+    ({ service } = fixture.reopen({ logger, audit: (e) => { if (e.kind === 'expired') throw new Error('disk full'); } }));
     const request = service.request(newRequest());
     const waiting = service.wait(request.id);
     vi.advanceTimersByTime(TIMEOUT_MS);

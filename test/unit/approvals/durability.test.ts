@@ -1,12 +1,26 @@
 /** Pending requests and grants survive a restart (issue 5, point 8); the state is a database of its own. */
-import { statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { operationHash } from '../../../src/approvals/binding.js';
 import { createApprovalService } from '../../../src/approvals/service.js';
 import { APPROVALS_DATABASE_FILE } from '../../../src/approvals/store.js';
-import { SCHEMA_VERSION } from '../../../src/approvals/schema.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../../src/approvals/schema.js';
 import { withDatabase } from '../recording/support.js';
-import { GRANT_TTL_MS, T0, TIMEOUT_MS, identity, newRequest, openService, removeTempDirs, settled, tempDataDir } from './support.js';
+import {
+  GRANT_TTL_MS,
+  HELD,
+  T0,
+  TIMEOUT_MS,
+  WINDOW_30M,
+  approvedRequest,
+  identity,
+  newRequest,
+  openService,
+  removeTempDirs,
+  settled,
+  tempDataDir,
+} from './support.js';
 
 afterAll(removeTempDirs);
 
@@ -82,6 +96,75 @@ describe('restart', () => {
     expect(third.service.redeem(request)).toBeUndefined();
     third.service.close();
   });
+
+  it('keeps a window grant releasing other statements, with its use count, until it ends', () => {
+    const first = openService(dir);
+    const request = approvedRequest(first.service, approver, { grant: WINDOW_30M });
+    first.service.markRedeemed(request.id);
+    first.service.close();
+
+    vi.advanceTimersByTime(10 * 60_000);
+    const second = openService(dir);
+    const another = { ...request, operationHash: operationHash('DELETE FROM orders WHERE id = 9', undefined) };
+    expect(second.service.redeem(another)).toMatchObject({ id: request.id, uses: 2, grant: WINDOW_30M });
+    vi.advanceTimersByTime(20 * 60_000);
+    expect(second.service.redeem(another)).toBeUndefined();
+    second.service.close();
+  });
+
+  it('keeps a revocation: the grant stays revoked, with who, when and why', () => {
+    const first = openService(dir);
+    const request = approvedRequest(first.service, approver, { grant: WINDOW_30M });
+    const revoked = first.service.revoke(request.id, approver, 'done', false);
+    first.service.close();
+
+    const second = openService(dir);
+    expect(second.service.get(request.id)).toEqual(revoked);
+    expect(second.service.redeem(request)).toBeUndefined();
+    second.service.close();
+  });
+});
+
+describe('upgrading a version 1 database (before grants)', () => {
+  /** A data dir whose approvals.db is at schema version 1, with a pending, an approved and a used request. */
+  function versionOne(): void {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    withDatabase(join(dir, APPROVALS_DATABASE_FILE), (db) => {
+      db.pragma('journal_mode = WAL');
+      db.exec(MIGRATIONS[0] as string);
+      db.pragma('user_version = 1');
+      const insert = db.prepare(
+        `INSERT INTO requests (id, status, subject, client_id, connection, rule, operation_hash, groups, text, parameters, session_id,
+           reason, approvers, min_approvals, created_at, expires_at, redeemed_at, grant_expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, '["agents"]', ?, '["7"]', 'sess-1', 'why', '["dba"]', 1, ?, ?, ?, ?)`,
+      );
+      const hash = operationHash(HELD.text, HELD.parameters);
+      const row = (id: string, status: string, redeemedAt: number | null, grantExpiresAt: number | null) =>
+        insert.run(id, status, HELD.subject, HELD.clientId, HELD.connection, HELD.rule, hash, HELD.text, T0, T0 + TIMEOUT_MS, redeemedAt, grantExpiresAt);
+      row('pending-1', 'pending', null, null);
+      row('approved-1', 'approved', null, T0 + GRANT_TTL_MS);
+      row('used-1', 'approved', T0 + 1000, T0 + GRANT_TTL_MS);
+      db.prepare(`INSERT INTO decisions VALUES ('approved-1', 'dana', 'dana-cli', 'approve', 'ok', ?)`).run(T0);
+    });
+  }
+
+  it('keeps every request and decision, as once grants redeemable for 15 minutes, and their behaviour', () => {
+    versionOne();
+    const { service } = openService(dir);
+    expect(service.get('pending-1')).toMatchObject({ status: 'pending', grant: { kind: 'once', ttlMs: 15 * 60_000 }, uses: 0, revocation: undefined });
+    expect(service.get('approved-1')).toMatchObject({ status: 'approved', uses: 0, decisions: [{ subject: 'dana', comment: 'ok', at: T0 }] });
+    expect(service.get('used-1')).toMatchObject({ uses: 1, redeemedAt: T0 + 1000 });
+    expect(service.redeem({ ...HELD, operationHash: operationHash(HELD.text, HELD.parameters) })?.id).toBe('approved-1');
+    expect(service.decide('pending-1', approver, 'approve', 'later').grantExpiresAt).toBe(T0 + GRANT_TTL_MS);
+    service.close();
+    withDatabase(join(dir, APPROVALS_DATABASE_FILE), (db) => {
+      expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      expect(db.pragma('foreign_key_check')).toEqual([]);
+      // The decisions still refer to the requests table (renaming rewrote the foreign key).
+      expect(() => db.prepare(`INSERT INTO decisions VALUES ('nope', 'x', NULL, 'approve', '', 0)`).run()).toThrow(/FOREIGN KEY constraint failed/);
+      expect(db.prepare(`SELECT name FROM sqlite_master WHERE name LIKE '%_v2'`).all()).toEqual([]);
+    });
+  });
 });
 
 describe('the approvals database', () => {
@@ -101,7 +184,7 @@ describe('the approvals database', () => {
     openService(dir).service.close();
     withDatabase(join(dir, APPROVALS_DATABASE_FILE), (db) => db.pragma(`user_version = ${SCHEMA_VERSION + 1}`));
     expect(() => createApprovalService({ dataDir: dir })).toThrow(
-      /has schema version 2, newer than this Portcullis supports \(version 1\).*Run that release \(or newer\), or point data_dir elsewhere/,
+      new RegExp(`has schema version ${SCHEMA_VERSION + 1}, newer than this Portcullis supports \\(version ${SCHEMA_VERSION}\\).*Run that release \\(or newer\\), or point data_dir elsewhere`),
     );
   });
 

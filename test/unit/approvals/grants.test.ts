@@ -1,4 +1,8 @@
-/** `grant: once`: an approval releases exactly its operation, by its identity, on its connection, once (issue 5, points 2 and 3). */
+/**
+ * Grants (issue 5, points 2 and 3). `grant: once`: an approval releases exactly its
+ * operation, by its identity, on its connection, once. A window grant (`grant: 30m`): for its
+ * duration, any operation under its rule by the same identity on the same connection.
+ */
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { operationHash } from '../../../src/approvals/binding.js';
 import type { ApprovalRequest, ApprovalService, OperationBinding } from '../../../src/approvals/types.js';
@@ -103,5 +107,84 @@ describe('markRedeemed (the held connection forwards it)', () => {
     expect(error.message).toMatch(/is pending, not approved: its operation must not run/);
     vi.advanceTimersByTime(GRANT_TTL_MS);
     expect(refusal(() => service.markRedeemed(approved.id)).message).toMatch(/expired at 2025-01-01T00:15:00.000Z/);
+  });
+});
+
+describe('a window grant (grant: 30m)', () => {
+  const WINDOW_MS = 30 * 60_000;
+  /** When the window request below is approved. */
+  const APPROVED_AT = T0 + 10_000;
+  let windowed: ApprovalRequest;
+  /** The window request's binding with another operation under the same rule. */
+  const other = (text: string, parameters: readonly string[] | undefined = undefined): OperationBinding => ({
+    ...binding,
+    rule: 'orders-writes-30m',
+    operationHash: operationHash(text, parameters),
+  });
+
+  beforeEach(() => {
+    const request = service.request(newRequest({ rule: 'orders-writes-30m', text: 'DELETE FROM orders WHERE id = 1', parameters: undefined, grant: { kind: 'window', durationMs: WINDOW_MS } }));
+    vi.advanceTimersByTime(10_000);
+    windowed = service.decide(request.id, approver, 'approve', 'for the migration');
+    // The held connection runs the approved statement itself.
+    service.markRedeemed(windowed.id);
+  });
+
+  it('opens for its duration from the approval, carrying its grant', () => {
+    expect(windowed).toMatchObject({ status: 'approved', grant: { kind: 'window', durationMs: WINDOW_MS }, grantExpiresAt: APPROVED_AT + WINDOW_MS });
+    expect(service.get(windowed.id)).toMatchObject({ redeemedAt: APPROVED_AT, uses: 1 });
+  });
+
+  it('releases other statements under the same rule by the same identity on the same connection, without being used up; each use audited', () => {
+    const first = other('UPDATE orders SET state = $1 WHERE id = $2', ['paid', '3']);
+    const second = other('INSERT INTO orders (id) VALUES (9)');
+    vi.advanceTimersByTime(60_000);
+    expect(service.redeem(first)).toMatchObject({ id: windowed.id, uses: 2, redeemedAt: APPROVED_AT });
+    expect(service.redeem(second)).toMatchObject({ id: windowed.id, uses: 3 });
+    expect(service.redeem(first)).toMatchObject({ id: windowed.id, uses: 4 });
+    expect(service.get(windowed.id)).toMatchObject({ status: 'approved', uses: 4, redeemedAt: APPROVED_AT });
+
+    const redeemed = opened.events.filter((event) => event.kind === 'redeemed' && event.request.id === windowed.id);
+    expect(redeemed.map((event) => [event.releasedOperationHash, event.request.uses])).toEqual([
+      [windowed.operationHash, 1],
+      [first.operationHash, 2],
+      [second.operationHash, 3],
+      [first.operationHash, 4],
+    ]);
+  });
+
+  it.each<[string, Partial<OperationBinding>]>([
+    ['another subject', { subject: 'agent-2' }],
+    ['another client id', { clientId: 'other-bot' }],
+    ['no client id', { clientId: undefined }],
+    ['another connection', { connection: 'staging-db' }],
+    ['another rule', { rule: 'writes-need-approval' }],
+  ])('releases nothing for %s', (_name, change) => {
+    const probe = { ...other('DELETE FROM orders WHERE id = 2'), ...change };
+    expect(service.redeem(probe)).toBeUndefined();
+    expect(service.get(windowed.id)?.uses).toBe(1);
+  });
+
+  it('ends exactly at approval + its duration (the injected clock), for redeem and for the held connection', () => {
+    const probe = other('DELETE FROM orders WHERE id = 2');
+    vi.setSystemTime(APPROVED_AT + WINDOW_MS - 1);
+    expect(service.redeem(probe)?.id).toBe(windowed.id);
+    vi.setSystemTime(APPROVED_AT + WINDOW_MS);
+    expect(service.redeem(probe)).toBeUndefined();
+    expect(refusal(() => service.markRedeemed(windowed.id)).message).toMatch(/expired at 2025-01-01T00:30:10.000Z: ask for approval again/);
+    expect(service.get(windowed.id)).toMatchObject({ status: 'approved', uses: 2 });
+  });
+
+  it('lets the held connection run its statement again while it lasts (it is not a once grant)', () => {
+    service.markRedeemed(windowed.id);
+    expect(service.get(windowed.id)?.uses).toBe(2);
+  });
+
+  it('a once grant for exactly the operation is used before a window grant under the same rule', () => {
+    const request = service.request(newRequest({ rule: 'orders-writes-30m', text: 'DELETE FROM orders WHERE id = 5', parameters: undefined }));
+    service.decide(request.id, approver, 'approve', '');
+    const probe = other('DELETE FROM orders WHERE id = 5');
+    expect(service.redeem(probe)?.id).toBe(request.id);
+    expect(service.redeem(probe)?.id).toBe(windowed.id);
   });
 });

@@ -31,8 +31,11 @@ function approval(overrides: Partial<ApprovalJson> = {}): ApprovalJson {
     createdAt: '2025-01-01T09:30:00.000Z',
     expiresAt: '2025-01-01T09:35:00.000Z',
     decisions: [],
+    grant: { kind: 'once', ttlMs: 900_000 },
     redeemedAt: null,
+    uses: 0,
     grantExpiresAt: null,
+    revocation: null,
     ...overrides,
   };
 }
@@ -58,11 +61,14 @@ describe('the command line', () => {
     [['approvals', 'list', '--url', 'ftp://x', '--token', 't'], '--url "ftp://x": expected an http:// or https:// URL'],
     [['approvals', 'list', '--url', 'not a url', '--token', 't'], '--url "not a url" is not a URL'],
     [['approvals', 'list', '--url', 'http://x', '--token', 'Bearer t'], 'the access token contains whitespace'],
-    [['approvals', 'list', '--status', 'open'], '--status "open": expected pending, approved, denied, expired'],
+    [['approvals', 'list', '--status', 'open'], '--status "open": expected pending, approved, denied, expired, revoked'],
     [['approvals', 'list', 'extra'], 'unexpected argument "extra"'],
     [['approvals', 'show'], 'give the id of the approval request'],
     [['approvals', 'show', 'a', 'b'], 'unexpected argument "b": give one approval request id'],
     [['approvals', 'deny', 'a', '--comment', '  '], 'give --comment TEXT: the agent is told why'],
+    [['approvals', 'revoke', 'a'], 'give --comment TEXT: it is recorded with the revocation'],
+    [['approvals', 'revoke', 'a', '--comment', ' '], 'give --comment TEXT: it is recorded with the revocation'],
+    [['approvals', 'revoke', '--comment', 'done'], 'give the id of the approval request'],
     [['approvals', 'wait', 'a', '--timeout', 'soon'], '--timeout "soon": expected a duration'],
     [['approvals', 'approve', 'a', '--bogus'], "Unknown option '--bogus'"],
   ])('%j exits 2: %s', async (args, message) => {
@@ -89,7 +95,15 @@ describe('the command line', () => {
   });
 
   it('wait exits 0 only when approved, 3 while pending', () => {
-    expect(WAIT_EXIT).toEqual({ approved: 0, denied: 1, expired: 1, pending: 3 });
+    expect(WAIT_EXIT).toEqual({ approved: 0, denied: 1, expired: 1, revoked: 1, pending: 3 });
+  });
+
+  it('revoke --help says who may revoke what, and that a pending request is denied instead', async () => {
+    const run = await runCli('approvals', 'revoke', '--help');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Usage: portcullis approvals revoke ID --comment TEXT/);
+    expect(run.stdout).toContain('approvers groups and gateway admins may revoke');
+    expect(run.stdout).toContain('A pending request is denied instead');
   });
 });
 
@@ -107,6 +121,7 @@ describe('terminal output', () => {
         '  approvers   members of "approvers"; 1 distinct approval needed, not by the requester',
         '  created     2025-01-01 09:30:00Z',
         '  expires     2025-01-01 09:35:00Z (in 3m)',
+        '  grant       once: this exact statement, one time (on a new connection within 15m of approval)',
         '  decisions   none yet',
         '',
       ].join('\n'),
@@ -131,6 +146,35 @@ describe('terminal output', () => {
     expect(text).toContain('  expiry      2025-01-01 09:35:00Z\n');
     expect(text).toContain('  grant until 2025-01-01 09:47:00Z (in 15m)\n');
     expect(text).toContain('  decisions   2025-01-01 09:31:00Z  APPROVE by alice\n              2025-01-01 09:31:30Z  APPROVE by bob (client cli): "ticket \\"OPS-1\\""\n');
+  });
+
+  it('shows a window grant, its uses and its revocation', () => {
+    const active = describeApproval(
+      approval({
+        status: 'approved',
+        approvals: 1,
+        grant: { kind: 'window', durationMs: 30 * 60_000 },
+        grantExpiresAt: '2025-01-01T10:01:00.000Z',
+        redeemedAt: '2025-01-01T09:31:00.000Z',
+        uses: 4,
+      }),
+      NOW,
+    );
+    expect(active).toContain('  grant       30m: any statement under rule orders-writes by this identity on demo, for 30m after approval\n');
+    expect(active).toContain('  grant until 2025-01-01 10:01:00Z (in 29m)\n');
+    expect(active).toContain('  ran         4 statements, the first at 2025-01-01 09:31:00Z\n');
+
+    const revoked = describeApproval(
+      approval({
+        status: 'revoked',
+        grantExpiresAt: '2025-01-01T09:46:00.000Z',
+        revocation: { subject: 'root', clientId: 'ops', comment: 'wrong table', at: '2025-01-01T09:31:30.000Z', asAdmin: true },
+      }),
+      NOW,
+    );
+    expect(revoked).toContain('Approval request Zx3kQ9: REVOKED');
+    expect(revoked).not.toContain('grant until');
+    expect(revoked).toContain('  revoked     2025-01-01 09:31:30Z  by root (client ops) as admin: "wrong table"\n');
   });
 
   it('escapes control characters and bidirectional overrides from agents and approvers', () => {

@@ -273,7 +273,7 @@ describe('loadConfig: every problem names its path and line', () => {
   it('unknown property without a close match lists what is allowed', async () => {
     const yaml = `${MINIMAL}frobnicate: true\n`;
     expect(issueAt(await errorFor(yaml), 'frobnicate').message).toBe(
-      'unknown property "frobnicate"; allowed here: data_dir, log, identity, listen, sql, recording, admin, rules, connections',
+      'unknown property "frobnicate"; allowed here: data_dir, log, identity, listen, sql, recording, admin, notifications, rules, connections',
     );
   });
 

@@ -43,7 +43,7 @@ const RULES = `rules:
     when: { sql: { class: [write] } }
     effect: review
     reason: Writes need a DBA.
-    review: { approvers: [dba], min_approvals: 2, timeout: 10m, grant: session }
+    review: { approvers: [dba], min_approvals: 2, timeout: 10m, grant: 30m }
   - name: raw-ok
     when: { sql: { unparseable: true } }
     effect: allow
@@ -110,7 +110,7 @@ describe('rules: a valid policy', () => {
         },
         effect: 'review',
         reason: 'Writes need a DBA.',
-        review: { approvers: ['dba'], minApprovals: 2, timeoutMs: 600_000, grant: 'session' },
+        review: { approvers: ['dba'], minApprovals: 2, timeoutMs: 600_000, grant: { kind: 'window', durationMs: 1_800_000 } },
       },
       {
         name: 'raw-ok',
@@ -140,7 +140,7 @@ describe('rules: a valid policy', () => {
     const review = await load(
       `${BASE.replace('[reads-ok, no-ddl]', '[r]')}rules:\n  - name: r\n    when: {}\n    effect: review\n    reason: Ask.\n    review: { approvers: [dba] }\n`,
     );
-    expect(review.rules[0]?.review).toEqual({ approvers: ['dba'], minApprovals: 1, timeoutMs: 300_000, grant: 'once' });
+    expect(review.rules[0]?.review).toEqual({ approvers: ['dba'], minApprovals: 1, timeoutMs: 300_000, grant: { kind: 'once', ttlMs: 900_000 } });
   });
 
   it('does not resolve secret references in rules: a reason is shown to agents', async () => {
@@ -236,7 +236,7 @@ describe('rules: every problem names its path and line', () => {
   });
 
   it('review settings: required for review, refused elsewhere, and validated', async () => {
-    const missing = `${BASE}${RULES.replace('    review: { approvers: [dba], min_approvals: 2, timeout: 10m, grant: session }\n', '')}`;
+    const missing = `${BASE}${RULES.replace('    review: { approvers: [dba], min_approvals: 2, timeout: 10m, grant: 30m }\n', '')}`;
     expect(issueAt(await errorFor(missing), 'rules[2].review')).toMatchObject({
       line: lineOf(missing, '- name: writes-need-approval'),
       message: 'rule "writes-need-approval" has effect "review" but no review settings: add review: { approvers: [GROUP] }',
@@ -246,11 +246,11 @@ describe('rules: every problem names its path and line', () => {
       line: lineOf(misplaced, 'review: { approvers: [dba] }'),
       message: 'review settings only apply to effect "review", but rule "everything" has effect "deny": remove review or set effect: review',
     });
-    const bad = `${BASE}${RULES.replace('{ approvers: [dba], min_approvals: 2, timeout: 10m, grant: session }', '{ approvers: [], min_approvals: 0, timeout: 2d, grant: forever }')}`;
+    const bad = `${BASE}${RULES.replace('{ approvers: [dba], min_approvals: 2, timeout: 10m, grant: 30m }', '{ approvers: [], min_approvals: 0, timeout: 2d, grant: forever }')}`;
     const error = await errorFor(bad);
     expect(issueAt(error, 'rules[2].review.approvers').message).toBe('expected a non-empty list, got an empty list');
     expect(issueAt(error, 'rules[2].review.min_approvals').message).toBe('expected integer 1–10, got 0');
-    expect(issueAt(error, 'rules[2].review.grant').message).toBe('expected one of "once", "session", got "forever"');
+    expect(issueAt(error, 'rules[2].review.grant').message).toMatch(/^expected "once" or a duration such as "30m" \(at most 24h\), got "forever": unexpected "forever"/);
     const long = `${BASE}${RULES.replace('timeout: 10m', 'timeout: 2d')}`;
     expect(issueAt(await errorFor(long), 'rules[2].review.timeout')).toMatchObject({
       line: lineOf(long, 'timeout: 2d'),

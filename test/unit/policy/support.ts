@@ -44,7 +44,7 @@ export function rule(name: string, effect: RuleEffect, spec: RuleSpec = {}): Rul
     name,
     effect,
     reason: spec.reason ?? (effect === 'allow' ? undefined : `${name} says no.`),
-    review: effect === 'review' ? { approvers: ['dba'], minApprovals: 1, timeoutMs: 300_000, grant: 'once' } : undefined,
+    review: effect === 'review' ? { approvers: ['dba'], minApprovals: 1, timeoutMs: 300_000, grant: { kind: 'once', ttlMs: 900_000 } } : undefined,
     when: {
       identity:
         spec.identity === undefined
