@@ -13,6 +13,7 @@ import type { ReviewGrant } from '../config/types.js';
 import {
   ApprovalError,
   type ApprovalDecision,
+  type ApprovalKind,
   type ApprovalRequest,
   type ApprovalRevocation,
   type ApprovalService,
@@ -94,7 +95,8 @@ function serviceAnswer(call: () => ApprovalRequest): ApiResponse {
   }
 }
 
-const ERROR_CODES = { 400: 'bad_request', 403: 'forbidden', 404: 'not_found', 409: 'conflict' } as const;
+/** The API's `error` code for each status an ApprovalError carries. */
+export const ERROR_CODES = { 400: 'bad_request', 403: 'forbidden', 404: 'not_found', 409: 'conflict' } as const;
 
 /**
  * `{"comment": "…"}` (an empty body arrives as `{}`): the comment, trimmed. Optional to
@@ -138,14 +140,20 @@ export function approvalsDisabledResponse(): ApiResponse {
 /** A request as the API shows it (and the CLI reads it): times as ISO 8601 (UTC), absent values as null. */
 export interface ApprovalJson {
   readonly id: string;
+  /** `operation` (held under a review rule) or `access` (asked for with POST /api/access-requests). */
+  readonly kind: ApprovalKind;
   readonly status: ApprovalStatus;
   readonly subject: string;
   readonly clientId: string | null;
   readonly groups: readonly string[];
   readonly connection: string;
-  readonly sessionId: string;
+  /** The session the operation was held in; null for an access request (there is no session yet). */
+  readonly sessionId: string | null;
+  /** The review rule; `access-request` for an access request. */
   readonly rule: string;
+  /** The rule's reason; for an access request, the requester's. */
   readonly reason: string;
+  /** The statement held; for an access request, what is asked: `access to connection "prod" for 30m: <reason>`. */
   readonly text: string;
   readonly parameters: readonly RecordedParameter[] | null;
   readonly operationHash: string;
@@ -187,12 +195,13 @@ export interface DecisionJson {
 export function approvalJson(request: ApprovalRequest): ApprovalJson {
   return {
     id: request.id,
+    kind: request.kind,
     status: request.status,
     subject: request.subject,
     clientId: request.clientId ?? null,
     groups: request.groups,
     connection: request.connection,
-    sessionId: request.sessionId,
+    sessionId: request.kind === 'access' ? null : request.sessionId,
     rule: request.rule,
     reason: request.reason,
     text: request.text,
@@ -249,7 +258,8 @@ function visibleRequest(service: ApprovalService, caller: Caller, id: string): F
   };
 }
 
-function describeJson(value: unknown): string {
+/** A JSON value's kind, for messages (never the value: it may be long or hold anything). */
+export function describeJson(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return `a ${typeof value}`;

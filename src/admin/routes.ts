@@ -5,7 +5,7 @@
  */
 
 /** The routes answered from the ApprovalService (the others read the recordings or the process). */
-export const APPROVAL_ROUTES = ['approvals', 'approval', 'approval-approve', 'approval-deny', 'approval-revoke', 'approval-wait'] as const;
+export const APPROVAL_ROUTES = ['approvals', 'approval', 'approval-approve', 'approval-deny', 'approval-revoke', 'approval-wait', 'access-requests'] as const;
 export type ApprovalRouteName = (typeof APPROVAL_ROUTES)[number];
 
 export type RouteName = 'healthz' | 'readyz' | 'metrics' | 'sessions' | 'session' | 'session-events' | 'audit-verify' | ApprovalRouteName | 'slack-interactions';
@@ -52,6 +52,8 @@ export const ROUTES: readonly Route[] = [
   { name: 'approval-deny', method: 'POST', path: ['api', 'approvals', ':id', 'deny'], access: 'token', query: [] },
   { name: 'approval-revoke', method: 'POST', path: ['api', 'approvals', ':id', 'revoke'], access: 'token', query: [] },
   { name: 'approval-wait', method: 'GET', path: ['api', 'approvals', ':id', 'wait'], access: 'token', query: ['timeout'] },
+  // Agents ask with their own token; the connection's access list is checked per request (src/admin/access.ts).
+  { name: 'access-requests', method: 'POST', path: ['api', 'access-requests'], access: 'token', query: [] },
   // Slack cannot send a bearer token: the handler verifies Slack's signature instead (src/notify/slack-interactions.ts).
   { name: 'slack-interactions', method: 'POST', path: ['api', 'slack', 'interactions'], access: 'signed', query: [] },
 ];

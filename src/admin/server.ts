@@ -17,13 +17,14 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { AdminConfig } from '../config/types.js';
+import type { AdminConfig, ConnectionConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { CONTENT_TYPE as PROMETHEUS_TYPE } from '../metrics/prometheus-text.js';
 import type { ApprovalService } from '../approvals/types.js';
 import type { SlackInteractionHandler } from '../notify/slack-interactions.js';
 import { RecorderError } from '../recording/recorder.js';
 import { SqliteStore } from '../recording/sqlite-store.js';
+import { accessRequestResponse } from './access.js';
 import { sessionEventsResponse, sessionResponse, sessionsResponse, verifyResponse, type ApiResponse } from './api.js';
 import {
   approvalResponse,
@@ -58,10 +59,15 @@ export interface AdminServerOptions {
   readonly readiness: readonly ReadinessCheck[];
   readonly logger: Logger;
   /**
-   * Serves /api/approvals (list, show, approve, deny, wait) when given; without it those
+   * Serves /api/approvals (list, show, approve, deny, revoke, wait) and /api/access-requests when given; without it those
    * routes answer 404 "approvals are not enabled".
    */
   readonly approvals?: ApprovalService;
+  /**
+   * The gateway's connections, for POST /api/access-requests (which connection, its access
+   * list and its `access.require_approval`); without them every connection is unknown there.
+   */
+  readonly connections?: readonly ConnectionConfig[];
   /** Answers POST /api/slack/interactions (Slack's button clicks) when given; without it that route answers 404. */
   readonly slack?: SlackInteractionHandler;
 }
@@ -169,7 +175,7 @@ export class AdminServer {
       const message = fromSlack
         ? `the request body exceeds ${MAX_SLACK_BODY_BYTES / 1024} KiB, more than a Slack interaction with an approval message carries`
         : takesBody
-          ? `the request body exceeds ${MAX_JSON_BODY_BYTES / 1024} KiB; send a JSON object such as {"comment": "…"} with a shorter comment`
+          ? `the request body exceeds ${MAX_JSON_BODY_BYTES / 1024} KiB; send a JSON object with a shorter comment or reason`
           : `the admin API takes no request body here (at most ${MAX_BODY_BYTES} bytes are ignored); send the request without one`;
       return sendJson(res, 413, errorBody('body_too_large', message), { connection: 'close' });
     }
@@ -249,6 +255,11 @@ export class AdminServer {
       case 'approval-revoke': {
         const response = revokeResponse(service, caller, id, body);
         this.options.logger.info('approval grant revoked through the admin API', { id, subject: caller.identity.subject, status: response.status });
+        return reply(res, response);
+      }
+      case 'access-requests': {
+        const response = accessRequestResponse(service, this.options.connections ?? [], caller, body);
+        this.options.logger.info('access request through the admin API', { subject: caller.identity.subject, status: response.status });
         return reply(res, response);
       }
       case 'approval-wait': {

@@ -45,3 +45,13 @@ export function operationHashInput(text: string, parameters: readonly RecordedPa
 export function operationHash(text: string, parameters: readonly RecordedParameter[] | undefined): string {
   return hash('sha256', operationHashInput(text, parameters), 'hex');
 }
+
+/**
+ * What an access request's `operationHash` holds: hex SHA-256 of the JSON array
+ * `["portcullis/access/v1", connection, durationMs, reason]`, encoded as above. Its own first
+ * element, so it can never equal an operation's hash; it identifies what was asked for in the
+ * audit log (access grants are found by identity and connection, never by this hash).
+ */
+export function accessHash(connection: string, durationMs: number, reason: string): string {
+  return hash('sha256', JSON.stringify(['portcullis/access/v1', connection, durationMs, reason]), 'hex');
+}

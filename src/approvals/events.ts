@@ -7,7 +7,7 @@ import type { ApprovalEvent } from '../recording/recorder.js';
 import type { ApprovalRequest } from './types.js';
 
 export type ApprovalAuditKind =
-  /** A pending request was created (the operation is held). */
+  /** A pending request was created (the operation is held, or an identity asked for access to a connection). */
   | 'requested'
   /** The request reached its approvals (`by` made the last one). */
   | 'approved'
@@ -40,6 +40,8 @@ export interface ApprovalAuditEvent {
  * The recorder entry for a step: the request id and kind, and what an auditor needs to know
  * about it. `requested` carries the whole held operation (text and parameters; the hash in
  * the binding covers exactly these); later steps carry the status and the times that changed.
+ * Every step says which kind of request it is about (`requestKind`: `operation` or `access`;
+ * not `kind`, which the entry uses for the step).
  */
 export function toApprovalRecord(event: ApprovalAuditEvent): ApprovalEvent {
   const { request } = event;
@@ -50,6 +52,7 @@ export function toApprovalRecord(event: ApprovalAuditEvent): ApprovalEvent {
       requestId: request.id,
       kind: event.kind,
       payload: {
+        requestKind: request.kind,
         sessionId: request.sessionId,
         subject: request.subject,
         clientId: request.clientId ?? null,
@@ -71,6 +74,7 @@ export function toApprovalRecord(event: ApprovalAuditEvent): ApprovalEvent {
     requestId: request.id,
     kind: event.kind,
     payload: {
+      requestKind: request.kind,
       sessionId: request.sessionId,
       status: request.status,
       operationHash: request.operationHash,

@@ -89,7 +89,7 @@ export function applyDecision(request: ApprovalRequest, approver: Approver, deci
     const theirs = approver.groups.length === 0 ? 'no groups' : `${plural('group', approver.groups)} ${approver.groups.join(', ')}`;
     throw new ApprovalError(
       403,
-      `${approver.subject} may not decide approval request ${id}: rule ${request.rule} needs a member of ${plural('group', request.approvers)} ${groups}, ` +
+      `${approver.subject} may not decide approval request ${id}: ${approvalNeed(request)} needs a member of ${plural('group', request.approvers)} ${groups}, ` +
         `and ${approver.subject} is in ${theirs}; ask a member of ${groups} to decide it`,
     );
   }
@@ -137,7 +137,7 @@ export function applyRevoke(
     throw new ApprovalError(
       403,
       `${by.subject} may not revoke the grant of approval request ${id}: only members of ${plural('group', request.approvers)} ${groups} ` +
-        `(rule ${request.rule}'s approvers) and gateway admins may; ask one of them to revoke it`,
+        `(${approvalNeed(request)}'s approvers) and gateway admins may; ask one of them to revoke it`,
     );
   }
   const status = effectiveStatus(request, at);
@@ -165,13 +165,19 @@ function checkComment(comment: string, action: 'decide' | 'revoke'): void {
 /** Why a request can no longer be decided, in words for the approver. */
 function notPending(request: ApprovalRequest, status: ApprovalStatus): string {
   if (status === 'expired') {
-    return `timed out at ${iso(request.expiresAt)} (the agent was told it was denied; it may retry the operation to ask again)`;
+    const again = request.kind === 'access' ? 'it may ask for access again' : 'the agent was told it was denied; it may retry the operation to ask again';
+    return `timed out at ${iso(request.expiresAt)} (${again})`;
   }
   if (status === 'revoked' && request.revocation !== undefined) {
     return `was approved, then revoked by ${request.revocation.subject} at ${iso(request.revocation.at)}`;
   }
   const last = request.decisions.at(-1);
   return `was already ${status}${last === undefined ? '' : ` by ${last.subject} at ${iso(last.at)}`}`;
+}
+
+/** What needs the approvers, for messages: a review rule, or a connection's `access.require_approval`. */
+function approvalNeed(request: Pick<ApprovalRequest, 'kind' | 'rule' | 'connection'>): string {
+  return request.kind === 'access' ? `access to connection ${request.connection}` : `rule ${request.rule}`;
 }
 
 function plural(word: string, items: readonly unknown[]): string {

@@ -20,6 +20,11 @@
  * first, so the parent is dropped with no rows referring to it; renaming rewrites the
  * decisions' foreign key). Requests made before it were under the only grant that version
  * enforced: once, redeemable for 15 minutes after approval.
+ *
+ * Version 3 (access requests): requests gain `kind` — `operation` (every request before it)
+ * or `access` (an identity asking to open a connection with `access.require_approval`; its
+ * rule is `access-request`, its grant a window, its session id empty) — and an index for
+ * finding an identity's access grant on a connection when a session opens.
  */
 export const MIGRATIONS: readonly string[] = [
   `
@@ -115,6 +120,10 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX requests_created ON requests (created_at);
   CREATE INDEX requests_once_grants ON requests (operation_hash) WHERE status = 'approved' AND grant_kind = 'once' AND redeemed_at IS NULL;
   CREATE INDEX requests_window_grants ON requests (subject, connection, rule, grant_expires_at) WHERE status = 'approved' AND grant_kind = 'window';
+  `,
+  `
+  ALTER TABLE requests ADD COLUMN kind TEXT NOT NULL DEFAULT 'operation' CHECK (kind IN ('operation', 'access'));
+  CREATE INDEX requests_access_grants ON requests (subject, connection, grant_expires_at) WHERE status = 'approved' AND kind = 'access';
   `,
 ];
 

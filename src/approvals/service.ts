@@ -25,19 +25,27 @@
  * Either kind can be revoked while it can still be used (`revoke`); `redeem` then stops
  * returning it. A grant's expiry is a time (`grantExpiresAt`), checked at use: nothing needs
  * to fire when it passes.
+ *
+ * Access requests (`requestAccess`, ./access.ts) are requests of kind `access`: stored,
+ * timed out, decided, revoked and audited exactly like held operations. Their approval is a
+ * window grant that `accessGrant` reports to a front door admitting a session; `redeem` and
+ * `markRedeemed` never release an operation because of one.
  */
 import { randomBytes } from 'node:crypto';
 import type { Identity } from '../identity/identity.js';
 import { silentLogger, type Logger } from '../log.js';
+import { newAccessRequest } from './access.js';
 import { operationHash } from './binding.js';
 import type { ApprovalAuditEvent } from './events.js';
 import { applyDecision, applyRevoke, describeGrant, effectiveStatus, grantLifetimeMs, unusableGrant } from './rules.js';
 import { ApprovalStore } from './store.js';
 import {
   ApprovalError,
+  type AccessGrant,
   type ApprovalRequest,
   type ApprovalService,
   type ApprovalStatus,
+  type NewAccessRequest,
   type NewApprovalRequest,
   type OperationBinding,
 } from './types.js';
@@ -90,7 +98,8 @@ class StoredApprovalService implements ApprovalService {
     checkNewRequest(input);
     const createdAt = this.now();
     const request: ApprovalRequest = {
-      id: randomBytes(16).toString('base64url'),
+      id: newId(),
+      kind: 'operation',
       status: 'pending',
       subject: input.subject,
       clientId: input.clientId,
@@ -113,8 +122,7 @@ class StoredApprovalService implements ApprovalService {
       grantExpiresAt: undefined,
       revocation: undefined,
     };
-    this.commit({ kind: 'requested', request }, () => this.store.insert(request));
-    this.arm(request);
+    this.start(request);
     this.logger.info('approval requested', {
       approvalId: request.id,
       rule: request.rule,
@@ -124,6 +132,26 @@ class StoredApprovalService implements ApprovalService {
       expiresAt: new Date(request.expiresAt).toISOString(),
     });
     return request;
+  }
+
+  requestAccess(input: NewAccessRequest): ApprovalRequest {
+    const request = newAccessRequest(input, newId(), this.now());
+    this.start(request);
+    this.logger.info('access requested', {
+      approvalId: request.id,
+      connection: request.connection,
+      subject: request.subject,
+      durationMs: request.grant.kind === 'window' ? request.grant.durationMs : undefined,
+      expiresAt: new Date(request.expiresAt).toISOString(),
+    });
+    return request;
+  }
+
+  accessGrant(subject: string, clientId: string | undefined, connection: string): AccessGrant | undefined {
+    const grant = this.store.findAccessGrant({ subject, clientId, connection }, this.now());
+    // The query only finds approved access requests, which always have an expiry: anything else admits nothing.
+    if (grant === undefined || grant.kind !== 'access' || grant.grantExpiresAt === undefined) return undefined;
+    return { requestId: grant.id, expiresAt: grant.grantExpiresAt };
   }
 
   decide(id: string, approver: Identity, decision: 'approve' | 'deny', comment: string): ApprovalRequest {
@@ -144,7 +172,8 @@ class StoredApprovalService implements ApprovalService {
   redeem(binding: OperationBinding): ApprovalRequest | undefined {
     const now = this.now();
     const grant = this.store.findOnceGrant(binding, now) ?? this.store.findWindowGrant(binding, now);
-    return grant === undefined ? undefined : this.use(grant, binding.operationHash);
+    // The queries find operation grants only; checked again because releasing by an access grant would open every operation.
+    return grant === undefined || grant.kind !== 'operation' ? undefined : this.use(grant, binding.operationHash);
   }
 
   /**
@@ -154,6 +183,9 @@ class StoredApprovalService implements ApprovalService {
    */
   markRedeemed(id: string): void {
     const request = this.require(id);
+    if (request.kind !== 'operation') {
+      throw new ApprovalError(409, `approval request ${id} is an access request: it admits sessions on connection ${request.connection}, and releases no operation`);
+    }
     const unusable = unusableGrant(request, this.now());
     if (unusable !== undefined) throw new ApprovalError(409, unusable);
     this.use(request, request.operationHash);
@@ -218,6 +250,12 @@ class StoredApprovalService implements ApprovalService {
     }
     this.waiters.clear();
     this.store.close();
+  }
+
+  /** Stores a new pending request (audited) and arms its deadline. */
+  private start(request: ApprovalRequest): void {
+    this.commit({ kind: 'requested', request }, () => this.store.insert(request));
+    this.arm(request);
   }
 
   /** Records (durably, audited) that the grant releases the operation `operationHash`, and returns the request after it. */
@@ -311,6 +349,11 @@ class StoredApprovalService implements ApprovalService {
     this.timers.delete(request.id);
     for (const waiter of [...(this.waiters.get(request.id) ?? [])]) waiter(request);
   }
+}
+
+/** Unguessable, URL-safe request ids. */
+function newId(): string {
+  return randomBytes(16).toString('base64url');
 }
 
 /** Refuses a request the gateway should never make (a front-door or configuration bug): fail closed. */

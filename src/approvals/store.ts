@@ -13,7 +13,7 @@ import { createPrivately, DEFAULT_BUSY_TIMEOUT_MS, storeError } from '../recordi
 import { grantLifetimeMs } from './rules.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import type { ReviewGrant } from '../config/types.js';
-import type { ApprovalDecision, ApprovalRequest, ApprovalRevocation, ApprovalStatus, OperationBinding } from './types.js';
+import type { ApprovalDecision, ApprovalKind, ApprovalRequest, ApprovalRevocation, ApprovalStatus, OperationBinding } from './types.js';
 
 export const APPROVALS_DATABASE_FILE = 'approvals.db';
 
@@ -24,6 +24,7 @@ export class ApprovalStoreError extends Error {
 
 interface RequestRow {
   id: string;
+  kind: ApprovalKind;
   status: ApprovalStatus;
   subject: string;
   clientId: string | null;
@@ -204,6 +205,19 @@ export class ApprovalStore {
     return this.findGrant(this.statements.windowGrant, binding, now);
   }
 
+  /**
+   * An approved access request of this identity (subject and client id) for this connection,
+   * still valid at `now` (the one lasting longest, if several).
+   */
+  findAccessGrant(identity: Pick<OperationBinding, 'subject' | 'clientId' | 'connection'>, now: number): ApprovalRequest | undefined {
+    return this.guard('cannot read', () => {
+      const row = this.statements.accessGrant.get({ subject: identity.subject, clientId: identity.clientId ?? null, connection: identity.connection, now }) as
+        | RequestRow
+        | undefined;
+      return row === undefined ? undefined : this.toRequest(row);
+    });
+  }
+
   close(): void {
     if (this.database.open) this.database.close();
   }
@@ -228,6 +242,7 @@ export class ApprovalStore {
     );
     return {
       id: row.id,
+      kind: row.kind,
       status: row.status,
       subject: row.subject,
       clientId: row.clientId ?? undefined,
@@ -271,7 +286,7 @@ export class ApprovalStore {
   }
 }
 
-const REQUEST_COLUMNS = `id, status, subject, client_id AS clientId, connection, rule, operation_hash AS operationHash, groups, text,
+const REQUEST_COLUMNS = `id, kind, status, subject, client_id AS clientId, connection, rule, operation_hash AS operationHash, groups, text,
   parameters, session_id AS sessionId, reason, approvers, min_approvals AS minApprovals, created_at AS createdAt,
   expires_at AS expiresAt, grant_kind AS grantKind, grant_ms AS grantMs, redeemed_at AS redeemedAt, uses,
   grant_expires_at AS grantExpiresAt, revoked_at AS revokedAt, revoked_by AS revokedBy, revoked_by_client_id AS revokedByClientId,
@@ -294,9 +309,9 @@ function revocationOf(row: RequestRow): ApprovalRevocation | undefined {
 function prepare(db: Database.Database) {
   return {
     insert: db.prepare(
-      `INSERT INTO requests (id, status, subject, client_id, connection, rule, operation_hash, groups, text, parameters, session_id,
+      `INSERT INTO requests (id, kind, status, subject, client_id, connection, rule, operation_hash, groups, text, parameters, session_id,
          reason, approvers, min_approvals, created_at, expires_at, grant_kind, grant_ms, redeemed_at, uses, grant_expires_at)
-       VALUES (@id, @status, @subject, @clientId, @connection, @rule, @operationHash, @groups, @text, @parameters, @sessionId,
+       VALUES (@id, @kind, @status, @subject, @clientId, @connection, @rule, @operationHash, @groups, @text, @parameters, @sessionId,
          @reason, @approvers, @minApprovals, @createdAt, @expiresAt, @grantKind, @grantMs, @redeemedAt, @uses, @grantExpiresAt)`,
     ),
     insertDecision: db.prepare(
@@ -321,14 +336,21 @@ function prepare(db: Database.Database) {
     ),
     onceGrant: db.prepare(
       `SELECT ${REQUEST_COLUMNS} FROM requests
-       WHERE status = 'approved' AND grant_kind = 'once' AND redeemed_at IS NULL AND operation_hash = @operationHash
+       WHERE status = 'approved' AND kind = 'operation' AND grant_kind = 'once' AND redeemed_at IS NULL AND operation_hash = @operationHash
          AND ${SAME_BINDING} AND grant_expires_at > @now
        ORDER BY grant_expires_at, rowid LIMIT 1`,
     ),
-    // No operation hash: a window grant releases any operation under its rule.
+    // No operation hash: a window grant releases any operation under its rule. Never an access
+    // request's window (its reserved rule could not match anyway): those admit sessions only.
     windowGrant: db.prepare(
       `SELECT ${REQUEST_COLUMNS} FROM requests
-       WHERE status = 'approved' AND grant_kind = 'window' AND ${SAME_BINDING} AND grant_expires_at > @now
+       WHERE status = 'approved' AND kind = 'operation' AND grant_kind = 'window' AND ${SAME_BINDING} AND grant_expires_at > @now
+       ORDER BY grant_expires_at DESC, rowid LIMIT 1`,
+    ),
+    accessGrant: db.prepare(
+      `SELECT ${REQUEST_COLUMNS} FROM requests
+       WHERE status = 'approved' AND kind = 'access' AND subject = @subject AND client_id IS @clientId AND connection = @connection
+         AND grant_expires_at > @now
        ORDER BY grant_expires_at DESC, rowid LIMIT 1`,
     ),
     decisions: db.prepare(`SELECT subject, client_id AS clientId, decision, comment, at FROM decisions WHERE request_id = ? ORDER BY rowid`),

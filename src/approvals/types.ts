@@ -4,9 +4,21 @@
  * operation by one identity on one connection (`OperationBinding`): nothing else is released
  * by it.
  */
-import type { ReviewConfig, ReviewGrant } from '../config/types.js';
+import type { AccessApprovalConfig, ReviewConfig, ReviewGrant } from '../config/types.js';
 import type { Identity } from '../identity/identity.js';
+import { BUILTIN_RULE } from '../policy/builtin.js';
 import type { RecordedParameter } from '../recording/recorder.js';
+
+/**
+ * `operation`: an operation held under a review rule, released by the approval's grant.
+ * `access`: an identity asked to open a connection with `access.require_approval`
+ * (`requestAccess`); its approval admits that identity's sessions on that connection for the
+ * requested duration (`accessGrant`) and releases no operation.
+ */
+export type ApprovalKind = 'operation' | 'access';
+
+/** The rule every access request is recorded under (reserved: no configured rule has it). */
+export const ACCESS_REQUEST_RULE = BUILTIN_RULE.accessRequest;
 
 /**
  * `pending` until decided: `approved` (its grant releases operations until it expires or is
@@ -43,17 +55,25 @@ export interface ApprovalDecision {
   readonly at: number;
 }
 
+/**
+ * An operation held for approval, or an access request (`kind`). An access request has the
+ * same fields, filled as: `rule` ACCESS_REQUEST_RULE; `text` what is asked, in words
+ * (`access to connection "prod" for 30m: <reason>`); `operationHash` `accessHash(…)` of it;
+ * no `parameters`; `sessionId` empty (there is no session yet); `reason` the requester's; and
+ * a window `grant` of the requested duration.
+ */
 export interface ApprovalRequest extends OperationBinding {
   /** Unguessable, URL-safe. */
   readonly id: string;
+  readonly kind: ApprovalKind;
   readonly status: ApprovalStatus;
   readonly groups: readonly string[];
   /** The exact statement text and bind parameters held. */
   readonly text: string;
   readonly parameters: readonly RecordedParameter[] | undefined;
-  /** The session the operation was held in. */
+  /** The session the operation was held in ('' for an access request). */
   readonly sessionId: string;
-  /** The rule's reason (shown to approvers and to the agent). */
+  /** The rule's reason (shown to approvers and to the agent); for an access request, why the requester asked. */
   readonly reason: string;
   /** Groups whose members may approve, and how many distinct approvers are needed. */
   readonly approvers: readonly string[];
@@ -98,6 +118,27 @@ export interface NewApprovalRequest extends OperationBinding {
   readonly review: ReviewConfig;
 }
 
+/** What an agent asks for with `POST /api/access-requests` (identity from its token, config from its connection). */
+export interface NewAccessRequest {
+  readonly subject: string;
+  readonly clientId: string | undefined;
+  readonly groups: readonly string[];
+  readonly connection: string;
+  /** How long the access lasts once approved, at most `config.maxDurationMs`. */
+  readonly durationMs: number;
+  /** Why, for the approvers: non-empty, at most MAX_ACCESS_REASON_LENGTH characters. */
+  readonly reason: string;
+  /** The connection's `access.require_approval`. */
+  readonly config: AccessApprovalConfig;
+}
+
+/** What `accessGrant` returns: the approved request that admits the session, and until when. */
+export interface AccessGrant {
+  readonly requestId: string;
+  /** Epoch ms: sessions it admitted are ended then. */
+  readonly expiresAt: number;
+}
+
 /** Why an approver's request was refused; `status` is the HTTP status the API answers with. */
 export class ApprovalError extends Error {
   override readonly name = 'ApprovalError';
@@ -115,11 +156,24 @@ export interface ApprovalService {
    * there is none. Either an approved, unused `once` grant for exactly this binding (e.g. the
    * agent reconnected after its connection closed while waiting), which is then used up; or an
    * active window grant (`grant: 30m`) for the same identity, connection and rule, whatever the
-   * operation, which stays usable until it expires or is revoked.
+   * operation, which stays usable until it expires or is revoked. Never an access request's
+   * grant: those admit sessions (`accessGrant`), they release no operation.
    */
   redeem(binding: OperationBinding): ApprovalRequest | undefined;
   /** Records a new pending request (durably) and starts its timeout. */
   request(input: NewApprovalRequest): ApprovalRequest;
+  /**
+   * The approved, unexpired, unrevoked access grant of this identity (same subject and client
+   * id) for this connection (latest expiry), or undefined. Reads only: nothing is recorded.
+   * Throws ApprovalStoreError when the state cannot be read (refuse the session: fail closed).
+   */
+  accessGrant(subject: string, clientId: string | undefined, connection: string): AccessGrant | undefined;
+  /**
+   * Records a pending access request (durably, audited) and starts its timeout; it is decided,
+   * revoked and waited on like any request. Throws ApprovalError 400 for a bad duration or
+   * reason, or a duration above `config.maxDurationMs`.
+   */
+  requestAccess(input: NewAccessRequest): ApprovalRequest;
   /**
    * Resolves once the request is no longer pending (approved, denied or expired), or when
    * `signal` aborts (then with the request as it is).
@@ -128,7 +182,8 @@ export interface ApprovalService {
   /**
    * Records that an approved request's own operation runs (a `once` grant is used up; a window
    * grant counts a use). Called by the front door that held it, before it forwards it.
-   * Throws ApprovalError 409 when the grant can no longer be used (used up, expired, revoked).
+   * Throws ApprovalError 409 when the grant can no longer be used (used up, expired, revoked),
+   * or the request is an access request (it releases no operation).
    */
   markRedeemed(id: string): void;
   /**

@@ -15,6 +15,7 @@ import { ADMIN_CLIENT_FLAGS, ADMIN_CLIENT_OPTIONS, callAdmin, resolveAdminTarget
 import { ExitCode, type CliArgs, type CliCommand, type CliIo } from './command.js';
 import { usageError } from './data-dir.js';
 import { formatElapsed } from './sessions.js';
+import { describeAccessRequest } from './access.js';
 
 const EXIT_STATUS = `Exit status: 0 done; 1 refused (not an approver, not yours to see, already decided
 or revoked), no such request, or the gateway could not be reached (the server's
@@ -340,6 +341,7 @@ const LABEL_WIDTH = 12;
 
 /** One request, readable: every field an approver needs before deciding. */
 export function describeApproval(a: ApprovalJson, now: number): string {
+  if (a.kind === 'access') return describeAccessRequest(a, now);
   const lines = [`Approval request ${visible(a.id)}: ${a.status.toUpperCase()}, ${a.approvals} of ${a.minApprovals} ${a.minApprovals === 1 ? 'approval' : 'approvals'}`];
   const field = (label: string, values: readonly string[]): void => {
     values.forEach((value, i) => lines.push(`  ${(i === 0 ? label : '').padEnd(LABEL_WIDTH)}${value}`));

@@ -1,5 +1,6 @@
 /** Dispatches `portcullis <command>` to one command per file under src/cli/. */
 import { parseArgs } from 'node:util';
+import { accessRequestCommand } from './access.js';
 import {
   approvalsApproveCommand,
   approvalsDenyCommand,
@@ -39,6 +40,7 @@ const COMMANDS: readonly CliCommand[] = [
   approvalsDenyCommand,
   approvalsRevokeCommand,
   approvalsWaitCommand,
+  accessRequestCommand,
 ];
 
 function topUsage(): string {

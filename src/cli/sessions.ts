@@ -21,7 +21,8 @@ const LIST_USAGE = `Usage: portcullis sessions list [--config FILE | --data-dir 
 Lists the recorded sessions, oldest first: one line each with its id, start time
 (UTC), duration (or "open" while it runs), connection, subject, client id, the
 number of statements and how many of them were refused, and what ended it
-(client, token-expiry, upstream, shutdown, gateway-error, refused, crash).
+(client, token-expiry, access-expiry, upstream, shutdown, gateway-error,
+refused, crash).
 
 Reads the data directory read-only: safe while the gateway runs.
 

@@ -17,6 +17,7 @@ import { DurationError, formatDuration, parseDuration } from './duration.js';
 import { formatPath, IssueList, showValue, type ConfigPath, type PathIssue } from './issues.js';
 import { DEFAULT_ALGORITHMS, DEFAULTS, type RawConfig, type RawConnection, type RawIssuer, type RawPostgresListener } from './schema.js';
 import { buildDangerousFunctions, buildRules, resolveRuleNames } from './rules.js';
+import { buildAccessApproval } from './access-approval.js';
 import { buildAdmin } from './admin.js';
 import { buildNotifications } from './notifications.js';
 import { describeFsError, describeSecret, resolveTree, type SecretPaths } from './secrets.js';
@@ -71,7 +72,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): BuildResult {
 
   const issuers = (r.identity?.issuers ?? []).map((issuer, i) => b.issuer(issuer, ['identity', 'issuers', i]));
   b.noDuplicates(issuers.map((issuer) => issuer.issuer), (i) => ['identity', 'issuers', i, 'issuer'], 'issuer');
-  const connections = (r.connections ?? []).map((connection, i) => b.connection(connection, ['connections', i], rulesByName));
+  const connections = (r.connections ?? []).map((connection, i) => b.connection(connection, ['connections', i], rulesByName, r.admin !== undefined));
   b.noDuplicates(connections.map((connection) => connection.name), (i) => ['connections', i, 'name'], 'connection name');
   if (connections.length > 0 && issuers.length === 0) {
     issues.add(
@@ -170,7 +171,7 @@ class Builder {
     };
   }
 
-  connection(raw: RawConnection, path: ConfigPath, rulesByName: ReadonlyMap<string, RuleConfig>): ConnectionConfig {
+  connection(raw: RawConnection, path: ConfigPath, rulesByName: ReadonlyMap<string, RuleConfig>, hasAdmin: boolean): ConnectionConfig {
     const t = raw.target;
     const targetPath = [...path, 'target'];
     const tls = t.tls ?? DEFAULTS.targetTls;
@@ -199,18 +200,29 @@ class Builder {
         ca,
         connectTimeoutMs: this.duration(t.connect_timeout ?? DEFAULTS.connectTimeout, [...targetPath, 'connect_timeout'], { positive: true }),
       },
-      access: this.access(raw, path),
+      access: this.access(raw, path, hasAdmin),
       rules: resolveRuleNames(raw.rules ?? [], [...path, 'rules'], rulesByName, this.issues),
       defaultEffect: raw.default ?? DEFAULTS.defaultEffect,
       ...(raw.retention === undefined ? {} : { retentionMs: this.retention(raw.retention, [...path, 'retention']) }),
     };
   }
 
-  private access(raw: RawConnection, path: ConfigPath): AccessList {
+  private access(raw: RawConnection, path: ConfigPath, hasAdmin: boolean): AccessList {
+    const required = raw.access?.require_approval;
     const access: AccessList = {
       groups: raw.access?.groups ?? [],
       subjects: raw.access?.subjects ?? [],
       clients: raw.access?.clients ?? [],
+      ...(required === undefined
+        ? {}
+        : {
+            requireApproval: buildAccessApproval(required, [...path, 'access', 'require_approval'], {
+              issues: this.issues,
+              duration: (value, at, bounds) => this.duration(value, at, bounds),
+              hasAdmin,
+              connection: raw.name,
+            }),
+          }),
     };
     if (access.groups.length + access.subjects.length + access.clients.length === 0) {
       this.issues.add(

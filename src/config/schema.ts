@@ -86,6 +86,8 @@ export const DEFAULTS = {
   reviewTimeout: '5m',
   reviewGrant: 'once',
   grantTtl: '15m',
+  accessRequestTimeout: '1h',
+  accessMaxDuration: '8h',
   durability: 'process',
   adminAddress: '127.0.0.1:6480',
 } as const;
@@ -144,6 +146,9 @@ function Size(description: string, defaultValue: string) {
 
 const NonEmptyString = (description: string, options: SchemaOptions = {}) =>
   Type.String({ minLength: 1, description, ...options });
+
+const NonEmptyList = <T extends ReturnType<typeof Type.String>>(item: T, description: string) =>
+  Type.Array(item, { minItems: 1, uniqueItems: true, description });
 
 const IssuerSchema = Type.Object(
   {
@@ -269,6 +274,28 @@ const PostgresTargetSchema = Type.Object(
   { additionalProperties: false, description: 'The PostgreSQL server behind this connection and the credentials Portcullis injects.' },
 );
 
+const AccessApprovalSchema = Type.Object(
+  {
+    approvers: NonEmptyList(NonEmptyString('A group name.'), 'Groups whose members may approve an access request (never the identity that asked).'),
+    min_approvals: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 10, description: 'Distinct approvals needed.', default: DEFAULTS.minApprovals }),
+    ),
+    timeout: Type.Optional(
+      Duration('How long an access request waits for a decision before it expires (and is refused); at most 7d.', DEFAULTS.accessRequestTimeout),
+    ),
+    max_duration: Type.Optional(
+      Duration('The longest access one request may ask for (its "duration"); at most 7d.', DEFAULTS.accessMaxDuration),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Time-boxed access: besides being in the access list, an identity needs an approved access request to open this connection ' +
+      '("portcullis access request --connection NAME --duration 30m --reason …", or POST /api/access-requests). Once approved it may ' +
+      'open the connection until the requested duration has passed since the approval; sessions still open then are ended.',
+  },
+);
+
 const AccessSchema = Type.Object(
   {
     groups: Type.Optional(Type.Array(NonEmptyString('A group name.'), { description: 'Callers in any of these groups (from the issuer\'s groups claim).' })),
@@ -276,6 +303,7 @@ const AccessSchema = Type.Object(
     clients: Type.Optional(
       Type.Array(NonEmptyString('A client id.'), { description: 'Callers whose token was issued to any of these client ids ("client_id", or "cid" on Okta).' }),
     ),
+    require_approval: Type.Optional(AccessApprovalSchema),
   },
   { additionalProperties: false, description: 'Who may open this connection at all; at least one entry is required.' },
 );
@@ -312,9 +340,6 @@ const ConnectionSchema = Type.Object(
   },
   { additionalProperties: false, description: 'A target agents may reach through the gateway.' },
 );
-
-const NonEmptyList = <T extends ReturnType<typeof Type.String>>(item: T, description: string) =>
-  Type.Array(item, { minItems: 1, uniqueItems: true, description });
 
 const IdentityConditionSchema = Type.Object(
   {
@@ -673,6 +698,7 @@ export type RawConfig = Static<typeof RawConfigSchema>;
 export type RawIssuer = Static<typeof IssuerSchema>;
 export type RawPostgresListener = Static<typeof PostgresListenerSchema>;
 export type RawConnection = Static<typeof ConnectionSchema>;
+export type RawAccessApproval = Static<typeof AccessApprovalSchema>;
 export type RawRule = Static<typeof RuleSchema>;
 export type RawDangerousFunction = Static<typeof DangerousFunctionSchema>;
 export type RawAdmin = Static<typeof AdminSchema>;

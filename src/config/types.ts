@@ -161,6 +161,24 @@ export interface AccessList {
   readonly groups: readonly string[];
   readonly subjects: readonly string[];
   readonly clients: readonly string[];
+  /**
+   * `access.require_approval`: an identity in the list must also hold an approved, unexpired
+   * access request for the connection (src/approvals) to open it; undefined: the list alone
+   * admits. Optional so that access lists built in code (tests, benches) need not spell it.
+   */
+  readonly requireApproval?: AccessApprovalConfig | undefined;
+}
+
+/** Config of a connection whose sessions need an approved access request (`access.require_approval`). */
+export interface AccessApprovalConfig {
+  /** Groups whose members may approve an access request (never the requester). */
+  readonly approvers: readonly string[];
+  /** Distinct approvals needed. */
+  readonly minApprovals: number;
+  /** How long a request waits for a decision before it expires (`timeout`). */
+  readonly timeoutMs: number;
+  /** The longest access one request may ask for (`max_duration`). */
+  readonly maxDurationMs: number;
 }
 
 export interface ConnectionConfig {

@@ -18,6 +18,12 @@ export const BUILTIN_RULE = {
   unknownStatement: 'unknown-statement',
   dynamicSql: 'dynamic-sql',
   parseRelevantSetting: 'parse-relevant-setting',
+  /**
+   * Not a gate decision: the rule an access request (src/approvals) is recorded under, for
+   * opening a connection with `access.require_approval`. Reserved like the others, so an
+   * approval's `rule` never names a configured rule.
+   */
+  accessRequest: 'access-request',
 } as const;
 
 export type BuiltinRule = (typeof BUILTIN_RULE)[keyof typeof BUILTIN_RULE];

@@ -5,7 +5,7 @@
  */
 import type { Identity } from '../identity/identity.js';
 
-export type EndedBy = 'client' | 'token-expiry' | 'upstream' | 'shutdown' | 'gateway-error' | 'refused' | 'crash';
+export type EndedBy = 'client' | 'token-expiry' | 'access-expiry' | 'upstream' | 'shutdown' | 'gateway-error' | 'refused' | 'crash';
 
 export interface SessionStartEvent {
   readonly sessionId: string;

@@ -89,6 +89,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
         publicKey: FileKeyStore.open(config.dataDir).publicKey(),
         metrics,
         approvals,
+        // POST /api/access-requests checks the connection's access list and access.require_approval.
+        connections: config.connections,
         ...(notifier?.slackInteractions === undefined ? {} : { slack: notifier.slackInteractions }),
         readiness: readinessChecks(config, state, recorder),
         logger: adminLogger,

@@ -369,6 +369,8 @@ export class PostgresSession implements Cancellable {
       this.deps.metrics.authFailure('postgres', 'access-denied');
       return this.fail({ code: '28000', message: `access to connection "${connection.name}" refused: ${decision.reason}` });
     }
+    const accessGrant = this.approvedAccess(connection, identity);
+    if (accessGrant === null) return;
     try {
       this.upstream = await connectUpstream(connection.target, this.clientParameters, this.deps.listener.maxMessageBytes);
     } catch (err) {
@@ -386,10 +388,39 @@ export class PostgresSession implements Cancellable {
       this.upstream.socket.destroy();
       return;
     }
-    this.startRelay(connection, identity);
+    this.startRelay(connection, identity, accessGrant);
   }
 
-  private startRelay(connection: ConnectionConfig, identity: Identity): void {
+  /**
+   * A connection with `access.require_approval` admits only identities holding an approved,
+   * unexpired access request for it: returns that grant, undefined when none is needed, or
+   * null after refusing the session (saying how to ask).
+   */
+  private approvedAccess(connection: ConnectionConfig, identity: Identity): AccessGrant | undefined | null {
+    const required = connection.access.requireApproval;
+    if (required === undefined) return undefined;
+    let grant: AccessGrant | undefined;
+    try {
+      grant = this.deps.approvals?.accessGrant(identity.subject, identity.clientId, connection.name);
+    } catch (err) {
+      this.log.error('could not read access grants; refusing the session', { error: err });
+      this.fail({ code: '58000', message: `Portcullis could not check access requests for connection "${connection.name}"; retry later, and report it to a Portcullis administrator if it persists` });
+      return null;
+    }
+    if (grant !== undefined) return grant;
+    this.recording.authFailure(this.clientAddress, connection.name, 'no approved access request', identity.subject);
+    this.deps.metrics.authFailure('postgres', 'access-denied');
+    this.fail({
+      code: '28000',
+      message:
+        `connection "${connection.name}" needs an approved access request: ask for one with ` +
+        `portcullis access request --connection ${connection.name} --duration 30m --reason "…" (or POST /api/access-requests), ` +
+        `then reconnect once an approver (group ${required.approvers.join(', ')}) has approved it`,
+    });
+    return null;
+  }
+
+  private startRelay(connection: ConnectionConfig, identity: Identity, accessGrant: AccessGrant | undefined): void {
     const up = this.upstream!;
     try {
       this.recording.start(connection.name, identity, this.clientAddress, this.tls);
@@ -435,9 +466,22 @@ export class PostgresSession implements Cancellable {
       tls: this.tls,
       upstreamTls: up.tls,
     });
-    const graceMs = this.deps.listener.tokenExpiryGraceMs;
-    const untilExpiry = Math.min(identity.expiresAt + graceMs - Date.now(), MAX_TIMER_MS);
+    const tokenEnds = identity.expiresAt + this.deps.listener.tokenExpiryGraceMs;
+    const accessEnds = accessGrant === undefined || accessGrant.expiresAt >= tokenEnds ? undefined : accessGrant;
+    const untilExpiry = Math.min((accessEnds?.expiresAt ?? tokenEnds) - Date.now(), MAX_TIMER_MS);
     this.expiryTimer = setTimeout(() => {
+      if (accessEnds !== undefined) {
+        this.log.info('session ended: access grant expired', { subject: identity.subject, request: accessEnds.requestId });
+        return this.fail(
+          {
+            code: '28000',
+            message:
+              `access to connection "${connection.name}" granted by request ${accessEnds.requestId} ended at ` +
+              `${new Date(accessEnds.expiresAt).toISOString()}; ask for access again with portcullis access request`,
+          },
+          'access-expiry',
+        );
+      }
       this.log.info('session ended: token expired', { subject: identity.subject });
       this.fail(
         {
@@ -973,6 +1017,9 @@ interface PreparedStatement {
   /** Set when executing it needs approval (held at each Bind, with its values). */
   readonly review: Decision | undefined;
 }
+
+/** An approved access request admitting this session until `expiresAt`. */
+type AccessGrant = NonNullable<ReturnType<ApprovalService['accessGrant']>>;
 
 /** An operation between its decision and its forwarding (held while it waits for approval). */
 type HeldOperation = (

@@ -3,7 +3,7 @@
  * which request, decisions and the service's refusals as HTTP statuses, the long poll, and
  * the pure parsers (bodies, query parameters, routes, the `token` access level).
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   approvalJson,
   approvalResponse,
@@ -19,10 +19,8 @@ import { authorize, type Role } from '../../../src/admin/auth.js';
 import { parseJsonBody } from '../../../src/admin/http.js';
 import { APPROVAL_STATUSES, parseApprovalsQuery, parseWaitQuery } from '../../../src/admin/query.js';
 import { matchRoute } from '../../../src/admin/routes.js';
-import { createApprovalService } from '../../../src/approvals/service.js';
 import type { ApprovalService } from '../../../src/approvals/types.js';
-import { fakeClock, removeTempDirs, tempDataDir } from '../recording/support.js';
-import { ask, identity } from './approvals-fixture.js';
+import { ask, identity, serviceEachTest } from './approvals-fixture.js';
 
 const AGENT = identity('agent-7', ['agents'], 'agent');
 const OTHER_AGENT = identity('agent-8', ['agents'], 'agent-8');
@@ -37,16 +35,10 @@ const mallory = caller('mallory', ['contractors']);
 const auditor = caller('audrey', ['auditors'], 'auditor');
 const agent: Caller = { identity: AGENT, role: 'caller' };
 
+const current = serviceEachTest();
 let service: ApprovalService;
-
 beforeEach(() => {
-  // 1 s per clock reading: requests made in a row have distinct creation times.
-  service = createApprovalService({ dataDir: tempDataDir(), now: fakeClock() });
-});
-
-afterEach(() => {
-  service.close();
-  removeTempDirs();
+  service = current();
 });
 
 function body(response: { body: unknown }): Record<string, unknown> {

@@ -3,56 +3,17 @@
  * token come from, an unreachable admin API (exit 1), and the terminal output of a request
  * (control characters escaped). Against a running server: test/integration/admin-approvals.test.ts.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ApprovalJson } from '../../../src/admin/approvals.js';
+import { describe, expect, it } from 'vitest';
 import { approvalTable, describeApproval, parseTimeout, WAIT_EXIT } from '../../../src/cli/approvals.js';
 import { freePort } from '../../support/ports.js';
+import { approvalJsonFixture, withoutAdminEnv } from './admin-fixture.js';
 import { runCli } from './run-cli.js';
 
 const NOW = Date.parse('2025-01-01T09:32:00Z');
 
-function approval(overrides: Partial<ApprovalJson> = {}): ApprovalJson {
-  return {
-    id: 'Zx3kQ9',
-    status: 'pending',
-    subject: 'agent-7',
-    clientId: 'agent',
-    groups: ['agents'],
-    connection: 'demo',
-    sessionId: 'session-1',
-    rule: 'orders-writes',
-    reason: 'Writes to orders need approval.',
-    text: 'UPDATE orders SET status = $1\nWHERE id = 7',
-    parameters: ['paid', null, { base64: 'AAE=' }],
-    operationHash: 'ab'.repeat(32),
-    approvers: ['approvers'],
-    minApprovals: 1,
-    approvals: 0,
-    createdAt: '2025-01-01T09:30:00.000Z',
-    expiresAt: '2025-01-01T09:35:00.000Z',
-    decisions: [],
-    grant: { kind: 'once', ttlMs: 900_000 },
-    redeemedAt: null,
-    uses: 0,
-    grantExpiresAt: null,
-    revocation: null,
-    ...overrides,
-  };
-}
+const approval = approvalJsonFixture;
 
-const saved = { url: process.env['PORTCULLIS_URL'], token: process.env['PORTCULLIS_TOKEN'] };
-
-beforeEach(() => {
-  delete process.env['PORTCULLIS_URL'];
-  delete process.env['PORTCULLIS_TOKEN'];
-});
-
-afterEach(() => {
-  for (const [name, value] of [['PORTCULLIS_URL', saved.url], ['PORTCULLIS_TOKEN', saved.token]] as const) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-});
+withoutAdminEnv();
 
 describe('the command line', () => {
   it.each([
