@@ -5,7 +5,7 @@
 import type { ApprovalAuditEvent } from '../approvals/events.js';
 import type { Logger } from '../log.js';
 import type { BackoffPolicy } from './backoff.js';
-import type { Timers } from './delivery-queue.js';
+import type { DeliveryReport, Timers } from './delivery-queue.js';
 import type { HttpTransport } from './http.js';
 
 export interface NotificationChannel {
@@ -24,6 +24,8 @@ export interface ChannelTuning {
   readonly backoff?: BackoffPolicy;
   /** Waiting deliveries per destination (default DEFAULT_QUEUE_CAPACITY). */
   readonly capacity?: number;
+  /** Told how each delivery ended (the gateway records it as a `notified` approval step). */
+  readonly settled?: (report: DeliveryReport) => void;
 }
 
 export interface ChannelDeps extends ChannelTuning {

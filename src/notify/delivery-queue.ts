@@ -47,6 +47,19 @@ export interface DeliveryQueueOptions<T> {
   readonly timers?: Timers;
   /** In [0, 1), for the jitter. */
   readonly random?: () => number;
+  /** Told how each delivery ended (not when the queue is closed first): for the audit log. */
+  readonly settled?: (report: DeliveryReport) => void;
+}
+
+/** How one delivery ended. */
+export interface DeliveryReport {
+  readonly destination: string;
+  /** The delivery's `describe` fields (ids and kinds). */
+  readonly fields: LogFields;
+  readonly delivered: boolean;
+  readonly attempts: number;
+  /** Why it was not delivered. */
+  readonly reason?: string;
 }
 
 /** Waiting deliveries per destination, unless configured otherwise. */
@@ -133,7 +146,8 @@ export class DeliveryQueue<T> {
 
   private async deliver(item: T): Promise<void> {
     const { destination, logger } = this.options;
-    const fields = { destination, ...this.safeDescribe(item) };
+    const described = this.safeDescribe(item);
+    const fields = { destination, ...described };
     for (let attempt = 1; ; attempt++) {
       let outcome: AttemptOutcome;
       try {
@@ -144,20 +158,28 @@ export class DeliveryQueue<T> {
       if (this.closed) return;
       if (outcome.kind === 'delivered') {
         logger.debug(`notification delivered to ${destination}`, { ...fields, attempt });
-        return;
+        return this.report({ destination, fields: described, delivered: true, attempts: attempt });
       }
       if (outcome.kind === 'failed') {
         logger.error(`notification to ${destination} failed and is not retried: ${outcome.reason}`, { ...fields, attempt });
-        return;
+        return this.report({ destination, fields: described, delivered: false, attempts: attempt, reason: outcome.reason });
       }
       if (attempt >= this.backoff.maxAttempts) {
         logger.error(`notification to ${destination} given up after ${attempt} attempts: ${outcome.reason}`, { ...fields, attempt });
-        return;
+        return this.report({ destination, fields: described, delivered: false, attempts: attempt, reason: outcome.reason });
       }
       const delayMs = backoffDelay(this.backoff, attempt, this.random(), outcome.retryAfterMs);
       logger.warn(`notification to ${destination} failed (${outcome.reason}); trying again in ${delayMs} ms`, { ...fields, attempt, delayMs });
       await this.sleep(delayMs);
       if (this.closed) return;
+    }
+  }
+
+  private report(report: DeliveryReport): void {
+    try {
+      this.options.settled?.(report);
+    } catch (error) {
+      this.options.logger.error('could not report how a notification ended', { ...report.fields, error });
     }
   }
 

@@ -18,7 +18,9 @@ import { toApprovalRecord } from '../approvals/events.js';
 import { createApprovalService } from '../approvals/service.js';
 import type { ApprovalService } from '../approvals/types.js';
 import type { Logger } from '../log.js';
+import type { DeliveryReport } from '../notify/delivery-queue.js';
 import { createNotifier, type Notifier } from '../notify/notifier.js';
+import type { Recorder } from '../recording/recorder.js';
 import { createGate } from '../policy/gate.js';
 import { PostgresFrontDoor } from '../protocols/postgres/front-door.js';
 
@@ -54,6 +56,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
           logger: logger.child({ component: 'notify' }),
           approvals: () => approvals,
           publicUrl: () => publicUrl,
+          // Being notified is a step of the request too (issue 5, point 8): recorded in the audit chain.
+          settled: (report) => recordNotified(recorder, report),
         });
   try {
     // After the recorder: opening it may already record requests that expired while it was down.
@@ -182,4 +186,21 @@ function warnIfPlaintext(admin: AdminConfig, logger: Logger): void {
       port: admin.port,
     });
   }
+}
+
+/** Records how a notification about an approval request ended, as a `notified` approval entry. */
+function recordNotified(recorder: Recorder, report: DeliveryReport): void {
+  const requestId = report.fields['approvalId'];
+  if (typeof requestId !== 'string') return;
+  recorder.approvalEvent({
+    requestId,
+    kind: 'notified',
+    payload: {
+      destination: report.destination,
+      ...(typeof report.fields['event'] === 'string' ? { event: report.fields['event'] } : {}),
+      delivered: report.delivered,
+      attempts: report.attempts,
+      ...(report.reason === undefined ? {} : { reason: report.reason }),
+    },
+  });
 }

@@ -14,6 +14,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config, NotificationsConfig, RuleConfig } from '../../src/config/types.js';
@@ -21,6 +22,7 @@ import { startDevIdp, type DevIdp } from '../../src/identity/dev-idp.js';
 import { fetchAccessToken } from '../../src/identity/token-client.js';
 import { silentLogger } from '../../src/log.js';
 import type { WebhookBody } from '../../src/notify/payload.js';
+import type { ApprovalEntryPayload } from '../../src/recording/chain.js';
 import { startGateway, type Gateway } from '../../src/server/gateway.js';
 import { pollUntil } from '../support/poll.js';
 import { identity, rule } from '../unit/policy/support.js';
@@ -159,6 +161,18 @@ async function statusOf(id: number): Promise<string | null> {
   return rows[0]?.status ?? null;
 }
 
+
+/** The `approval` entries of the audit chain for one request, as recorded (read-only, like an auditor). */
+function auditApprovalEntries(requestId: string): ApprovalEntryPayload[] {
+  const db = new Database(path.join(dataDir, 'portcullis.db'), { readonly: true });
+  try {
+    const rows = db.prepare("SELECT payload FROM audit_log WHERE type = 'approval' ORDER BY seq").pluck().all() as string[];
+    return rows.map((row) => JSON.parse(row) as ApprovalEntryPayload).filter((entry) => entry.requestId === requestId);
+  } finally {
+    db.close();
+  }
+}
+
 describe('a held statement is announced', () => {
   it('to the webhook, signed, retried after a 500, with a link into the admin API; and to Slack, with buttons', async () => {
     script.push({ status: 500 });
@@ -188,6 +202,18 @@ describe('a held statement is announced', () => {
       expect(post!.body['channel']).toBe('approvals');
       expect(JSON.stringify(post!.body['blocks'])).toContain(`"action_id":"approve:${id}"`);
       expect(JSON.stringify(post!.body['blocks'])).toContain(`"action_id":"deny:${id}"`);
+
+      // Being notified is an audit step of the request too, once the delivery ended.
+      const notified = await pollUntil(
+        async () => auditApprovalEntries(id).filter((e) => e.kind === 'notified'),
+        (found) => found.some((e) => (e.details as { destination?: string }).destination?.startsWith('webhook') === true),
+        { what: 'the notified audit entry' },
+      );
+      expect(notified.find((e) => (e.details as { destination: string }).destination.startsWith('webhook'))!.details).toMatchObject({
+        event: 'requested',
+        delivered: true,
+        attempts: 2,
+      });
 
       // Still held: announcing it released nothing.
       expect(await statusOf(9101)).toBe('new');

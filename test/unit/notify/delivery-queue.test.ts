@@ -1,6 +1,6 @@
 /** The bounded, retrying delivery queue, driven by injected timers and scripted attempt outcomes. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { DeliveryQueue, type AttemptOutcome } from '../../../src/notify/delivery-queue.js';
+import { DeliveryQueue, type AttemptOutcome, type DeliveryReport } from '../../../src/notify/delivery-queue.js';
 import { collectLogs, FakeTimers, settle } from './support.js';
 
 const queues: DeliveryQueue<string>[] = [];
@@ -10,6 +10,7 @@ function setup(outcomes: (item: string, attempt: number, signal: AbortSignal) =>
   const timers = new FakeTimers();
   const logs = collectLogs();
   const attempts: string[] = [];
+  const reports: DeliveryReport[] = [];
   const queue = new DeliveryQueue<string>({
     destination: 'webhook "test"',
     capacity,
@@ -21,10 +22,35 @@ function setup(outcomes: (item: string, attempt: number, signal: AbortSignal) =>
     logger: logs.logger,
     timers,
     random: () => 0.5,
+    settled: (report) => reports.push(report),
   });
   queues.push(queue);
-  return { queue, timers, logs, attempts };
+  return { queue, timers, logs, attempts, reports };
 }
+
+describe('DeliveryQueue reports how each delivery ended', () => {
+  it('delivered, refused or given up, with its attempts; nothing for deliveries dropped at close', async () => {
+    const { queue, timers, reports } = setup((item, attempt) => {
+      if (item === 'ok') return attempt < 2 ? { kind: 'retry', reason: 'HTTP 502' } : { kind: 'delivered' };
+      if (item === 'refused') return { kind: 'failed', reason: 'HTTP 404' };
+      return { kind: 'retry', reason: 'HTTP 503' };
+    });
+    queue.push('ok');
+    queue.push('refused');
+    queue.push('down');
+    await settle();
+    while (timers.fire()) await settle();
+    expect(reports).toEqual([
+      { destination: 'webhook "test"', fields: { item: 'ok' }, delivered: true, attempts: 2 },
+      { destination: 'webhook "test"', fields: { item: 'refused' }, delivered: false, attempts: 1, reason: 'HTTP 404' },
+      { destination: 'webhook "test"', fields: { item: 'down' }, delivered: false, attempts: 5, reason: 'HTTP 503' },
+    ]);
+    queue.push('late');
+    queue.close();
+    await settle();
+    expect(reports).toHaveLength(3);
+  });
+});
 
 describe('DeliveryQueue retries', () => {
   it('retries with 1 s, 2 s, 4 s, 8 s between 5 attempts, then gives up loudly', async () => {
