@@ -16,7 +16,7 @@ import { retentionPolicy, startRetention } from '../recording/retention.js';
 import { openRecorder } from '../recording/sqlite-recorder.js';
 import { toApprovalRecord } from '../approvals/events.js';
 import { createApprovalService } from '../approvals/service.js';
-import type { ApprovalService } from '../approvals/types.js';
+import type { ApprovalRequest, ApprovalService } from '../approvals/types.js';
 import type { Logger } from '../log.js';
 import type { DeliveryReport } from '../notify/delivery-queue.js';
 import { createNotifier, type Notifier } from '../notify/notifier.js';
@@ -46,6 +46,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     logger: logger.child({ component: 'recorder' }),
   });
   let approvals: ApprovalService;
+  let postgres: PostgresFrontDoor | undefined;
   // Links in notifications point at the admin API: configured, or where it listens once it does.
   let publicUrl = config.notifications?.publicUrl;
   // Before the service: opening it may already announce requests that expired while it was down.
@@ -68,6 +69,10 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
         recorder.approvalEvent(toApprovalRecord(event));
         // Only once recorded (a recorder failure refuses the step); queued, never awaited: see src/notify/notifier.ts.
         notifier?.notify(event);
+        if (event.kind === 'revoked' && event.request.kind === 'access') {
+          // After the revocation's transaction: the sessions it admitted end unless another grant admits them.
+          setImmediate(() => endRevokedAccess(event.request, approvals, postgres, logger));
+        }
       },
     });
   } catch (err) {
@@ -76,7 +81,6 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     throw err;
   }
   const state = { closing: false, postgresListening: false };
-  let postgres: PostgresFrontDoor | undefined;
   let postgresAddress: net.AddressInfo | undefined;
   let admin: AdminServer | undefined;
   let adminAddress: net.AddressInfo | undefined;
@@ -203,4 +207,23 @@ function recordNotified(recorder: Recorder, report: DeliveryReport): void {
       ...(report.reason === undefined ? {} : { reason: report.reason }),
     },
   });
+}
+
+/** Ends the sessions a revoked access request admitted, unless another approved request still admits them. */
+function endRevokedAccess(request: ApprovalRequest, approvals: ApprovalService, postgres: PostgresFrontDoor | undefined, logger: Logger): void {
+  try {
+    if (approvals.get(request.id)?.status !== 'revoked') return;
+    if (approvals.accessGrant(request.subject, request.clientId, request.connection) !== undefined) return;
+    const ended = postgres?.endSessionsOf(
+      request.subject,
+      request.clientId,
+      request.connection,
+      '28000',
+      `access to connection "${request.connection}" (request ${request.id}) was revoked; ask for access again with portcullis access request`,
+      'access-expiry',
+    );
+    if (ended) logger.info('ended sessions admitted by a revoked access request', { request: request.id, sessions: ended });
+  } catch (error) {
+    logger.error('could not end the sessions of a revoked access request', { request: request.id, error });
+  }
 }

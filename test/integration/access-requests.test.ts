@@ -79,11 +79,16 @@ describe('a connection that requires an approved access request', () => {
     await expect(connectGated()).rejects.toMatchObject({ code: '28000' });
   });
 
-  it('is not admitted by a revoked grant', async () => {
+  it('ends the sessions a revoked grant admitted, and admits no new ones', async () => {
     const id = grantAccess(60_000);
     const client = await connectGated();
-    await client.end();
+    const ended = new Promise<Error & { code?: string }>((resolve) => client.once('error', resolve));
+    expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
     stack.gateway.approvals.revoke(id, APPROVER, 'incident closed', false);
+    const error = await ended;
+    expect(error.code).toBe('28000');
+    expect(error.message).toBe(`access to connection "gated" (request ${id}) was revoked; ask for access again with portcullis access request`);
+    await client.end().catch(() => undefined);
     await expect(connectGated()).rejects.toMatchObject({ code: '28000' });
   });
 });

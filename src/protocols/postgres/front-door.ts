@@ -8,7 +8,7 @@ import type { ConnectionConfig, PostgresListenerConfig } from '../../config/type
 import type { Logger } from '../../log.js';
 import type { SqlInspector } from '../../inspect/sql-inspector.js';
 import type { Gate } from '../../policy/operation.js';
-import type { Recorder } from '../../recording/recorder.js';
+import type { EndedBy, Recorder } from '../../recording/recorder.js';
 import { noopMetrics, type GatewayMetrics } from '../../metrics/gateway-metrics.js';
 import type { ApprovalService } from '../../approvals/types.js';
 import { CancelRegistry } from './cancel-registry.js';
@@ -76,6 +76,20 @@ export class PostgresFrontDoor {
 
   get activeSessions(): number {
     return this.sessions.size;
+  }
+
+  /**
+   * Ends the relaying sessions of an identity on a connection with a FATAL the client can read
+   * (e.g. when the access request that admitted them is revoked); returns how many.
+   */
+  endSessionsOf(subject: string, clientId: string | undefined, connection: string, code: string, message: string, endedBy: EndedBy): number {
+    let ended = 0;
+    for (const session of this.sessions) {
+      if (!session.isSessionOf(subject, clientId, connection)) continue;
+      session.terminate(code, message, endedBy);
+      ended++;
+    }
+    return ended;
   }
 
   /** Stop accepting, end every session with a FATAL the client can read, wait for them. */

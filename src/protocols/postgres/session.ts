@@ -154,8 +154,18 @@ export class PostgresSession implements Cancellable {
   }
 
   /** Ends the session with a FATAL the client can read, e.g. on gateway shutdown. */
-  terminate(code: string, message: string): void {
-    this.fail({ code, message }, 'shutdown');
+  terminate(code: string, message: string, endedBy: EndedBy = 'shutdown'): void {
+    this.fail({ code, message }, endedBy);
+  }
+
+  /** Whether this is a relaying session of `subject`/`clientId` on connection `connection`. */
+  isSessionOf(subject: string, clientId: string | undefined, connection: string): boolean {
+    return (
+      this.phase === 'relay' &&
+      this.identity?.subject === subject &&
+      this.identity.clientId === clientId &&
+      this.connectionName === connection
+    );
   }
 
   cancelUpstream(): void {
