@@ -14,6 +14,7 @@ import { ExitCode, type CliCommand, type CliIo } from './command.js';
 import { configCheckCommand, configSchemaCommand } from './config.js';
 import { demoCommand } from './demo.js';
 import { devIdpCommand } from './dev-idp.js';
+import { maskCheckCommand } from './mask.js';
 import { policyCheckCommand } from './policy.js';
 import { replayCommand } from './replay.js';
 import { serveCommand } from './serve.js';
@@ -28,6 +29,7 @@ const COMMANDS: readonly CliCommand[] = [
   configCheckCommand,
   configSchemaCommand,
   policyCheckCommand,
+  maskCheckCommand,
   auditVerifyCommand,
   auditPubkeyCommand,
   sessionsListCommand,
