@@ -351,9 +351,15 @@ class StoredApprovalService implements ApprovalService {
   }
 }
 
-/** Unguessable, URL-safe request ids. */
-function newId(): string {
-  return randomBytes(16).toString('base64url');
+/**
+ * Unguessable, URL-safe request ids (128 random bits). Never starting with `-` or `_`: people
+ * paste them as command-line arguments, where a leading `-` reads as an option.
+ */
+export function newId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (/^[A-Za-z0-9]/.test(id)) return id;
+  }
 }
 
 /** Refuses a request the gateway should never make (a front-door or configuration bug): fail closed. */

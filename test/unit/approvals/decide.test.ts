@@ -1,4 +1,5 @@
 /** Requests, decisions and who may make them (issue 5, points 5 and 8), on a real approvals database. */
+import { newId } from '../../../src/approvals/service.js';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MAX_COMMENT_LENGTH } from '../../../src/approvals/rules.js';
 import type { ApprovalService } from '../../../src/approvals/types.js';
@@ -296,5 +297,13 @@ describe('the audit callback', () => {
     expect((await waiting).status).toBe('expired');
     expect(service.get(request.id)?.status).toBe('expired');
     expect(logs).toEqual([expect.stringMatching(/could not record that an approval request timed out; it is refused as timed out all the same/)]);
+  });
+});
+
+describe('request ids', () => {
+  it('are 22 URL-safe characters that never start with "-" or "_" (they are pasted as command-line arguments)', () => {
+    const ids = Array.from({ length: 2000 }, () => newId());
+    for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9][A-Za-z0-9_-]{21}$/);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 });
