@@ -142,6 +142,21 @@ function summarize(file: string, config: Config, secrets: SecretPaths): string {
       `  max_message_size: ${formatSize(pg.maxMessageBytes)}, auth_timeout: ${formatDuration(pg.authTimeoutMs)}, token_expiry_grace: ${formatDuration(pg.tokenExpiryGraceMs)}`,
     );
   }
+  const admin = config.admin;
+  if (admin === undefined) {
+    lines.push('admin: (no admin API)');
+  } else {
+    lines.push(
+      `admin: ${admin.host.includes(':') ? `[${admin.host}]` : admin.host}:${admin.port}${admin.tls === undefined ? ' (plain HTTP)' : ' (TLS, certificate and key loaded)'}`,
+      `  auditors: ${show('admin.auditors', admin.auditors)}; admins: ${show('admin.admins', admin.admins)}`,
+    );
+  }
+  const notifications = config.notifications;
+  if (notifications !== undefined) {
+    // Names and events only: URLs may carry credentials, and secrets are never printed.
+    notifications.webhooks.forEach((webhook) => lines.push(`notify webhook ${webhook.name}: events ${webhook.events.join(', ')}`));
+    if (notifications.slack !== undefined) lines.push(`notify slack: channel ${notifications.slack.channel}`);
+  }
   config.connections.forEach((connection, i) => {
     const at = `connections[${i}]`;
     const t = connection.target;
@@ -159,6 +174,12 @@ function summarize(file: string, config: Config, secrets: SecretPaths): string {
       `  tls: ${t.tls}${t.ca === undefined ? '' : ' (CA bundle loaded)'}, connect_timeout: ${formatDuration(t.connectTimeoutMs)}`,
       `  access: groups ${show(`${at}.access.groups`, connection.access.groups)}; subjects ${show(`${at}.access.subjects`, connection.access.subjects)}; clients ${show(`${at}.access.clients`, connection.access.clients)}`,
     );
+    const gate = connection.access.requireApproval;
+    if (gate !== undefined) {
+      lines.push(
+        `  require_approval: approvers ${gate.approvers.join(', ')}, min_approvals ${gate.minApprovals}, timeout ${formatDuration(gate.timeoutMs)}, max_duration ${formatDuration(gate.maxDurationMs)}`,
+      );
+    }
   });
   return `${lines.join('\n')}\n`;
 }

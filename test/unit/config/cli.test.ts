@@ -80,6 +80,26 @@ describe('config check', () => {
     }
   });
 
+  it('summarizes the admin API, notifications (names only: their URLs and secrets are never printed) and access approvals', async () => {
+    vi.stubEnv('PC_TEST_DB_PASSWORD', 'env-password-value');
+    vi.stubEnv('PC_TEST_HOST', 'secret-host-value');
+    vi.stubEnv('PC_TEST_HOOK_SECRET', 'hook-secret-value-long-enough');
+    const extra = CONFIG.replace(
+      '    access: { groups: [agents] }\n',
+      '    access:\n      groups: [agents]\n      require_approval: { approvers: [dba], timeout: 30m }\n',
+    ) +
+      'admin:\n  listen: 127.0.0.1:6480\n  auditors: [auditors]\n' +
+      'notifications:\n  webhooks:\n    - name: ops\n      url: https://hooks.example.com/p/token-in-url\n      secret: ${env:PC_TEST_HOOK_SECRET}\n      events: [requested, approved]\n';
+    const dir = tempDir({ 'p.yaml': extra, 'user.txt': 'secret-user-value\n' });
+    const io = captureIo();
+    expect(await configCheckCommand.run(args({}, [join(dir, 'p.yaml')]), io, never)).toBe(ExitCode.ok);
+    const out = io.stdout();
+    expect(out).toContain('admin: 127.0.0.1:6480 (plain HTTP)\n  auditors: auditors; admins: (none)\n');
+    expect(out).toContain('notify webhook ops: events requested, approved\n');
+    expect(out).toContain('  require_approval: approvers dba, min_approvals 1, timeout 30m, max_duration 8h\n');
+    for (const secret of ['token-in-url', 'hook-secret-value-long-enough']) expect(out).not.toContain(secret);
+  });
+
   it('accepts --config, and PORTCULLIS_CONFIG when no file is given', async () => {
     vi.stubEnv('PC_TEST_DB_PASSWORD', 'x');
     vi.stubEnv('PC_TEST_HOST', 'h');
