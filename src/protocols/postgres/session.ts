@@ -574,18 +574,18 @@ export class PostgresSession implements Cancellable {
    * namespace on the server). Never overwrites a live name: the server refuses a duplicate
    * and keeps the original. Forgetting too early only makes a later EXECUTE unknown, i.e. denied.
    */
-  private rememberPrepared(operation: Operation, rule: string, protocolName: string | undefined, review?: Decision): void {
+  private rememberPrepared(operation: Operation, decision: Decision, protocolName: string | undefined): void {
     const inspection = operation.facts;
     if (!inspection?.ok) return;
     if (protocolName) {
       const [only] = inspection.statements;
       if (only && !this.preparedStatements.has(protocolName)) {
-        this.preparedStatements.set(protocolName, { facts: only, text: operation.text, rule, review });
+        this.preparedStatements.set(protocolName, { facts: only, text: operation.text, executes: executionDecision(decision) });
       }
     }
     for (const s of inspection.statements) {
       if (s.preparesName !== undefined && !this.preparedStatements.has(s.preparesName)) {
-        this.preparedStatements.set(s.preparesName, { facts: s, text: s.text, rule, review: undefined });
+        this.preparedStatements.set(s.preparesName, { facts: s, text: s.text, executes: allowedExecution(decision.rule) });
       } else if (s.deallocatesName === '*') this.preparedStatements.clear();
       else if (s.deallocatesName !== undefined) this.preparedStatements.delete(s.deallocatesName);
     }
@@ -616,9 +616,8 @@ export class PostgresSession implements Cancellable {
         const { decision, seq } = this.decideSql(operation);
         if (seq === undefined) return refuse(decision);
         // Preparing runs nothing: a statement needing review is held when a Bind executes it, with its values.
-        const review = decision.effect === 'review' ? decision : undefined;
-        this.rememberPrepared(operation, decision.rule, parse.statement === '' ? undefined : parse.statement, review);
-        if (parse.statement === '') this.unnamedStatement = { facts: undefined, text: parse.sql, rule: decision.rule, review };
+        this.rememberPrepared(operation, decision, parse.statement === '' ? undefined : parse.statement);
+        if (parse.statement === '') this.unnamedStatement = { facts: undefined, text: parse.sql, executes: executionDecision(decision) };
         this.toUpstream.add(frame.raw);
         return;
       }
@@ -663,17 +662,13 @@ export class PostgresSession implements Cancellable {
     const bind = parseBind(frame.body);
     const statement = bind.statement === '' ? this.unnamedStatement : this.preparedStatements.get(bind.statement);
     if (statement === undefined) {
-      this.recordRefusal(unknownStatement(bind.statement), 'bind');
+      const refusal = this.recordRefusal(unknownStatement(bind.statement), 'bind');
       // An unknown statement keeps PostgreSQL's own SQLSTATE: drivers re-prepare on it.
       this.outcomes.bind(bind.portal, undefined);
-      this.toUpstream.add(serializeBind(bind.portal, this.refusalSentinel(unknownStatement(bind.statement), INVALID_STATEMENT_NAME)));
+      this.toUpstream.add(serializeBind(bind.portal, this.refusalSentinel(refusal, INVALID_STATEMENT_NAME)));
       return;
     }
-    const decision: Decision = statement.review ?? {
-      effect: 'allow',
-      rule: statement.rule,
-      reason: 'executes a statement allowed when it was prepared',
-    };
+    const decision = statement.executes;
     const parameters = bind.parameters.map((value, i) => recordedParameter(value, bind.parameterFormats[i]!));
     const operation: Operation = { kind: 'sql', connection: this.connectionRef!, text: statement.text, via: 'bind' };
     const seq = this.recording.operation(operation, decision, parameters);
@@ -772,7 +767,7 @@ export class PostgresSession implements Cancellable {
   /** Forwards an operation that may run (allowed, or approved). */
   private release(held: HeldOperation): void {
     if (held.kind === 'query') {
-      this.rememberPrepared(held.operation, held.decision.rule, undefined);
+      this.rememberPrepared(held.operation, held.decision, undefined);
       this.outcomes.query(held.seq);
     } else {
       this.outcomes.bind(held.portal, held.seq);
@@ -1023,9 +1018,17 @@ interface PreparedStatement {
   /** Facts for `EXECUTE name` (undefined for the unnamed statement, which SQL cannot name). */
   readonly facts: StatementFacts | undefined;
   readonly text: string;
-  readonly rule: string;
-  /** Set when executing it needs approval (held at each Bind, with its values). */
-  readonly review: Decision | undefined;
+  /** How a Bind executing it is decided (built once): held for approval if preparing it needed review, else allowed. */
+  readonly executes: Decision;
+}
+
+/** What executing a statement prepared under `decision` is: held again with its values if it needed review, else allowed by the same rule. */
+function executionDecision(decision: Decision): Decision {
+  return decision.effect === 'review' ? decision : allowedExecution(decision.rule);
+}
+
+function allowedExecution(rule: string): Decision {
+  return { effect: 'allow', rule, reason: 'executes a statement allowed when it was prepared' };
 }
 
 /** An approved access request admitting this session until `expiresAt`. */
