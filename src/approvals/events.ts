@@ -47,45 +47,39 @@ export function toApprovalRecord(event: ApprovalAuditEvent): ApprovalEvent {
   const { request } = event;
   const by = event.by === undefined ? {} : { by: { subject: event.by.subject, clientId: event.by.clientId ?? null } };
   const comment = event.comment === undefined ? {} : { comment: event.comment };
-  if (event.kind === 'requested') {
-    return {
-      requestId: request.id,
-      kind: event.kind,
-      payload: {
-        requestKind: request.kind,
-        sessionId: request.sessionId,
-        subject: request.subject,
-        clientId: request.clientId ?? null,
-        connection: request.connection,
-        rule: request.rule,
-        reason: request.reason,
-        operationHash: request.operationHash,
-        text: request.text,
-        parameters: request.parameters ?? null,
-        approvers: request.approvers,
-        minApprovals: request.minApprovals,
-        grant: request.grant,
-        createdAt: request.createdAt,
-        expiresAt: request.expiresAt,
-      },
-    };
-  }
-  return {
+  // What every step's entry says about the request it belongs to.
+  const record = (details: Record<string, unknown>): ApprovalEvent => ({
     requestId: request.id,
     kind: event.kind,
-    payload: {
-      requestKind: request.kind,
-      sessionId: request.sessionId,
-      status: request.status,
+    payload: { requestKind: request.kind, sessionId: request.sessionId, ...details },
+  });
+  if (event.kind === 'requested') {
+    return record({
+      subject: request.subject,
+      clientId: request.clientId ?? null,
+      connection: request.connection,
+      rule: request.rule,
+      reason: request.reason,
       operationHash: request.operationHash,
-      ...by,
-      ...comment,
-      approvals: request.decisions.filter((decision) => decision.decision === 'approve').length,
+      text: request.text,
+      parameters: request.parameters ?? null,
+      approvers: request.approvers,
       minApprovals: request.minApprovals,
-      ...(request.grantExpiresAt === undefined ? {} : { grantExpiresAt: request.grantExpiresAt }),
-      ...(request.redeemedAt === undefined ? {} : { redeemedAt: request.redeemedAt }),
-      ...(event.releasedOperationHash === undefined ? {} : { releasedOperationHash: event.releasedOperationHash, uses: request.uses }),
-      ...(request.revocation === undefined ? {} : { revokedAt: request.revocation.at, asAdmin: request.revocation.asAdmin }),
-    },
-  };
+      grant: request.grant,
+      createdAt: request.createdAt,
+      expiresAt: request.expiresAt,
+    });
+  }
+  return record({
+    status: request.status,
+    operationHash: request.operationHash,
+    ...by,
+    ...comment,
+    approvals: request.decisions.filter((decision) => decision.decision === 'approve').length,
+    minApprovals: request.minApprovals,
+    ...(request.grantExpiresAt === undefined ? {} : { grantExpiresAt: request.grantExpiresAt }),
+    ...(request.redeemedAt === undefined ? {} : { redeemedAt: request.redeemedAt }),
+    ...(event.releasedOperationHash === undefined ? {} : { releasedOperationHash: event.releasedOperationHash, uses: request.uses }),
+    ...(request.revocation === undefined ? {} : { revokedAt: request.revocation.at, asAdmin: request.revocation.asAdmin }),
+  });
 }
