@@ -1,8 +1,9 @@
 /**
  * `npm run bench:approvals` — how long a held statement takes to run once it is approved:
  * from the approver's decision (ApprovalService.decide, what the REST endpoint and the CLI
- * call) to the agent's query resolving, through a real gateway (in-process), a real
- * node-postgres agent and an embedded PostgreSQL. Target: under 50 ms on one gateway.
+ * call) to the agent's query resolving, through a real gateway (in-process, configured by a
+ * YAML file written and loaded like the other benchmarks'), a real node-postgres agent and an
+ * embedded PostgreSQL. Target: under 50 ms on one gateway.
  *
  * Env: BENCH_APPROVALS_ITERATIONS (50).
  */
@@ -10,7 +11,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import type { Config, ConnectionConfig, RuleConfig } from '../src/config/types.js';
+import { loadConfig } from '../src/config/load.js';
 import { startEmbeddedPostgres } from '../src/demo/embedded-postgres.js';
 import { seedDemoDatabase } from '../src/demo/seed.js';
 import { startDevIdp } from '../src/identity/dev-idp.js';
@@ -19,6 +20,9 @@ import { fetchAccessToken } from '../src/identity/token-client.js';
 import { silentLogger } from '../src/log.js';
 import { startGateway } from '../src/server/gateway.js';
 import { intEnv } from './support/env.js';
+import { PASSWORD_ENV, writeGatewayConfig } from './support/gateway.js';
+import type { PolicyRule } from './support/policy.js';
+import { freePort } from './support/process.js';
 import { fmt, markdownTable } from './support/table.js';
 
 const ITERATIONS = intEnv('BENCH_APPROVALS_ITERATIONS', 50, 1);
@@ -26,15 +30,13 @@ const TARGET_MS = 50;
 const AGENT = { clientId: 'agent', clientSecret: 'agent-secret', groups: ['agents'] };
 const APPROVER: Identity = { subject: 'approver', clientId: 'approver', groups: ['approvers'], scopes: [], issuer: 'bench', expiresAt: Date.now() + 86_400_000 };
 
-const REVIEW_ORDER_WRITES: RuleConfig = {
+/** The rule under test, in config-file syntax: written to a YAML config and loaded like any gateway's. */
+const REVIEW_ORDER_WRITES: PolicyRule = {
   name: 'order-writes-need-approval',
-  when: {
-    identity: undefined,
-    sql: { classes: ['write'], kinds: undefined, tables: ['public.orders'], functions: undefined, flags: undefined, unparseable: false },
-  },
+  when: { sql: { class: ['write'], tables: ['public.orders'] } },
   effect: 'review',
   reason: 'Writes to orders need a human approver.',
-  review: { approvers: ['approvers'], minApprovals: 1, timeoutMs: 60_000, grant: { kind: 'once', ttlMs: 15 * 60_000 } },
+  review: { approvers: ['approvers'], timeout: '1m' },
 };
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -50,36 +52,20 @@ async function main(): Promise<void> {
   let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
   try {
     await seedDemoDatabase(postgres, { database: 'app', agentRole: 'agent_rw', agentPassword: dbPassword });
-    const connection: ConnectionConfig = {
-      name: 'demo',
-      type: 'postgres',
-      target: { host: '127.0.0.1', port: postgres.port, database: 'app', user: 'agent_rw', password: dbPassword, tls: 'disable', ca: undefined, connectTimeoutMs: 5000 },
-      access: { groups: ['agents'], subjects: [], clients: [] },
-      rules: [REVIEW_ORDER_WRITES],
-      defaultEffect: 'allow',
-    };
-    const config: Config = {
-      file: '<bench>',
+    const configFile = path.join(work, 'gateway.yaml');
+    writeGatewayConfig({
+      file: configFile,
       dataDir: path.join(work, 'data'),
-      log: { level: 'warn' },
-      identity: {
-        issuers: [
-          { issuer: idp.issuer, audiences: ['portcullis'], jwksUri: undefined, groupsClaim: 'groups', algorithms: ['RS256', 'ES256', 'EdDSA'], clockSkewMs: 60_000, maxTokenAgeMs: 86_400_000, strictTyp: false },
-        ],
-      },
-      postgres: {
-        host: '127.0.0.1',
-        port: 0,
-        tls: { mode: 'disable', cert: undefined, key: undefined, allowLoopbackPlaintext: true },
-        maxMessageBytes: 1 << 20,
-        tokenExpiryGraceMs: 0,
-        authTimeoutMs: 10_000,
-      },
-      sql: { extraDangerousFunctions: [] },
-      recording: { durability: 'process', retentionMs: undefined },
-      rules: [REVIEW_ORDER_WRITES],
-      connections: [connection],
-    };
+      issuer: idp.issuer,
+      audience: 'portcullis',
+      port: await freePort(),
+      connection: 'demo',
+      target: { port: postgres.port, database: 'app', user: 'agent_rw' },
+      group: 'agents',
+      policy: { source: 'bench/approvals.ts', rules: [REVIEW_ORDER_WRITES], defaultEffect: 'allow', tables: [], sql: undefined },
+    });
+    process.env[PASSWORD_ENV] = dbPassword;
+    const config = await loadConfig(configFile);
     gateway = await startGateway(config, silentLogger);
     const approvals = gateway.approvals;
     const token = (await fetchAccessToken({ issuer: idp.issuer, clientId: AGENT.clientId, clientSecret: AGENT.clientSecret })).accessToken;

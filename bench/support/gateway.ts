@@ -12,7 +12,7 @@ import type { BenchPolicy } from './policy.js';
 import { Service, waitForPort } from './process.js';
 
 /** Env var the generated config reads the target password from (a `${env:…}` reference). */
-const PASSWORD_ENV = 'PORTCULLIS_BENCH_DB_PASSWORD';
+export const PASSWORD_ENV = 'PORTCULLIS_BENCH_DB_PASSWORD';
 
 export interface GatewayConfigOptions {
   readonly file: string;

@@ -28,6 +28,8 @@ export interface PolicyRule {
   };
   readonly effect: 'allow' | 'deny' | 'review';
   readonly reason?: string;
+  /** For review rules: the `review:` settings in file syntax (approvers, timeout…). */
+  readonly review?: Readonly<Record<string, unknown>>;
 }
 
 export interface BenchPolicy {
