@@ -34,6 +34,7 @@ import { PrometheusMetrics } from '../../src/metrics/prometheus.js';
 import { createGate } from '../../src/policy/gate.js';
 import { PostgresFrontDoor } from '../../src/protocols/postgres/front-door.js';
 import type { Recorder } from '../../src/recording/recorder.js';
+import { maskingDeps } from '../../src/server/gateway.js';
 
 /**
  * Records nothing. `operation` still hands out increasing sequence numbers (the session
@@ -77,7 +78,11 @@ async function main(): Promise<void> {
 
   const logger = createLogger(config.log.level, { gateway: 'unrecorded-bench' });
   logger.warn('BENCHMARK-ONLY gateway: recording is OFF, operations are forwarded unrecorded; never use it for real traffic');
+  if (config.connections.some((c) => c.masking.length > 0)) {
+    throw new UsageError('this unrecorded gateway does not mask results; benchmark masking with npm run bench:mask');
+  }
   const frontDoor = new PostgresFrontDoor({
+    masking: maskingDeps(new Map()),
     listener: config.postgres,
     connections: config.connections.filter((c) => c.type === 'postgres'),
     verifier: new TokenVerifier(config.identity.issuers, { logger: logger.child({ component: 'identity' }) }),

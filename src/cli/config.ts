@@ -9,7 +9,7 @@ import { configJsonSchema } from '../config/json-schema.js';
 import { loadConfigWithSecrets } from '../config/load.js';
 import { describeSecret, secretsUnder, type SecretPaths } from '../config/secrets.js';
 import { formatSize } from '../config/size.js';
-import type { Config } from '../config/types.js';
+import type { Config, IdentityCondition } from '../config/types.js';
 import { ExitCode, type CliArgs, type CliCommand, type CliIo } from './command.js';
 
 const CONFIG_ENV = 'PORTCULLIS_CONFIG';
@@ -180,8 +180,28 @@ function summarize(file: string, config: Config, secrets: SecretPaths): string {
         `  require_approval: approvers ${gate.approvers.join(', ')}, min_approvals ${gate.minApprovals}, timeout ${formatDuration(gate.timeoutMs)}, max_duration ${formatDuration(gate.maxDurationMs)}`,
       );
     }
+     if (connection.masking.length > 0) lines.push(`  masking: ${connection.masking.map((p) => p.name).join(', ')}`);
+    if (connection.recordResultRows > 0) lines.push(`  record: first ${connection.recordResultRows} result rows of each statement (masked)`);
   });
+  // Detector and column names only: the hash key is a secret and is never printed.
+  for (const profile of config.masking) {
+    const who = profile.for === undefined ? 'everyone' : describeWho(profile.for);
+    lines.push(
+      `masking profile ${profile.name}: for ${who}; detectors ${profile.detectors.length === 0 ? '(none)' : profile.detectors.join(', ')}; strategy ${profile.strategy}`,
+      `  columns: ${profile.columns.length === 0 ? '(none)' : profile.columns.map((c) => `${c.pattern} ${c.strategy}`).join(', ')}`,
+      `  expressions: ${profile.expressions}, deny_predicates: ${profile.denyPredicates}${profile.hashKey === undefined ? '' : `, hash_key: ${show(`masking[${config.masking.indexOf(profile)}].hash_key`, '')}`}`,
+    );
+  }
   return `${lines.join('\n')}\n`;
+}
+
+function describeWho(c: IdentityCondition): string {
+  const parts = [
+    c.groups === undefined ? undefined : `groups ${c.groups.join(', ')}`,
+    c.subjects === undefined ? undefined : `subjects ${c.subjects.join(', ')}`,
+    c.clients === undefined ? undefined : `clients ${c.clients.join(', ')}`,
+  ].filter((p) => p !== undefined);
+  return parts.join(' and ');
 }
 
 function plural(count: number, noun: string): string {

@@ -3,7 +3,7 @@
  * masked — a way to see what the masker would hide before it guards real traffic.
  */
 import { DEFAULT_DETECTORS, UnknownDetectorError, detectorsByName } from '../masking/registry.js';
-import { MASK_STRATEGIES, maskText, type MaskStrategy } from '../masking/mask.js';
+import { SPAN_STRATEGIES, maskText, type SpanStrategy } from '../masking/mask.js';
 import { scan } from '../masking/scan.js';
 import type { Detector } from '../masking/detector.js';
 import { ExitCode, type CliArgs, type CliCommand, type CliIo } from './command.js';
@@ -18,7 +18,7 @@ are none) and prints the text with them masked. Nothing is contacted. A preview 
 detectors: masking on the gateway's data path is not wired yet.
 
 Strategies:
-  redact    each value becomes its label: [EMAIL] [CARD] [SSN] [IBAN] [IP] [SECRET]
+  redact    each value becomes its label: [EMAIL] [CARD] [SSN] [IBAN] [PHONE] [IP] [SECRET]
   partial   letters and digits become "*" except the last 4, separators stay
             (**** **** **** 1111); values under 8 letters/digits and private keys
             are starred or redacted whole
@@ -65,8 +65,8 @@ export function createMaskCheckCommand(deps: MaskCheckDeps = {}): CliCommand {
     },
     async run(args: CliArgs, io: CliIo): Promise<ExitCode> {
       const strategy = args.values['strategy'] ?? 'redact';
-      if (typeof strategy !== 'string' || !(MASK_STRATEGIES as readonly string[]).includes(strategy)) {
-        return usageError(io, `unknown strategy "${String(strategy)}"; use ${MASK_STRATEGIES.join(' or ')}`);
+      if (typeof strategy !== 'string' || !(SPAN_STRATEGIES as readonly string[]).includes(strategy)) {
+        return usageError(io, `unknown strategy "${String(strategy)}"; use ${SPAN_STRATEGIES.join(' or ')}`);
       }
       const names = args.values['detector'];
       let detectors: readonly Detector[] = DEFAULT_DETECTORS;
@@ -80,7 +80,7 @@ export function createMaskCheckCommand(deps: MaskCheckDeps = {}): CliCommand {
       }
       const text = args.positionals.length > 0 ? args.positionals.join(' ') : await (deps.readStdin ?? readProcessStdin)();
       const findings = scan(text, detectors);
-      const masked = maskText(text, findings, strategy as MaskStrategy);
+      const masked = maskText(text, findings, strategy as SpanStrategy);
       if (args.values['json'] === true) io.out(`${JSON.stringify({ masked, findings }, null, 2)}\n`);
       else io.out(masked.endsWith('\n') ? masked : `${masked}\n`);
       return ExitCode.ok;

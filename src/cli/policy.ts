@@ -5,7 +5,12 @@
  */
 import { ConfigError, formatIssue } from '../config/issues.js';
 import { loadConfig } from '../config/load.js';
-import type { Config, DangerousFunctionConfig } from '../config/types.js';
+import type { Config, ConnectionConfig, DangerousFunctionConfig } from '../config/types.js';
+import { Catalog } from '../masking/catalog.js';
+import { planStatements } from '../masking/lineage.js';
+import type { MaskRefusal, StatementMaskPlan } from '../masking/plan.js';
+import { MaskingPolicies } from '../masking/policy.js';
+import { withMaskingRefusal } from '../masking/refusal.js';
 import type { Identity } from '../identity/identity.js';
 import type { SqlInspector } from '../inspect/sql-inspector.js';
 export type { SqlInspector };
@@ -36,7 +41,7 @@ async function loadRealInspector(extraDangerousFunctions: readonly DangerousFunc
 }
 
 const USAGE = `Usage: portcullis policy check --connection NAME --subject SUB [--group GROUP]...
-                               [--client ID] --sql SQL [--config FILE]
+                               [--client ID] --sql SQL [--target-catalog] [--config FILE]
 
 Decides SQL exactly as the gateway would for that caller on that connection — the
 same config, the same SQL inspector (PostgreSQL's own parser) and the same policy
@@ -55,7 +60,20 @@ gate — and prints the decision as JSON on stdout:
     "facts": { "ok": true, "statements": [ … ] }
                                        what the inspector found: per statement its
                                        kind, class, tables, functions and flags
+    "masking": {                       present when masking profiles apply to the caller
+      "profiles": ["pii"],
+      "catalog": "none",               "target" with --target-catalog
+      "statements": [ { "columns": [   per output column, by position:
+          { "position": 1, "masked": true, "strategy": "redact",
+            "derived": true,           computed from the masked column (masked whole)
+            "source": "public.customers.email", "rule": "masking profile …" } ] } ]
+    }
   }
+
+Masks are worked out from the SQL (aliases, subqueries, CTEs, expressions). Without
+the target's catalog, "*" cannot be expanded and views cannot be seen through; the
+gateway itself always has the catalog. --target-catalog reads it from the target with
+the connection's credentials (secrets must then be available).
 
 Several statements separated by ";" are decided together, like one simple query:
 the most restrictive statement decides. Nothing is contacted and secrets need not
@@ -71,6 +89,8 @@ Options:
       --client ID         the client id the caller's token was issued to
       --sql SQL           the SQL text: one statement or several (required);
                           write --sql="-- …" when it starts with "-"
+      --target-catalog    read the target's catalog to work out masks (contacts
+                          the target; needs the connection's secrets)
   -h, --help              show this help
 
 Exit status: 0 allowed; 1 denied; 3 needs review (approval); 2 bad command line,
@@ -98,6 +118,7 @@ export function createPolicyCheckCommand(deps: PolicyCheckDeps = {}): CliCommand
       group: { type: 'string', multiple: true },
       client: { type: 'string' },
       sql: { type: 'string' },
+      'target-catalog': { type: 'boolean' },
     },
     async run(args: CliArgs, io: CliIo): Promise<ExitCode> {
       const text = (name: string): string | undefined => {
@@ -117,9 +138,10 @@ export function createPolicyCheckCommand(deps: PolicyCheckDeps = {}): CliCommand
       ].filter((option) => option !== undefined);
       if (missing.length > 0) return usageError(io, `missing ${missing.join(', ')}`);
 
+      const targetCatalog = args.values['target-catalog'] === true;
       let config: Config;
       try {
-        config = await loadConfig(file, { unavailableSecrets: 'placeholder' });
+        config = await loadConfig(file, { unavailableSecrets: targetCatalog ? 'error' : 'placeholder' });
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         const count = error.issues.length;
@@ -144,19 +166,41 @@ export function createPolicyCheckCommand(deps: PolicyCheckDeps = {}): CliCommand
       const inspect = await (deps.loadInspector ?? loadRealInspector)(config.sql.extraDangerousFunctions);
       const facts = inspect(sql as string);
       const gate = createGate(config.connections);
-      const decision: Decision = gate(identity, {
+      const gated: Decision = gate(identity, {
         kind: 'sql',
         connection: { name: connection.name, type: connection.type },
         text: sql as string,
         via: 'policy-check',
         facts,
       });
+      const policy = new MaskingPolicies().forIdentity(connection, identity);
+      let masking: MaskingReport | undefined;
+      let decision = gated;
+      if (policy !== undefined) {
+        let catalog: Catalog;
+        try {
+          catalog = targetCatalog ? await loadTargetCatalog(connection) : new Catalog([], connection.target.user);
+        } catch (error) {
+          io.err(`portcullis policy check: ${error instanceof Error ? error.message : String(error)}\n`);
+          return ExitCode.unavailable;
+        }
+        const plans = planStatements(sql as string, {
+          catalog,
+          searchPath: DEFAULT_SEARCH_PATH,
+          columnMask: policy.columnMask,
+          denyPredicates: policy.denyPredicates,
+          onDerived: policy.onDerived,
+        });
+        decision = withMaskingRefusal(gated, plans);
+        masking = maskingReport(policy.profiles, targetCatalog ? 'target' : 'none', plans);
+      }
       const output = {
         effect: decision.effect,
         rule: decision.rule,
         reason: decision.reason,
         ...(decision.statementIndex === undefined ? {} : { statementIndex: decision.statementIndex }),
         facts,
+        ...(masking === undefined ? {} : { masking }),
       };
       io.out(`${JSON.stringify(output, null, 2)}\n`);
       return POLICY_EXIT[decision.effect];
@@ -165,6 +209,42 @@ export function createPolicyCheckCommand(deps: PolicyCheckDeps = {}): CliCommand
 }
 
 export const policyCheckCommand = createPolicyCheckCommand();
+
+/** Where unqualified names resolve on a target with default settings (an agent session may differ; the gateway uses its own). */
+const DEFAULT_SEARCH_PATH: readonly string[] = ['public'];
+
+interface MaskingReport {
+  readonly profiles: readonly string[];
+  readonly catalog: 'target' | 'none';
+  readonly statements: ReadonlyArray<{
+    readonly columns: ReadonlyArray<Record<string, unknown>> | 'unknown';
+    readonly refusal?: MaskRefusal;
+  }>;
+}
+
+function maskingReport(profiles: readonly string[], catalog: 'target' | 'none', plans: readonly StatementMaskPlan[]): MaskingReport {
+  return {
+    profiles,
+    catalog,
+    statements: plans.map((plan) => ({
+      columns:
+        plan.outputs === undefined
+          ? 'unknown'
+          : plan.outputs.map((o, i) =>
+              o === undefined
+                ? { position: i + 1, masked: false }
+                : { position: i + 1, masked: true, strategy: o.mask.strategy, derived: o.derived, source: o.source, rule: o.mask.rule },
+            ),
+      ...(plan.refusal === undefined ? {} : { refusal: plan.refusal }),
+    })),
+  };
+}
+
+/** Imported on first use: only --target-catalog needs the PostgreSQL client code. */
+async function loadTargetCatalog(connection: ConnectionConfig): Promise<Catalog> {
+  const { loadCatalog } = await import('../protocols/postgres/catalog-loader.js');
+  return loadCatalog(connection, { maxFrameBytes: 64 * 1024 * 1024 });
+}
 
 function usageError(io: CliIo, message: string): ExitCode {
   io.err(`portcullis policy check: ${message}\nRun "portcullis policy check --help" for usage.\n`);

@@ -19,13 +19,18 @@ Plays a recorded session back like a psql session, with its original pacing: who
 connected, to which connection, from where, with or without TLS, and when; then each
 statement at a "connection=>" prompt (further lines at "connection->"), its bind
 parameters, the decision when it was not allowed (DENIED or HELD FOR REVIEW, by which
-rule and why), its outcome as psql shows it ("(N rows)", the command tag or
-"ERROR:  code: message", then "Time: N ms"), and how the session ended. An open
-session plays what has been recorded so far. Ctrl-C stops.
+rule and why), its outcome as psql shows it (the first result rows when the connection
+records them, "(N rows)", the command tag or "ERROR:  code: message", then
+"Time: N ms"), and how the session ended. An open session plays what has been
+recorded so far. Ctrl-C stops.
 
-Control characters and bidirectional overrides in recorded text are shown escaped
-(\\x1b, \\u202e), never sent to your terminal. Reads the data directory read-only: safe
-while the gateway runs.
+Recorded result rows are what the agent received (masked), as a psql table: NULL is
+shown as NULL, binary values as \\x and hex, values longer than 40 characters (or cut
+when recorded) end in "…", and "(first N of M rows recorded)" says when only the first
+rows were recorded. Control characters and bidirectional overrides in recorded text are
+shown escaped (\\x1b, \\u202e), never sent to your terminal.
+
+Reads the data directory read-only: safe while the gateway runs.
 
 Options:
 ${DATA_DIR_OPTIONS}

@@ -12,6 +12,7 @@ import type { EventRow } from '../recording/store.js';
 import { ExitCode, type CliArgs, type CliCommand, type CliIo } from './command.js';
 import { DATA_DIR_FLAGS, DATA_DIR_OPTIONS, resolveDataDir, usageError } from './data-dir.js';
 import { visible, visibleLines } from '../recording/printable.js';
+import { resultRowLines } from '../recording/replay-timeline.js';
 
 const LIST_USAGE = `Usage: portcullis sessions list [--config FILE | --data-dir DIR]
                                [--connection NAME] [--subject SUBJECT]
@@ -52,16 +53,22 @@ const SHOW_USAGE = `Usage: portcullis sessions show ID... [--config FILE | --dat
 Prints a recorded session as a readable transcript: who connected, from where and
 to which connection; then every statement with its time since the session started,
 the decision (ALLOW, DENY or REVIEW, the rule that decided and, for refusals, why),
-and its outcome (command tag, rows, bytes, duration, or the error); then how the
-session ended. Give several ids to print several sessions.
+and its outcome (command tag, rows, bytes, duration, or the error) with, when the
+connection records result rows (record: { result_rows: N }), the first rows as the
+agent received them (masked) in a psql-like table; then how the session ended. Give
+several ids to print several sessions.
+
+In the tables NULL is shown as NULL, binary values as \\x and hex, values longer
+than 40 characters (or cut when recorded) end in "…"; --json has them as recorded.
 
 Reads the data directory read-only: safe while the gateway runs (an open session
 shows what has been recorded so far).
 
 Options:
 ${DATA_DIR_OPTIONS}
-      --json             print the events as a JSON array instead (payloads parsed;
-                         for the exact, hash-verifiable rows use "sessions export")
+      --json             print the events as a JSON array instead (payloads parsed,
+                         recorded result rows under "resultRows"; for the exact,
+                         hash-verifiable rows use "sessions export")
   -h, --help             show this help
 
 Exit status: 0 printed; 1 a session id is not recorded (the others are printed), no
@@ -333,6 +340,7 @@ export function transcript(summary: SessionSummary, events: readonly EventRow[])
         if (o.bytes !== undefined) parts.push(plural(o.bytes, 'byte'));
         parts.push(`${o.durationMs} ms`);
         lines.push(`${stamp(row.time)}  ${''.padEnd(6)}  → ${parts.join(', ')}`);
+        for (const rowLine of resultRowLines(o)) lines.push(`${indent}${rowLine}`);
         break;
       }
       case 'session-end':

@@ -10,6 +10,7 @@ import type {
   Config,
   ConnectionConfig,
   IssuerConfig,
+  MaskingProfileConfig,
   PostgresListenerConfig,
   RuleConfig,
 } from './types.js';
@@ -20,6 +21,7 @@ import { buildDangerousFunctions, buildRules, resolveRuleNames } from './rules.j
 import { buildAccessApproval } from './access-approval.js';
 import { buildAdmin } from './admin.js';
 import { buildNotifications } from './notifications.js';
+import { buildMaskingProfiles, resolveMaskingNames } from './masking.js';
 import { describeFsError, describeSecret, resolveTree, type SecretPaths } from './secrets.js';
 import { formatSize, parseSize, SizeError } from './size.js';
 
@@ -70,9 +72,13 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): BuildResult {
   const rulesByName = new Map<string, RuleConfig>();
   for (const rule of rules) if (!rulesByName.has(rule.name)) rulesByName.set(rule.name, rule);
 
+  const masking = buildMaskingProfiles(r.masking ?? [], { issues, isPlaceholder: (path) => b.isPlaceholder(path) });
+  const maskingByName = new Map<string, MaskingProfileConfig>();
+  for (const profile of masking) if (!maskingByName.has(profile.name)) maskingByName.set(profile.name, profile);
+
   const issuers = (r.identity?.issuers ?? []).map((issuer, i) => b.issuer(issuer, ['identity', 'issuers', i]));
   b.noDuplicates(issuers.map((issuer) => issuer.issuer), (i) => ['identity', 'issuers', i, 'issuer'], 'issuer');
-  const connections = (r.connections ?? []).map((connection, i) => b.connection(connection, ['connections', i], rulesByName, r.admin !== undefined));
+  const connections = (r.connections ?? []).map((connection, i) => b.connection(connection, ['connections', i], rulesByName, maskingByName, r.admin !== undefined));
   b.noDuplicates(connections.map((connection) => connection.name), (i) => ['connections', i, 'name'], 'connection name');
   if (connections.length > 0 && issuers.length === 0) {
     issues.add(
@@ -106,6 +112,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): BuildResult {
     },
     rules,
     connections,
+    masking,
     ...(admin === undefined ? {} : { admin }),
     ...(notifications === undefined ? {} : { notifications }),
   };
@@ -171,7 +178,13 @@ class Builder {
     };
   }
 
-  connection(raw: RawConnection, path: ConfigPath, rulesByName: ReadonlyMap<string, RuleConfig>, hasAdmin: boolean): ConnectionConfig {
+  connection(
+    raw: RawConnection,
+    path: ConfigPath,
+    rulesByName: ReadonlyMap<string, RuleConfig>,
+    maskingByName: ReadonlyMap<string, MaskingProfileConfig>,
+    hasAdmin: boolean,
+  ): ConnectionConfig {
     const t = raw.target;
     const targetPath = [...path, 'target'];
     const tls = t.tls ?? DEFAULTS.targetTls;
@@ -204,6 +217,8 @@ class Builder {
       rules: resolveRuleNames(raw.rules ?? [], [...path, 'rules'], rulesByName, this.issues),
       defaultEffect: raw.default ?? DEFAULTS.defaultEffect,
       ...(raw.retention === undefined ? {} : { retentionMs: this.retention(raw.retention, [...path, 'retention']) }),
+      masking: resolveMaskingNames(raw.masking ?? [], [...path, 'masking'], maskingByName, this.issues),
+      recordResultRows: raw.record?.result_rows ?? 0,
     };
   }
 

@@ -308,6 +308,117 @@ const AccessSchema = Type.Object(
   { additionalProperties: false, description: 'Who may open this connection at all; at least one entry is required.' },
 );
 
+const IdentityConditionSchema = Type.Object(
+  {
+    groups: Type.Optional(NonEmptyList(NonEmptyString('A group name.'), 'The caller is in any of these groups.')),
+    subjects: Type.Optional(NonEmptyList(NonEmptyString('A "sub" value.'), 'The caller\'s "sub" claim is any of these.')),
+    clients: Type.Optional(NonEmptyList(NonEmptyString('A client id.'), 'The caller\'s token was issued to any of these client ids.')),
+  },
+  {
+    additionalProperties: false,
+    description: 'Who the rule applies to. Every key given must match (AND); within a list, any entry (OR). Omit to apply to everyone.',
+  },
+);
+
+/** Masking profile names share the connection/rule name syntax. */
+export const MASKING_PROFILE_NAME_PATTERN = CONNECTION_NAME_PATTERN;
+export const MASK_STRATEGY_NAMES = ['redact', 'partial', 'hash', 'null'] as const;
+/** A detector label: what `redact` writes between brackets. */
+export const MASK_LABEL_PATTERN = '^[A-Z][A-Z0-9_]{0,31}$';
+/**
+ * A column rule's key: "schema.table.column" (each part a glob), or a bare column-name glob
+ * ("*password*") that matches that column in every table and view.
+ */
+export const COLUMN_GLOB_PATTERN = '^[^.\\s"\\[\\]{}]+(\\.[^.\\s"\\[\\]{}]+\\.[^.\\s"\\[\\]{}]+)?$';
+
+const MaskStrategySchema = StringEnum(MASK_STRATEGY_NAMES, {
+  description:
+    '"redact": [LABEL] in place of the value; "partial": keep the last 4 letters or digits (e.g. **** **** **** 1111); "hash": a ' +
+    'deterministic keyed token (equal values give equal tokens, so joins and grouping still work; needs hash_key); "null": SQL NULL. ' +
+    'On a column that is not text (int, uuid, date…) every strategy but "hash" on text gives NULL, never text the client could not decode.',
+});
+
+const ColumnRuleSchema = Type.Union(
+  [
+    MaskStrategySchema,
+    Type.Object(
+      {
+        strategy: MaskStrategySchema,
+        label: Type.Optional(Type.String({ pattern: MASK_LABEL_PATTERN, description: 'What "redact" writes, e.g. EMAIL gives [EMAIL]. Default MASKED.' })),
+      },
+      { additionalProperties: false },
+    ),
+  ],
+  { title: 'ColumnRule', description: 'A strategy name, or { strategy, label }.' },
+);
+
+const CustomDetectorSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[a-z][a-z0-9-]{0,62}$', description: 'Unique among detectors; lower-case kebab-case.' }),
+    label: Type.Optional(Type.String({ pattern: MASK_LABEL_PATTERN, description: 'What "redact" writes; default the name in upper case.' })),
+    pattern: NonEmptyString('A JavaScript regular expression (without slashes) matching the value.'),
+    case_insensitive: Type.Optional(Type.Boolean({ description: 'Match the pattern without regard to case.' })),
+    validator: Type.Optional(StringEnum(['luhn', 'mod97'] as const, { description: 'Reject matches that fail this checksum (Luhn for card-like numbers, ISO 7064 mod-97 for IBAN-like codes).' })),
+    context: Type.Optional(
+      Type.Object(
+        {
+          words: NonEmptyList(NonEmptyString('A word.'), 'Words of which one must appear shortly before the match (case-insensitive).'),
+          before: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'How many characters before the match to look in (default 40).' })),
+        },
+        { additionalProperties: false, description: 'Words that must appear shortly before a match for it to count (e.g. "employee" before an id).' },
+      ),
+    ),
+    deny: Type.Optional(Type.Array(NonEmptyString('An exact value.'), { description: 'Exact values never masked (known test or public values).' })),
+  },
+  { additionalProperties: false, description: 'A detector of your own: a pattern, an optional checksum, context words and exceptions.' },
+);
+
+const MaskingProfileSchema = Type.Object(
+  {
+    name: Type.String({ pattern: MASKING_PROFILE_NAME_PATTERN, description: 'Unique; connections list the profiles that apply to them by name.' }),
+    for: Type.Optional(IdentityConditionSchema),
+    detectors: Type.Optional(
+      Type.Array(NonEmptyString('A detector name.'), {
+        uniqueItems: true,
+        description:
+          'Content detectors run on every text value of every result: built-in names (see "portcullis mask check --help"), "default" ' +
+          'for the default set, and the names of this profile\'s custom_detectors. Default: ["default"]. [] turns content detection off.',
+      }),
+    ),
+    custom_detectors: Type.Optional(Type.Array(CustomDetectorSchema, { description: 'Detectors of your own, run when listed in "detectors".' })),
+    phone_regions: Type.Optional(
+      NonEmptyList(Type.String({ pattern: '^[A-Z]{2}$', description: 'An ISO 3166 region code.' }), 'Where national phone numbers (without +country code) are recognized from. Default ["US"].'),
+    ),
+    strategy: Type.Optional(Type.Union([Type.Literal('redact'), Type.Literal('partial'), Type.Literal('hash'), Type.Literal('null')], {
+      title: 'Strategy',
+      description: 'How values the content detectors find are masked: "redact" (default), "partial", "hash" or "null" (the whole value).',
+    })),
+    columns: Type.Optional(
+      Type.Record(Type.String({ pattern: COLUMN_GLOB_PATTERN }), ColumnRuleSchema, {
+        additionalProperties: false,
+        description:
+          'Columns masked whatever their content, by "schema.table.column" (each part a glob: "public.customers.email", "*.*.ssn") ' +
+          'or a bare column-name glob ("*password*", "*token*"). Also applies where the column is selected under another name, ' +
+          'through views, subqueries and CTEs; an expression computed from a masked column is masked whole (see "expressions").',
+      }),
+    ),
+    expressions: Type.Optional(
+      StringEnum(['mask', 'refuse'] as const, {
+        description: 'An output computed from a masked column (lower(email), row_to_json(c)…): "mask" the whole value (default) or "refuse" the statement.',
+      }),
+    ),
+    deny_predicates: Type.Optional(
+      Type.Boolean({
+        description:
+          'Refuse statements that filter, join, group or sort on masked columns (WHERE email LIKE \'a%\' would otherwise let an agent ' +
+          'infer values one probe at a time). Default false.',
+      }),
+    ),
+    hash_key: Type.Optional(NonEmptyString(`The key of the "hash" strategy (at least 16 bytes). ${SECRET_HINT}`)),
+  },
+  { additionalProperties: false, description: 'What is masked in results, for whom.' },
+);
+
 const ConnectionSchema = Type.Object(
   {
     name: Type.String({
@@ -337,21 +448,28 @@ const ConnectionSchema = Type.Object(
     retention: Type.Optional(
       Retention('How long this connection\'s recorded sessions are kept after they end, overriding recording.retention.'),
     ),
+    masking: Type.Optional(
+      Type.Array(Type.String({ pattern: MASKING_PROFILE_NAME_PATTERN, description: 'The name of a profile under the top-level "masking".' }), {
+        uniqueItems: true,
+        description:
+          'Masking profiles applied to results on this connection. Each applies to the identities its "for" matches (everyone without ' +
+          'one); when several apply, a column gets the most restrictive of their rules (null > redact > hash > partial).',
+      }),
+    ),
+    record: Type.Optional(
+      Type.Object(
+        {
+          result_rows: Type.Optional(
+            Type.Integer({ minimum: 0, maximum: 10_000, description: 'Record the first N rows of each statement\'s result (after masking). Default 0.' }),
+          ),
+        },
+        { additionalProperties: false, description: 'What is recorded of this connection\'s sessions besides statements and outcomes.' },
+      ),
+    ),
   },
   { additionalProperties: false, description: 'A target agents may reach through the gateway.' },
 );
 
-const IdentityConditionSchema = Type.Object(
-  {
-    groups: Type.Optional(NonEmptyList(NonEmptyString('A group name.'), 'The caller is in any of these groups.')),
-    subjects: Type.Optional(NonEmptyList(NonEmptyString('A "sub" value.'), 'The caller\'s "sub" claim is any of these.')),
-    clients: Type.Optional(NonEmptyList(NonEmptyString('A client id.'), 'The caller\'s token was issued to any of these client ids.')),
-  },
-  {
-    additionalProperties: false,
-    description: 'Who the rule applies to. Every key given must match (AND); within a list, any entry (OR). Omit to apply to everyone.',
-  },
-);
 
 const GLOB_HELP =
   'A glob "schema.name": "*" matches any run of characters, "?" one character; case-sensitive, on names as ' +
@@ -685,6 +803,7 @@ export const RawConfigSchema = Type.Object(
           'Secret references are not resolved in rules: reasons are shown to agents.',
       }),
     ),
+    masking: Type.Optional(Type.Array(MaskingProfileSchema, { description: 'Masking profiles; connections name the ones they use.' })),
     connections: Type.Optional(Type.Array(ConnectionSchema, { description: 'Targets reachable through the gateway.' })),
   },
   {
@@ -703,3 +822,5 @@ export type RawRule = Static<typeof RuleSchema>;
 export type RawDangerousFunction = Static<typeof DangerousFunctionSchema>;
 export type RawAdmin = Static<typeof AdminSchema>;
 export type RawNotifications = Static<typeof NotificationsSchema>;
+export type RawMaskingProfile = Static<typeof MaskingProfileSchema>;
+export type RawCustomDetector = Static<typeof CustomDetectorSchema>;

@@ -17,6 +17,8 @@ export interface Config {
   /** Every rule defined, in file order (connections hold the ones they use). */
   readonly rules: readonly RuleConfig[];
   readonly connections: readonly ConnectionConfig[];
+  /** Every masking profile defined, in file order (connections hold the ones they use). */
+  readonly masking: readonly MaskingProfileConfig[];
   /** The admin HTTP API; absent when the file has no `admin:` section. */
   readonly admin?: AdminConfig;
   /** Webhooks and Slack told about approval requests (src/notify); absent when the file has no `notifications:` section. */
@@ -192,6 +194,46 @@ export interface ConnectionConfig {
   readonly defaultEffect: 'allow' | 'deny';
   /** `retention`: ms, or null for `forever`; undefined (default): `recording.retention` applies. */
   readonly retentionMs?: number | null | undefined;
+  /** The masking profiles named in the connection's `masking` list, resolved, in that order. */
+  readonly masking: readonly MaskingProfileConfig[];
+  /** `record.result_rows`: how many rows of each statement's (masked) result are recorded; 0 = none. */
+  readonly recordResultRows: number;
+}
+
+export type MaskStrategyName = 'redact' | 'partial' | 'hash' | 'null';
+
+/** A masking profile (src/masking/policy.ts compiles it). `hashKey` is a resolved secret: never log it. */
+export interface MaskingProfileConfig {
+  readonly name: string;
+  /** Who it applies to; undefined: everyone. */
+  readonly for: IdentityCondition | undefined;
+  /** Detector names as written: built-in names, "default", and names of `customDetectors`. */
+  readonly detectors: readonly string[];
+  readonly customDetectors: readonly CustomDetectorConfig[];
+  readonly phoneRegions: readonly string[];
+  /** How content findings are masked. */
+  readonly strategy: MaskStrategyName;
+  readonly columns: readonly ColumnRuleConfig[];
+  readonly expressions: 'mask' | 'refuse';
+  readonly denyPredicates: boolean;
+  readonly hashKey: string | undefined;
+}
+
+export interface ColumnRuleConfig {
+  /** As written: "schema.table.column" globs, or a bare column-name glob. */
+  readonly pattern: string;
+  readonly strategy: MaskStrategyName;
+  readonly label: string;
+}
+
+export interface CustomDetectorConfig {
+  readonly name: string;
+  readonly label: string;
+  readonly pattern: string;
+  readonly caseInsensitive: boolean;
+  readonly validator: 'luhn' | 'mod97' | undefined;
+  readonly context: { readonly words: readonly string[]; readonly before: number } | undefined;
+  readonly deny: readonly string[];
 }
 
 export type RuleEffect = 'allow' | 'deny' | 'review';

@@ -3,8 +3,8 @@
  * (space or dash), that pass Luhn AND start with a known issuer prefix at a length that
  * issuer uses. Order numbers and 16-digit ids fail one of the two and stay visible.
  */
-import type { Detector, DetectorRule } from './detector.js';
-import { pattern } from './detector.js';
+import type { Detector } from './detector.js';
+import { DIGIT_GROUPS, pattern } from './detector.js';
 import { luhnValid } from './luhn.js';
 
 interface Issuer {
@@ -44,28 +44,35 @@ export function validCardNumber(text: string): boolean {
   return digits.length >= 13 && digits.length <= 19 && cardIssuer(digits) !== undefined && luhnValid(digits);
 }
 
-const EDGE_BEFORE = '(?<![0-9A-Za-z])';
+/** Not inside a token, and not after "+" (an international phone number is never a card). */
+const EDGE_BEFORE = '(?<![0-9A-Za-z+])';
 const EDGE_AFTER = '(?![0-9A-Za-z])';
-const SEP = '([ -])';
-const rule = (body: string): DetectorRule => ({
-  pattern: pattern(`${EDGE_BEFORE}${body}${EDGE_AFTER}`),
-  validate: validCardNumber,
-  confidence: 0.95,
-});
-
 /**
- * Each layout is its own rule rather than one pattern with optional parts: a regex
- * cannot retry after the validator says no, so "4111 1111 1111 1111 12/25" must have a
- * 16-digit candidate of its own. Overlapping candidates are settled by `scan`.
+ * Grouped layouts also start and end where the grouping does: "6214 0892 2977 6549 355"
+ * or an IBAN's groups ("SE25 2343 5141 3937 6497 0230") hold no 16-digit card. An expiry
+ * date may follow ("… 1111 12/25").
  */
+const GROUPS_START = '(?<!\\d[ -])';
+const GROUPS_END = '(?!\\1\\d+(?![\\d/]))';
+const SEP = '([ -])';
+/**
+ * The layouts: compact, 4-4-4-4 with an optional 19-digit tail, and Amex/Diners 4-6-5
+ * and 4-6-4, one separator kind throughout. One pattern serves them all because at any
+ * start at most one of them can match (a regex cannot retry another alternative after
+ * the validator says no, so overlapping layouts would each need a rule of their own).
+ */
+const LAYOUTS = `(?:\\d{13,19}|${GROUPS_START}\\d{4}${SEP}(?:\\d{4}\\1\\d{4}\\1\\d{4}(?:\\1\\d{3})?|\\d{6}\\1\\d{4,5})${GROUPS_END})`;
+
 export const cardDetector: Detector = {
   name: 'card',
   label: 'CARD',
   rules: [
-    rule('\\d{13,19}'),
-    rule(`\\d{4}${SEP}\\d{4}\\1\\d{4}\\1\\d{4}`),
-    rule(`\\d{4}${SEP}\\d{4}\\1\\d{4}\\1\\d{4}\\1\\d{3}`),
-    // Amex 4-6-5 and Diners 4-6-4.
-    rule(`\\d{4}${SEP}\\d{6}\\1\\d{4,5}`),
+    {
+      pattern: pattern(`${EDGE_BEFORE}${LAYOUTS}${EDGE_AFTER}`),
+      validate: validCardNumber,
+      confidence: 0.95,
+      minLength: 13,
+      prefilter: DIGIT_GROUPS,
+    },
   ],
 };

@@ -1,22 +1,50 @@
 /**
  * What a content detector is: data, not code paths. A detector names one kind of
  * sensitive value and lists rules; each rule is a pattern, an optional validator that
- * rejects look-alikes (Luhn, mod-97, SSN ranges…), optional context words that must
- * appear nearby, and the confidence a validated match earns.
+ * rejects look-alikes (Luhn, mod-97, SSN ranges, phone numbering plans…), optional
+ * context words that must appear nearby, and the confidence a validated match earns —
+ * or, where a pattern cannot say it cheaply, a search of its own (`find`). Either kind
+ * may say what a text must hold for it to find anything (a length, a prefilter), so
+ * `scan` passes over the rest cheaply.
  */
 
 export interface ContextRequirement {
-  /** Matched case-insensitively against the text just before the candidate. */
+  /**
+   * Matched case-insensitively against the text (its own flags are used as given). A
+   * candidate qualifies when a match lies wholly within the `before` code units just
+   * before it; word boundaries are judged on the whole text, not on that window.
+   */
   readonly words: RegExp;
   /** How many UTF-16 code units before the candidate to look in. */
   readonly before: number;
 }
 
-export interface DetectorRule {
+/** What lets `scan` skip a rule cheaply; each must hold for every text the rule finds something in. */
+interface RuleGates {
   /**
-   * Must carry the `g` and `d` flags: `scan` iterates every match and reads group
-   * indices. When the pattern has named groups `value`, `value2`, `value3` (one per
-   * alternative), the first that matched is the sensitive span — e.g. `password=VALUE`.
+   * The length of the shortest match (UTF-16 code units): shorter texts are skipped
+   * without a single test — most cells of a result are short (names, statuses, dates).
+   */
+  readonly minLength?: number;
+  /**
+   * A cheap pattern that every text containing a match also matches (a literal such as
+   * `@` or `AKIA`, a label word, a digit layout), tested when the requirements hold.
+   * Rules sharing one (same source and flags) test it once per text.
+   */
+  readonly prefilter?: RegExp;
+}
+
+export interface PatternRule extends RuleGates {
+  /**
+   * What a candidate looks like. Its `i`, `m`, `s`, `u` flags are kept; `scan` runs a
+   * private copy with the iteration flags it needs, so `g`/`d`/`y` here do not matter.
+   *
+   * Named groups shape the sensitive span:
+   * - `value`, `value2`, `value3` (one per alternative): the first that matched is the
+   *   span — e.g. `password=VALUE` masks only the value;
+   * - `lead`, matched inside a lookbehind, extends the span back to its start. It lets a
+   *   pattern begin at a rare character (the `@` of an email) — which the regex engine
+   *   finds fast — and still cover what comes before it.
    */
   readonly pattern: RegExp;
   /** Receives the sensitive span's text; false drops the candidate. */
@@ -25,6 +53,18 @@ export interface DetectorRule {
   /** 0–1; on overlap the higher confidence wins. */
   readonly confidence: number;
 }
+
+/**
+ * A detector's own search, for what patterns cannot say cheaply (phone numbers: one pass
+ * finds both written and bare candidates, and only bare ones need a label before them).
+ * Must be pure and synchronous. Its matches are treated as pattern findings are —
+ * `deny`, then overlaps; empty or out-of-range ones are dropped.
+ */
+export interface FinderRule extends RuleGates {
+  readonly find: (text: string) => Iterable<DetectorMatch>;
+}
+
+export type DetectorRule = PatternRule | FinderRule;
 
 export interface Detector {
   /** Stable, kebab-case; what `--detector` and configs name. */
@@ -37,6 +77,20 @@ export interface Detector {
    * still key material): `partial` falls back to `redact` for them.
    */
   readonly redactOnly?: boolean;
+  /**
+   * Exact values this detector never reports (known test numbers, a support line): a
+   * candidate whose span text is in the set is dropped before overlaps are settled, so it
+   * hides nothing else either.
+   */
+  readonly deny?: ReadonlySet<string>;
+}
+
+/** What a finder rule reports: a span of the text and how sure it is. */
+export interface DetectorMatch {
+  readonly start: number;
+  readonly end: number;
+  /** 0–1; on overlap the higher confidence wins. */
+  readonly confidence: number;
 }
 
 /** One sensitive span found in a text. Never carries the value itself. */
@@ -50,10 +104,30 @@ export interface Finding {
   readonly confidence: number;
 }
 
-/** Builds a rule pattern with the flags `scan` relies on. */
+/** Builds a rule pattern (global, with indices, so it also works with `matchAll` on its own; `scan` sets its own flags). */
 export function pattern(source: string, extraFlags = ''): RegExp {
   return new RegExp(source, `gd${extraFlags}`);
 }
+
+/**
+ * Regex alternatives matching their ASCII letters in either case (`phone` →
+ * `[pP][hH][oO][nN][eE]`). Faster than the `i` flag for keyword searches (V8 scans for
+ * case classes quicker than for case-folded text), and it leaves the rest of the pattern
+ * case-sensitive, so boundaries can tell `mobilePhone` from `hotel`. The alternatives
+ * must not spell letters inside classes or escapes (`\d`, `[a-z]`).
+ */
+export function anyCase(alternatives: readonly string[]): string {
+  return `(?:${alternatives.map((a) => a.replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`)).join('|')})`;
+}
+
+/**
+ * The prefilter every built-in detector of numbers shares (cards, SSNs, IBANs, phone
+ * numbers): two digit groups of two or more ("4111 1111", "123-45", "06 12", "(415)
+ * 555"), seven digits in a row, "+" and a digit, or an IBAN's country and check digits.
+ * One test rules all of them out for a text without such digits, where a prefilter each
+ * would cost a scan of the text each.
+ */
+export const DIGIT_GROUPS = /\d(?:\d[ .\/()-]{1,3}\d\d|\d{6})|\+\d|[A-Z]{2}\d\d/;
 
 /** Word boundaries that also treat `_` and `-` as part of a token (ids, keys, slugs). */
 export const NOT_AFTER_TOKEN = '(?<![A-Za-z0-9_-])';

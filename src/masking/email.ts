@@ -11,16 +11,30 @@ export function plausibleEmail(text: string): boolean {
   return domain.split('.').every((part) => part.length > 0 && part.length <= 63 && !part.startsWith('-') && !part.endsWith('-'));
 }
 
+const LOCAL = '[A-Za-z0-9._%+-]';
+/**
+ * Characters that never border an address in text (unlike quotes, brackets, braces,
+ * backslashes and "&", which do in JSON, array literals, escapes and URLs) but fill
+ * passwords and tokens: "x~s@QAE.WX*tbGS" is not an email with a little around it (and masking only
+ * that part would show the rest of the secret).
+ */
+const NOT_AROUND = '[~^*#$]';
+
 export const emailDetector: Detector = {
   name: 'email',
   label: 'EMAIL',
   rules: [
     {
-      // Anchored to the start of a run of local-part characters, so text without an "@"
-      // is scanned in linear time.
-      pattern: pattern('(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,63}(?![A-Za-z0-9-])'),
+      // Starts at the "@" (rare, so the engine skips to it) and reaches back over the
+      // local part with a lookbehind: a pattern starting at the local part would be tried
+      // at every word of the text. Local parts longer than 64 (RFC 5321) never match.
+      pattern: pattern(
+        `@(?<=(?<!${LOCAL}|${NOT_AROUND})(?<lead>${LOCAL}{1,64})@)[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,63}(?![A-Za-z0-9-]|${NOT_AROUND})`,
+      ),
       validate: plausibleEmail,
       confidence: 0.95,
+      minLength: 6, // a@b.cd
+      prefilter: /@/,
     },
   ],
 };

@@ -4,7 +4,7 @@
  * groups of four separated by single spaces (the printed form).
  */
 import type { Detector } from './detector.js';
-import { pattern } from './detector.js';
+import { DIGIT_GROUPS, pattern } from './detector.js';
 
 /** IBAN length per country (SWIFT IBAN registry). */
 export const IBAN_LENGTHS: Readonly<Record<string, number>> = {
@@ -44,6 +44,8 @@ export const ibanDetector: Detector = {
       pattern: pattern('(?<![0-9A-Za-z])[A-Z]{2}\\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?)(?![0-9A-Za-z])'),
       validate: validIban,
       confidence: 0.95,
+      minLength: 15, // Norway's, the shortest
+      prefilter: DIGIT_GROUPS,
     },
   ],
 };

@@ -22,6 +22,8 @@ export const jwtDetector: Detector = {
       pattern: pattern(`${NOT_AFTER_TOKEN}e[wy][A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{2,}\\.[A-Za-z0-9_-]*(?![A-Za-z0-9_-]|\\.[A-Za-z0-9_-])`),
       validate: jwtHeaderValid,
       confidence: 0.95,
+      minLength: 14,
+      prefilter: /e[wy][A-Za-z0-9_-]{8}/,
     },
   ],
 };

@@ -11,8 +11,8 @@
 import type { Detector, Finding } from './detector.js';
 import { ALL_DETECTORS } from './registry.js';
 
-export type MaskStrategy = 'redact' | 'partial';
-export const MASK_STRATEGIES: readonly MaskStrategy[] = ['redact', 'partial'];
+export type SpanStrategy = 'redact' | 'partial';
+export const SPAN_STRATEGIES: readonly SpanStrategy[] = ['redact', 'partial'];
 
 const KEEP = 4;
 const MIN_TO_KEEP = 8;
@@ -51,7 +51,7 @@ export function partialMask(value: string): string {
 export function maskText(
   text: string,
   findings: readonly Finding[],
-  strategy: MaskStrategy,
+  strategy: SpanStrategy,
   detectors: readonly Detector[] = ALL_DETECTORS,
 ): string {
   const redactOnly = new Set(detectors.filter((d) => d.redactOnly).map((d) => d.name));

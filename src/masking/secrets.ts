@@ -4,15 +4,23 @@
  * leaked is itself a hint worth hiding.
  */
 import type { Detector } from './detector.js';
-import { NOT_AFTER_TOKEN, NOT_BEFORE_TOKEN, pattern } from './detector.js';
+import { anyCase, NOT_AFTER_TOKEN, NOT_BEFORE_TOKEN, pattern } from './detector.js';
 
-const token = (name: string, body: string, confidence = 0.99): Detector => ({
+/**
+ * What every vendor token starts with, as the prefilter all their rules share: one test
+ * rules them all out for the (many) texts that hold none, where one prefilter per vendor
+ * would cost a test each.
+ */
+const VENDOR_PREFIXES = /AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox[baprs]-|[rs]k_live_|AIza|-----BEGIN /;
+
+/** `minLength`: the shortest token of the vendor's shape. */
+const token = (name: string, body: string, minLength: number, confidence = 0.99): Detector => ({
   name,
   label: 'SECRET',
-  rules: [{ pattern: pattern(`${NOT_AFTER_TOKEN}${body}${NOT_BEFORE_TOKEN}`), confidence }],
+  rules: [{ pattern: pattern(`${NOT_AFTER_TOKEN}${body}${NOT_BEFORE_TOKEN}`), confidence, minLength, prefilter: VENDOR_PREFIXES }],
 });
 
-export const awsAccessKeyDetector = token('aws-access-key', '(?:AKIA|ASIA)[A-Z0-9]{16}', 0.95);
+export const awsAccessKeyDetector = token('aws-access-key', '(?:AKIA|ASIA)[A-Z0-9]{16}', 20, 0.95);
 
 /**
  * 40 base64 characters are also every SHA-1 in hex, so a secret key only counts right
@@ -23,9 +31,13 @@ export const awsSecretKeyDetector: Detector = {
   label: 'SECRET',
   rules: [
     {
-      pattern: pattern('(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])'),
-      context: { words: /aws_secret_access_key|secret[_ -]?access[_ -]?key|\bsecret/i, before: 60 },
+      // "=" may come before ("AWS_SECRET_ACCESS_KEY=…"), not after (longer base64).
+      pattern: pattern('(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])'),
+      // Random base64 has both cases; a hex digest (git SHA, checksum) has not.
+      validate: (value) => /[A-Z]/.test(value) && /[a-z]/.test(value),
+      context: { words: new RegExp(`(?<![A-Za-z])${anyCase(['secret'])}`), before: 60 },
       confidence: 0.7,
+      minLength: 40,
     },
   ],
 };
@@ -34,15 +46,15 @@ export const githubTokenDetector: Detector = {
   name: 'github-token',
   label: 'SECRET',
   rules: [
-    { pattern: pattern(`${NOT_AFTER_TOKEN}gh[pousr]_[A-Za-z0-9]{36}${NOT_BEFORE_TOKEN}`), confidence: 0.99 },
-    { pattern: pattern(`${NOT_AFTER_TOKEN}github_pat_[A-Za-z0-9_]{22,}${NOT_BEFORE_TOKEN}`), confidence: 0.99 },
+    { pattern: pattern(`${NOT_AFTER_TOKEN}gh[pousr]_[A-Za-z0-9]{36}${NOT_BEFORE_TOKEN}`), confidence: 0.99, minLength: 40, prefilter: VENDOR_PREFIXES },
+    { pattern: pattern(`${NOT_AFTER_TOKEN}github_pat_[A-Za-z0-9_]{22,}${NOT_BEFORE_TOKEN}`), confidence: 0.99, minLength: 33, prefilter: VENDOR_PREFIXES },
   ],
 };
 
-export const gitlabTokenDetector = token('gitlab-token', 'glpat-[A-Za-z0-9_-]{20,}');
-export const slackTokenDetector = token('slack-token', 'xox[baprs]-[A-Za-z0-9-]{10,}', 0.95);
-export const stripeKeyDetector = token('stripe-key', '(?:sk|rk)_live_[A-Za-z0-9]{24,}');
-export const googleApiKeyDetector = token('google-api-key', 'AIza[A-Za-z0-9_-]{35}', 0.95);
+export const gitlabTokenDetector = token('gitlab-token', 'glpat-[A-Za-z0-9_-]{20,}', 26);
+export const slackTokenDetector = token('slack-token', 'xox[baprs]-[A-Za-z0-9-]{10,}', 15, 0.95);
+export const stripeKeyDetector = token('stripe-key', '(?:sk|rk)_live_[A-Za-z0-9]{24,}', 32);
+export const googleApiKeyDetector = token('google-api-key', 'AIza[A-Za-z0-9_-]{35}', 39, 0.95);
 
 export const privateKeyDetector: Detector = {
   name: 'private-key',
@@ -52,11 +64,23 @@ export const privateKeyDetector: Detector = {
     {
       pattern: pattern('-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\\s\\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----'),
       confidence: 1,
+      minLength: 52, // the two armour lines alone
+      prefilter: VENDOR_PREFIXES,
     },
   ],
 };
 
-const SECRET_KEY = '[A-Za-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)[A-Za-z0-9_.-]*';
+/**
+ * A key naming a secret: starts at the secret word rather than at the key's first
+ * character, so the engine looks for the (rare) words instead of trying every word of the
+ * text; what comes before the word does not change which value is masked. Keys that
+ * describe a secret rather than hold it (`private_key_id`, `token_type`,
+ * `password_expires_at`) are not assignments of one.
+ */
+const SECRET_WORD = anyCase(['password', 'passwd', 'pwd', 'secret', 'token', 'api[_-]?key', 'access[_-]?key', 'private[_-]?key']);
+const SECRET_KEY =
+  `${SECRET_WORD}[A-Za-z0-9_.-]*` +
+  `(?<![_.-]${anyCase(['id', 'ids', 'name', 'type', 'url', 'uri', 'path', 'file', 'hint', 'length', 'expiry', 'expires', 'expires_in', 'expires_at', 'ttl'])})`;
 
 /**
  * `password=hunter2`, `secret: x`, `"token": "abc"`, `DB_PASSWORD='a b'`: only the value
@@ -69,10 +93,11 @@ export const secretAssignmentDetector: Detector = {
   rules: [
     {
       pattern: pattern(
-        `(?<![A-Za-z0-9_.-])${SECRET_KEY}["']?[ \\t]*[:=][ \\t]*(?:"(?<value>[^"\\r\\n]+)"|'(?<value2>[^'\\r\\n]+)'|(?<value3>[^\\s"',;&}]+))`,
-        'i',
+        `${SECRET_KEY}["']?[ \\t]*[:=][ \\t]*(?:"(?<value>[^"\\r\\n]+)"|'(?<value2>[^'\\r\\n]+)'|(?<value3>[^\\s"',;&}]+))`,
       ),
       confidence: 0.6,
+      minLength: 5, // pwd=x
+      prefilter: new RegExp(SECRET_WORD),
     },
   ],
 };

@@ -1,10 +1,10 @@
 /**
  * US Social Security numbers. `123-45-6789` is recognised on its own; nine bare digits
- * only right after a context word ("SSN", "social security"), with lower confidence.
+ * only right after a word naming them ("SSN", "social security number"), with lower confidence.
  * Numbers the SSA never issues are rejected either way.
  */
 import type { Detector } from './detector.js';
-import { pattern } from './detector.js';
+import { anyCase, DIGIT_GROUPS, pattern } from './detector.js';
 
 /** Published in advertising or otherwise known never to belong to anyone. */
 const KNOWN_INVALID: ReadonlySet<string> = new Set(['078051120', '219099999', '123456789', '457555462']);
@@ -23,17 +23,23 @@ export function validSsn(text: string): boolean {
 
 const EDGE_BEFORE = '(?<![0-9A-Za-z-])';
 const EDGE_AFTER = '(?![0-9A-Za-z]|-\\d)';
+/** A word naming an SSN, as a whole word ("ssn", "SSNs", "social security number"). */
+const LABEL = `(?<![A-Za-z])${anyCase(['ssns?', 'ss#', 'social[ _-]+security(?:[ _-]+(?:number|no|#))?'])}(?![A-Za-z])`;
 
 export const ssnDetector: Detector = {
   name: 'ssn',
   label: 'SSN',
   rules: [
-    { pattern: pattern(`${EDGE_BEFORE}\\d{3}-\\d{2}-\\d{4}${EDGE_AFTER}`), validate: validSsn, confidence: 0.9 },
+    { pattern: pattern(`${EDGE_BEFORE}\\d{3}-\\d{2}-\\d{4}${EDGE_AFTER}`), validate: validSsn, confidence: 0.9, minLength: 11, prefilter: DIGIT_GROUPS },
     {
-      pattern: pattern(`${EDGE_BEFORE}\\d{9}${EDGE_AFTER}`),
+      // The label and the number in one pattern, with only separators and short words
+      // between ("SSN: …", '"ssn": "…"', "her SSN is …"): a window of text before the
+      // number would also take the employee id in the next CSV cell or JSON field.
+      pattern: pattern(`${LABEL}[^\\d\\r\\n,;]{0,16}?${EDGE_BEFORE}(?<value>\\d{9})${EDGE_AFTER}`),
       validate: validSsn,
-      context: { words: /\b(?:ssn|ss#|ssns|social[\s_-]+security)\b/i, before: 40 },
       confidence: 0.6,
+      minLength: 12, // SSN123456789
+      prefilter: DIGIT_GROUPS,
     },
   ],
 };

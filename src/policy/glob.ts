@@ -29,10 +29,11 @@ export function compileQualifiedGlob(text: string): QualifiedGlob {
   if (parts.length !== 2 || parts[0] === '' || parts[1] === '') {
     throw new GlobError(`invalid glob ${JSON.stringify(text)}: expected "schema.name", e.g. "public.*"`);
   }
-  return { text, schema: compileSegment(parts[0] ?? ''), name: compileSegment(parts[1] ?? '') };
+  return { text, schema: compileNameGlob(parts[0] ?? ''), name: compileNameGlob(parts[1] ?? '') };
 }
 
-function compileSegment(glob: string): NameMatcher {
+/** One name glob (no schema part): `*password*`, `order_?`, or a literal name. */
+export function compileNameGlob(glob: string): NameMatcher {
   if (glob === '*') return ANY;
   if (!/[*?]/.test(glob)) return { test: (name) => name === glob };
   let source = '';

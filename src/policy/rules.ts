@@ -3,7 +3,7 @@
  * gate is built, so deciding a statement allocates no regular expressions. Matching is pure.
  * The semantics are documented in gate.ts.
  */
-import type { RuleConfig, RuleEffect } from '../config/types.js';
+import type { IdentityCondition, RuleConfig, RuleEffect } from '../config/types.js';
 import type { Identity } from '../identity/identity.js';
 import type { FunctionCall, SqlClass, SqlFlag, StatementFacts, TableAccess } from '../inspect/sql/facts.js';
 import { BUILTIN_RULE } from './builtin.js';
@@ -26,7 +26,7 @@ export interface CompiledRule {
   readonly lifts: ReadonlySet<Guard>;
 }
 
-interface CompiledIdentity {
+export interface CompiledIdentity {
   readonly groups: ReadonlySet<string> | undefined;
   readonly subjects: ReadonlySet<string> | undefined;
   readonly clients: ReadonlySet<string> | undefined;
@@ -56,10 +56,7 @@ export function compileRule(rule: RuleConfig): CompiledRule {
     name: rule.name,
     effect: rule.effect,
     reason: rule.reason,
-    identity:
-      identity === undefined
-        ? undefined
-        : { groups: setOf(identity.groups), subjects: setOf(identity.subjects), clients: setOf(identity.clients) },
+    identity: compileIdentityCondition(identity),
     sql:
       sql === undefined
         ? undefined
@@ -75,9 +72,16 @@ export function compileRule(rule: RuleConfig): CompiledRule {
   };
 }
 
-/** Every identity condition given holds: a group in common, the subject listed, the client id listed. */
+export function compileIdentityCondition(c: IdentityCondition | undefined): CompiledIdentity | undefined {
+  return c === undefined ? undefined : { groups: setOf(c.groups), subjects: setOf(c.subjects), clients: setOf(c.clients) };
+}
+
 export function matchesIdentity(rule: CompiledRule, identity: Identity): boolean {
-  const c = rule.identity;
+  return matchesIdentityCondition(rule.identity, identity);
+}
+
+/** Every identity condition given holds: a group in common, the subject listed, the client id listed. */
+export function matchesIdentityCondition(c: CompiledIdentity | undefined, identity: Identity): boolean {
   if (c === undefined) return true;
   if (c.groups !== undefined && !identity.groups.some((group) => c.groups?.has(group) === true)) return false;
   if (c.subjects !== undefined && !c.subjects.has(identity.subject)) return false;

@@ -323,6 +323,7 @@ export class ChainRecorder implements Recorder {
           ...(event.rows === undefined ? {} : { rows: event.rows }),
           ...(event.bytes === undefined ? {} : { bytes: event.bytes }),
           ...(event.columns === undefined ? {} : { columns: event.columns }),
+          ...(event.resultRows === undefined ? {} : { resultRows: event.resultRows }),
           durationMs: event.durationMs,
           ...(event.error === undefined ? {} : { error: event.error }),
         });

@@ -37,6 +37,33 @@ export interface OperationEvent {
  */
 export type RecordedParameter = string | null | { readonly base64: string };
 
+/**
+ * A result value sampled into the recording (a connection's `record: { result_rows }`), as the
+ * agent received it (masked): recorded like a parameter, or, when longer than the recording's
+ * per-value limit, only its start, marked with the full value's size so nobody mistakes it for
+ * the whole value.
+ */
+export type RecordedValue = RecordedParameter | TruncatedText | TruncatedBinary;
+
+/** The first characters of a longer text value; `totalChars` is its full length (UTF-16 code units). */
+export interface TruncatedText {
+  readonly text: string;
+  readonly totalChars: number;
+}
+
+/** The first bytes (as base64) of a longer binary or non-UTF-8 value; `totalBytes` is its full size. */
+export interface TruncatedBinary {
+  readonly base64: string;
+  readonly totalBytes: number;
+}
+
+/** Characters a sampled value holds (its text or base64), to bound what samples keep in memory. */
+export function recordedValueChars(value: RecordedValue): number {
+  if (value === null) return 0;
+  if (typeof value === 'string') return value.length;
+  return 'text' in value ? value.text.length : value.base64.length;
+}
+
 export interface OutcomeEvent {
   readonly sessionId: string;
   /** The `seq` returned by `operation()`. */
@@ -46,6 +73,12 @@ export interface OutcomeEvent {
   readonly rows?: number;
   readonly bytes?: number;
   readonly columns?: readonly string[];
+  /**
+   * The first result rows the agent received (masked), one value per column of `columns`, when
+   * the connection records result rows and the execution returned any. `rows` counts them all:
+   * fewer here means only the first were recorded.
+   */
+  readonly resultRows?: readonly (readonly RecordedValue[])[];
   readonly durationMs: number;
   readonly error?: { readonly code: string; readonly message: string };
 }

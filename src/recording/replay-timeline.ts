@@ -3,11 +3,11 @@
  * `portcullis replay`. Pure: the steps carry their delays, so pacing is tested exactly
  * and the command only sleeps and prints.
  *
- * Recorded text is the agent's (statements, parameters) or the target's (error messages):
- * control characters and bidirectional overrides are shown escaped, so a recording cannot
- * drive the auditor's terminal or disguise a statement.
+ * Recorded text is the agent's (statements, parameters) or the target's (error messages,
+ * result rows): control characters and bidirectional overrides are shown escaped, so a
+ * recording cannot drive the auditor's terminal or disguise a statement.
  */
-import type { RecordedParameter } from './recorder.js';
+import type { RecordedParameter, RecordedValue } from './recorder.js';
 import type { DecodedEvent, EndPayload, OperationPayload, OutcomePayload, StartPayload } from './session-query.js';
 import { UNSAFE, visible, visibleLines } from './printable.js';
 
@@ -111,10 +111,13 @@ function resultOf(operationSeq: number, operation: OperationPayload | undefined)
 /** Tags psql does not print: the row count stands for them. */
 const ROWS_TAG = /^(SELECT|FETCH|SHOW)\b/;
 
-/** As psql prints it: `(N rows)` for a result set, the command tag otherwise, or the error; then the time. */
+/**
+ * As psql prints it: the recorded rows (if any), `(N rows)` for a result set, the command tag
+ * otherwise, or the error; then the time.
+ */
 function outcomeLines(outcome: OutcomePayload): string[] {
   const { error, command, rows, columns, durationMs } = outcome;
-  const lines: string[] = [];
+  const lines = resultRowLines(outcome);
   if (error !== undefined) {
     lines.push(`ERROR:  ${visible(error.code)}: ${visible(error.message)}`);
   } else {
@@ -141,4 +144,73 @@ function sqlLiteral(value: RecordedParameter): string {
   if (typeof value === 'object') return `decode('${visible(value.base64)}', 'base64')`;
   const quoted = value.replaceAll("'", "''");
   return value.search(UNSAFE) === -1 ? `'${quoted}'` : `E'${visible(quoted.replaceAll('\\', '\\\\'))}'`;
+}
+
+/** The widest a cell is shown, in characters: longer values end in `…` (`--json` has them as recorded). */
+export const MAX_CELL_CHARS = 40;
+
+/**
+ * An outcome's recorded result rows as psql prints a result (`\pset format aligned`): centred
+ * column names, ` | ` between columns, a `-+-` rule, then one line per row; and, when only the
+ * first rows were recorded, `(first N of M rows recorded)`. No lines when none were recorded.
+ *
+ * Each value is shown on one line, escaped like all recorded text (tabs too, which would break
+ * the alignment); NULL as `NULL` (psql shows it empty, which an audit cannot tell from an empty
+ * string); binary values as `\x` and hex, like bytea; values longer than MAX_CELL_CHARS, and
+ * values cut when recorded, end in `…`. Widths count code points, so double-width characters
+ * (CJK, emoji) shift the columns after them.
+ */
+export function resultRowLines(outcome: OutcomePayload): string[] {
+  const rows = outcome.resultRows;
+  if (rows === undefined || rows.length === 0) return [];
+  const count = Math.max(outcome.columns?.length ?? 0, ...rows.map((row) => row.length));
+  if (count === 0) return [];
+  const header = Array.from({ length: count }, (_, i) => shorten(cellText(outcome.columns?.[i] ?? '?column?'), false));
+  // A row shorter than the others (only a hand-made recording has one) leaves its missing cells empty, not NULL.
+  const body = rows.map((row) => Array.from({ length: count }, (_, i) => (i < row.length ? showValue(row[i] as RecordedValue) : '')));
+  const widths = header.map((name, i) => Math.max(width(name), ...body.map((cells) => width(cells[i] as string))));
+  const line = (cells: readonly string[], pad: (cell: string, w: number) => string): string =>
+    ` ${cells.map((cell, i) => pad(cell, widths[i] as number)).join(' | ')}`.trimEnd();
+  const lines = [
+    line(header, (name, w) => center(name, w)),
+    widths.map((w) => '-'.repeat(w + 2)).join('+'),
+    ...body.map((cells) => line(cells, (cell, w) => cell + ' '.repeat(w - width(cell)))),
+  ];
+  const total = outcome.rows ?? rows.length;
+  if (rows.length < total) lines.push(`(first ${rows.length} of ${total} rows recorded)`);
+  return lines;
+}
+
+/** One recorded value as a table cell. */
+export function showValue(value: RecordedValue): string {
+  if (value === null) return 'NULL';
+  if (typeof value === 'string') return shorten(cellText(value), false);
+  if ('text' in value) return shorten(cellText(value.text), true);
+  // `\x` then two hex digits a byte: decode only the bytes that fit the cell.
+  const fit = Math.floor((MAX_CELL_CHARS - 3) / 2);
+  const bytes = Buffer.from(value.base64.slice(0, Math.ceil((fit + 1) / 3) * 4), 'base64');
+  const more = 'totalBytes' in value || bytes.length > fit;
+  return `\\x${bytes.subarray(0, fit).toString('hex')}${more ? '…' : ''}`;
+}
+
+/** Recorded text as one line of a cell: escaped, tabs included. */
+function cellText(text: string): string {
+  return visible(text).replaceAll('\t', '\\t');
+}
+
+/** At most MAX_CELL_CHARS code points; `…` at the end when cut here or already `cut` when recorded. */
+function shorten(text: string, cut: boolean): string {
+  const points = [...text];
+  if (points.length <= MAX_CELL_CHARS && !cut) return text;
+  return `${points.slice(0, MAX_CELL_CHARS - 1).join('')}…`;
+}
+
+function width(text: string): number {
+  return [...text].length;
+}
+
+function center(text: string, w: number): string {
+  const space = w - width(text);
+  const left = Math.floor(space / 2);
+  return ' '.repeat(left) + text + ' '.repeat(space - left);
 }

@@ -9,7 +9,7 @@ import type { Identity } from '../identity/identity.js';
 import type { Logger } from '../log.js';
 import type { SqlInspection } from '../inspect/sql/facts.js';
 import type { Decision, Operation } from '../policy/operation.js';
-import { RecorderError, type EndedBy, type OutcomeEvent, type Recorder, type RecordedParameter } from './recorder.js';
+import { RecorderError, recordedValueChars, type EndedBy, type OutcomeEvent, type Recorder, type RecordedParameter } from './recorder.js';
 
 export const RECORDING_UNAVAILABLE: Decision = {
   effect: 'deny',
@@ -25,9 +25,17 @@ export const RECORDING_UNAVAILABLE: Decision = {
  */
 export const OUTCOME_FLUSH_MS = 100;
 
+/**
+ * Waiting outcomes carrying this many characters of result rows are written at once: a
+ * pipeline of many sampled results must not pile up in memory for OUTCOME_FLUSH_MS.
+ */
+export const OUTCOME_FLUSH_CHARS = 1_048_576;
+
 export class SessionRecording {
   private started = false;
   private outcomes: OutcomeEvent[] = [];
+  /** Characters of result rows in `outcomes`. */
+  private outcomeChars = 0;
   private outcomeTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -73,11 +81,16 @@ export class SessionRecording {
     }
   }
 
-  /** Queues what an operation returned; written with the next operation, or within OUTCOME_FLUSH_MS. */
+  /**
+   * Queues what an operation returned; written with the next operation, within OUTCOME_FLUSH_MS,
+   * or at once when the queue holds OUTCOME_FLUSH_CHARS of result rows.
+   */
   outcome(outcome: Omit<OutcomeEvent, 'sessionId'>): void {
     if (!this.started) return;
     this.outcomes.push({ sessionId: this.sessionId, ...outcome });
-    this.outcomeTimer ??= setTimeout(() => this.flushOutcomes(), OUTCOME_FLUSH_MS);
+    for (const row of outcome.resultRows ?? []) for (const value of row) this.outcomeChars += recordedValueChars(value);
+    if (this.outcomeChars >= OUTCOME_FLUSH_CHARS) this.flushOutcomes();
+    else this.outcomeTimer ??= setTimeout(() => this.flushOutcomes(), OUTCOME_FLUSH_MS);
   }
 
   private flushOutcomes(): void {
@@ -88,6 +101,7 @@ export class SessionRecording {
     if (this.outcomes.length === 0) return;
     const outcomes = this.outcomes;
     this.outcomes = [];
+    this.outcomeChars = 0;
     try {
       for (const outcome of outcomes) this.recorder.outcome(outcome);
     } catch (err) {

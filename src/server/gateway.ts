@@ -23,6 +23,9 @@ import { createNotifier, type Notifier } from '../notify/notifier.js';
 import type { Recorder } from '../recording/recorder.js';
 import { createGate } from '../policy/gate.js';
 import { PostgresFrontDoor } from '../protocols/postgres/front-door.js';
+import { catalogCacheFor, type CatalogCache } from '../protocols/postgres/catalog-cache.js';
+import type { SessionMaskingDeps } from '../protocols/postgres/session.js';
+import { MaskingPolicies } from '../masking/policy.js';
 
 export interface Gateway {
   /** Bound address of the PostgreSQL front door, when configured. */
@@ -47,6 +50,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   });
   let approvals: ApprovalService;
   let postgres: PostgresFrontDoor | undefined;
+  const catalogs = new Map<string, CatalogCache>();
   // Links in notifications point at the admin API: configured, or where it listens once it does.
   let publicUrl = config.notifications?.publicUrl;
   // Before the service: opening it may already announce requests that expired while it was down.
@@ -107,7 +111,10 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       publicUrl ??= adminBaseUrl(config.admin, adminAddress);
     }
     if (config.postgres) {
+      const maxFrameBytes = config.postgres.maxMessageBytes;
+      for (const c of config.connections) if (c.masking.length > 0) catalogs.set(c.name, catalogCacheFor(c, { maxFrameBytes }));
       postgres = new PostgresFrontDoor({
+        masking: maskingDeps(catalogs),
         listener: config.postgres,
         connections: config.connections.filter((c) => c.type === 'postgres'),
         verifier,
@@ -137,6 +144,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       state.closing = true;
       state.postgresListening = false;
       await postgres?.close();
+      for (const cache of catalogs.values()) cache.close();
       // After the front doors: probes and auditors can watch the sessions end.
       await admin?.close();
       stopRetention();
@@ -226,4 +234,17 @@ function endRevokedAccess(request: ApprovalRequest, approvals: ApprovalService, 
   } catch (error) {
     logger.error('could not end the sessions of a revoked access request', { request: request.id, error });
   }
+}
+
+/** Sessions get their masking policy per identity, and the catalog of masked connections' targets. */
+export function maskingDeps(catalogs: ReadonlyMap<string, CatalogCache>): SessionMaskingDeps {
+  return {
+    policies: new MaskingPolicies(),
+    catalog(connection) {
+      const cache = catalogs.get(connection);
+      // Only connections with masking profiles have a policy, and each of those has a cache.
+      if (cache === undefined) throw new Error(`no catalog cache for connection "${connection}"`);
+      return cache;
+    },
+  };
 }

@@ -35,6 +35,8 @@ function connection(name: string, requireApproval: AccessApprovalConfig | undefi
     access: { groups: ['agents'], subjects: [], clients: [], ...(requireApproval === undefined ? {} : { requireApproval }) },
     rules: [],
     defaultEffect: 'deny',
+    masking: [],
+    recordResultRows: 0,
   };
 }
 
@@ -114,6 +116,7 @@ beforeAll(async () => {
     sql: { extraDangerousFunctions: [] },
     recording: { durability: 'process' },
     rules: [],
+    masking: [],
     connections: CONNECTIONS,
     admin: adminConfig(),
   };

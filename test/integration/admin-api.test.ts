@@ -276,6 +276,7 @@ describe('the admin listener in the gateway\'s lifecycle', () => {
     sql: { extraDangerousFunctions: [] },
     recording: { durability: 'process' },
     rules: [],
+    masking: [],
     connections: [],
     admin: adminConfig({ port }),
   });

@@ -78,6 +78,7 @@ beforeAll(async () => {
     sql: { extraDangerousFunctions: [] },
     recording: { durability: 'process' },
     rules: [RULE],
+    masking: [],
     connections: [demoConnection(postgres, { rules: [RULE] })],
     admin: adminConfig(),
     notifications,

@@ -157,6 +157,7 @@ describe('storage faults at the gateway', () => {
       sql: { extraDangerousFunctions: [] },
       recording: { durability: 'process' },
       rules: [],
+      masking: [],
       connections: [demoConnection(stack.postgres)],
     };
   }

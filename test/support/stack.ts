@@ -110,6 +110,8 @@ export function demoConnection(postgres: StartedPostgres, overrides: Partial<Con
     // Relay tests exercise the protocol, not policy: every statement is allowed.
     rules: [],
     defaultEffect: 'allow',
+    masking: [],
+    recordResultRows: 0,
     ...overrides,
   };
 }
@@ -132,6 +134,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     sql: { extraDangerousFunctions: [] },
     recording: { durability: 'process' },
     rules: [],
+    masking: [],
     connections: options.connections ? options.connections(postgres) : [demoConnection(postgres)],
     ...(options.admin ? { admin: adminConfig(options.admin) } : {}),
   };

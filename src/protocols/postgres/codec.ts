@@ -29,12 +29,15 @@ export const Be = {
   BackendKeyData: 0x4b, // K
   BindComplete: 0x32, // 2
   CommandComplete: 0x43, // C
+  CopyData: 0x64, // d
+  CopyDone: 0x63, // c
   CopyInResponse: 0x47, // G
   CopyOutResponse: 0x48, // H
   CopyBothResponse: 0x57, // W
   DataRow: 0x44, // D
   ErrorResponse: 0x45, // E
   NegotiateProtocolVersion: 0x76, // v
+  NoData: 0x6e, // n
   NoticeResponse: 0x4e, // N
   NotificationResponse: 0x41, // A
   ParameterStatus: 0x53, // S
@@ -274,6 +277,51 @@ export function parseRowDescriptionNames(body: Buffer): string[] {
     r.bytes(18); // table OID, attribute number, type OID, type size, type modifier, format
   }
   return names;
+}
+
+/** One column of a RowDescription. */
+export interface RowField {
+  readonly name: string;
+  /** The source table's OID when the column is a plain column reference, else 0. */
+  readonly tableOid: number;
+  /** The source column's attnum when tableOid is set, else 0. */
+  readonly attnum: number;
+  readonly typeOid: number;
+  /** 0 text, 1 binary (always 0 in the reply to a Describe of a statement). */
+  readonly format: number;
+}
+
+export function parseRowDescription(body: Buffer): RowField[] {
+  const r = new BodyReader(body, 0);
+  const count = r.int16();
+  const fields: RowField[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = r.cstring();
+    const tableOid = r.int32() >>> 0;
+    const attnum = r.int16();
+    const typeOid = r.int32() >>> 0;
+    r.bytes(6); // type size, type modifier
+    fields.push({ name, tableOid, attnum, typeOid, format: r.int16() });
+  }
+  return fields;
+}
+
+/** A DataRow's values: views into the body (not copies), null for SQL NULL. */
+export function parseDataRow(body: Buffer): (Buffer | null)[] {
+  const r = new BodyReader(body, 0);
+  const count = r.int16();
+  const values: (Buffer | null)[] = [];
+  for (let i = 0; i < count; i++) {
+    const length = r.int32();
+    values.push(length === -1 ? null : r.bytes(length));
+  }
+  if (!r.done()) throw new ProtocolError('trailing bytes in DataRow');
+  return values;
+}
+
+/** Describe of a portal (`P`) or prepared statement (`S`). */
+export function serializeDescribe(kind: 'portal' | 'statement', name: string): Buffer {
+  return new Writer().byte(kind === 'portal' ? 0x50 : 0x53).cstring(name).frame(Fe.Describe);
 }
 
 /** Transaction status from ReadyForQuery: I (idle), T (in transaction), E (failed transaction). */

@@ -52,6 +52,16 @@ export class FrameReader {
     this.buffered += chunk.length;
   }
 
+  /** Puts a frame `next()` returned back in front, to be returned again (the caller set it aside). */
+  unshift(frame: Frame): void {
+    if (this.offset > 0) {
+      this.chunks[0] = this.chunks[0]!.subarray(this.offset);
+      this.offset = 0;
+    }
+    this.chunks.unshift(frame.raw);
+    this.buffered += frame.raw.length;
+  }
+
   /** Bytes received but not yet returned as a frame (a partial frame). */
   get pendingBytes(): number {
     return this.buffered;

@@ -12,7 +12,7 @@ import type { EndedBy, Recorder } from '../../recording/recorder.js';
 import { noopMetrics, type GatewayMetrics } from '../../metrics/gateway-metrics.js';
 import type { ApprovalService } from '../../approvals/types.js';
 import { CancelRegistry } from './cancel-registry.js';
-import { PostgresSession, type TokenVerifierLike } from './session.js';
+import { PostgresSession, type SessionMaskingDeps, type TokenVerifierLike } from './session.js';
 
 export interface PostgresFrontDoorOptions {
   readonly listener: PostgresListenerConfig;
@@ -25,6 +25,8 @@ export interface PostgresFrontDoorOptions {
   readonly metrics?: GatewayMetrics;
   /** Holds operations the gate sends to review; without it they are refused. */
   readonly approvals?: ApprovalService;
+  /** Masking policies and the targets' catalogs. */
+  readonly masking: SessionMaskingDeps;
   readonly logger: Logger;
 }
 
@@ -48,6 +50,7 @@ export class PostgresFrontDoor {
       recorder: options.recorder,
       metrics: options.metrics ?? noopMetrics,
       approvals: options.approvals,
+      masking: options.masking,
       connections: new Map(options.connections.map((c) => [c.name, c])),
       cancels: this.cancels,
       logger: options.logger,

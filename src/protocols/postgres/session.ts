@@ -25,6 +25,7 @@ import {
   parseBind,
   parseClose,
   parseCommandComplete,
+  parseDataRow,
   parseErrorFields,
   parseExecutePortal,
   parseParameterStatus,
@@ -32,6 +33,7 @@ import {
   parseQuery,
   parseRowDescriptionNames,
   parseStartupPacket,
+  serializeDescribe,
   serializeAuthenticationCleartext,
   serializeAuthenticationOk,
   serializeBackendKeyData,
@@ -58,6 +60,14 @@ import { FrameReader, frameTypeSet, type Frame } from './frame-reader.js';
 import { Outbox } from './outbox.js';
 import { OutcomeTracker, type Outcome } from './outcome-tracker.js';
 import { connectUpstream, UpstreamError, type UpstreamConnection } from './upstream.js';
+import { MaskingStateError, ResultMasking } from './result-masking.js';
+import { Catalog } from '../../masking/catalog.js';
+import { planStatements } from '../../masking/lineage.js';
+import { withMaskingRefusal } from '../../masking/refusal.js';
+import type { StatementMaskPlan } from '../../masking/plan.js';
+import { NO_MASKING, type MaskingPolicies, type MaskingPolicy } from '../../masking/policy.js';
+import { ValueMasker } from '../../masking/value-masker.js';
+import { BoundedCache } from '../../inspect/bounded-cache.js';
 
 export interface TokenVerifierLike {
   verify(token: string): Promise<Identity>;
@@ -77,6 +87,20 @@ export interface PostgresSessionDeps {
   readonly metrics: GatewayMetrics;
   /** Holds `review` operations for approval; without it they are refused. */
   readonly approvals: ApprovalService | undefined;
+  readonly masking: SessionMaskingDeps;
+}
+
+/** Where a session gets its masking policy and the target's catalog (src/masking). */
+export interface SessionMaskingDeps {
+  readonly policies: MaskingPolicies;
+  /** The catalog snapshots of a connection's target (one cache per connection). */
+  catalog(connection: string): CatalogSnapshots;
+}
+
+export interface CatalogSnapshots {
+  get(): Promise<Catalog>;
+  /** A newer snapshot, for relations the current one lacks (rate-limited by the source). */
+  refresh(): Promise<Catalog>;
 }
 
 /** Startup parameters relayed to the target; everything else the client sends is dropped. */
@@ -126,6 +150,11 @@ export class PostgresSession implements Cancellable {
   private readonly outcomes = new OutcomeTracker(performance.now.bind(performance));
   /** An operation held for approval: nothing after it is read from the client until it is decided. */
   private held: HeldOperation | undefined;
+  /** Set when a masking policy applies to this identity on this connection. */
+  private masking: ResultMasking | undefined;
+  private maskPlans = new BoundedCache<string, readonly StatementMaskPlan[]>(MASK_PLAN_CACHE_ENTRIES);
+  /** A target reply set aside while the catalog is refreshed for a relation it names. */
+  private catalogWait: Frame | undefined;
   private clientTerminated = false;
   /** The target sent a FATAL ErrorResponse: it is about to close, and said why. */
   private targetSentFatal = false;
@@ -398,7 +427,46 @@ export class PostgresSession implements Cancellable {
       this.upstream.socket.destroy();
       return;
     }
+    if (!(await this.prepareMasking(connection, identity))) return;
+    if (this.isClosed()) return;
     this.startRelay(connection, identity, accessGrant);
+  }
+
+  /**
+   * Loads what masking needs before the first statement can be decided: the policy for this
+   * identity and the target's catalog. False after refusing the session (the catalog could
+   * not be read, so results could not be masked).
+   */
+  private async prepareMasking(connection: ConnectionConfig, identity: Identity): Promise<boolean> {
+    if (connection.recordResultRows > 0) this.outcomes.setResultSampling({ resultRowLimit: connection.recordResultRows });
+    const masked = this.deps.masking.policies.forIdentity(connection, identity);
+    // Recording rows needs to know each result's columns and formats even when nothing is masked.
+    const policy = masked ?? (connection.recordResultRows > 0 ? NO_MASKING : undefined);
+    if (policy === undefined) return true;
+    let catalog: Catalog;
+    try {
+      catalog = masked === undefined ? new Catalog([], connection.target.user) : await this.deps.masking.catalog(connection.name).get();
+    } catch (err) {
+      this.log.error('catalog unavailable; refusing the session', { connection: connection.name, error: err });
+      this.upstream?.socket.destroy();
+      this.fail({
+        code: '58000',
+        message:
+          `results on connection "${connection.name}" are masked for you, and Portcullis could not read the target's catalog to ` +
+          'know which columns to mask, so the session was refused; retry later, and report it to a Portcullis administrator if it persists',
+      });
+      return false;
+    }
+    try {
+      this.masking = new ResultMasking(policy, catalog, valueMaskerFor(policy));
+    } catch (err) {
+      // The config check refuses what would fail here (short hash keys, bad labels): a gateway bug.
+      this.log.error('masking policy unusable; refusing the session', { connection: connection.name, error: err });
+      this.upstream?.socket.destroy();
+      this.fail({ code: 'XX000', message: `the masking policy of connection "${connection.name}" cannot be applied; report it to a Portcullis administrator` });
+      return false;
+    }
+    return true;
   }
 
   /**
@@ -535,12 +603,52 @@ export class PostgresSession implements Cancellable {
    * Decides a statement and records the decision; `seq` is its event, for an operation that
    * may run (allowed, or held for review), else undefined.
    */
-  private decideSql(operation: Operation): { decision: Decision; seq: number | undefined } {
-    const decision = this.decide(operation);
+  private decideSql(operation: Operation): { decision: Decision; seq: number | undefined; plans: readonly StatementMaskPlan[] } {
+    const gated = this.decide(operation);
+    let decision = gated;
+    let plans: readonly StatementMaskPlan[] = NO_PLANS;
+    if (this.masking !== undefined && !this.masking.inert && gated.effect !== 'deny') {
+      // The facts as inspected (cached), before EXECUTE is substituted by what it runs.
+      plans = this.withPreparedPlans(this.maskPlansFor(operation.text), this.deps.inspect(operation.text));
+      decision = withMaskingRefusal(gated, plans);
+      if (decision !== gated) this.log.info('operation refused by masking', { via: operation.via, rule: decision.rule });
+    }
     this.deps.metrics.operationDecided('postgres', this.connectionName, decision.effect);
     const seq = this.recording.operation(operation, decision);
-    if (seq === undefined) return { decision: RECORDING_UNAVAILABLE, seq };
-    return { decision, seq: decision.effect === 'deny' ? undefined : seq };
+    if (seq === undefined) return { decision: RECORDING_UNAVAILABLE, seq, plans };
+    return { decision, seq: decision.effect === 'deny' ? undefined : seq, plans };
+  }
+
+  /**
+   * SQL `EXECUTE p` runs what `p` was prepared as — possibly through the extended protocol,
+   * whose Parse was planned: its rows get that plan. (What else could run `p`, CREATE TABLE …
+   * AS EXECUTE, lineage refuses.)
+   */
+  private withPreparedPlans(plans: readonly StatementMaskPlan[], facts: SqlInspection | undefined): readonly StatementMaskPlan[] {
+    if (facts?.ok !== true || !facts.statements.some((s) => s.preparedName !== undefined)) return plans;
+    return plans.map((plan, i) => {
+      const statement = facts.statements[i];
+      if (statement?.kind !== 'execute' || statement.preparedName === undefined || plan.refusal !== undefined) return plan;
+      const prepared = this.preparedStatements.get(statement.preparedName)?.maskPlan;
+      return prepared === undefined ? plan : { ...prepared, returnsRows: true };
+    });
+  }
+
+  /** What masking does with each statement of a text (cached per catalog snapshot). */
+  private maskPlansFor(text: string): readonly StatementMaskPlan[] {
+    const masking = this.masking!;
+    const cached = this.maskPlans.get(text);
+    if (cached !== undefined) return cached;
+    const { policy } = masking;
+    const plans = planStatements(text, {
+      catalog: masking.snapshot,
+      searchPath: this.upstream!.searchPath,
+      columnMask: policy.columnMask,
+      denyPredicates: policy.denyPredicates,
+      onDerived: policy.onDerived,
+    });
+    this.maskPlans.set(text, plans);
+    return plans;
   }
 
 
@@ -574,18 +682,23 @@ export class PostgresSession implements Cancellable {
    * namespace on the server). Never overwrites a live name: the server refuses a duplicate
    * and keeps the original. Forgetting too early only makes a later EXECUTE unknown, i.e. denied.
    */
-  private rememberPrepared(operation: Operation, decision: Decision, protocolName: string | undefined): void {
+  private rememberPrepared(
+    operation: Operation,
+    decision: Decision,
+    protocolName: string | undefined,
+    maskPlan: StatementMaskPlan | undefined = undefined,
+  ): void {
     const inspection = operation.facts;
     if (!inspection?.ok) return;
     if (protocolName) {
       const [only] = inspection.statements;
       if (only && !this.preparedStatements.has(protocolName)) {
-        this.preparedStatements.set(protocolName, { facts: only, text: operation.text, executes: executionDecision(decision) });
+        this.preparedStatements.set(protocolName, { facts: only, text: operation.text, executes: executionDecision(decision), maskPlan });
       }
     }
     for (const s of inspection.statements) {
       if (s.preparesName !== undefined && !this.preparedStatements.has(s.preparesName)) {
-        this.preparedStatements.set(s.preparesName, { facts: s, text: s.text, executes: allowedExecution(decision.rule) });
+        this.preparedStatements.set(s.preparesName, { facts: s, text: s.text, executes: allowedExecution(decision.rule), maskPlan: undefined });
       } else if (s.deallocatesName === '*') this.preparedStatements.clear();
       else if (s.deallocatesName !== undefined) this.preparedStatements.delete(s.deallocatesName);
     }
@@ -598,9 +711,9 @@ export class PostgresSession implements Cancellable {
         this.unnamedStatement = undefined;
         if (!isUtf8(frame.body)) return this.refuseQuery(this.recordRefusal(INVALID_UTF8, 'simple-query'));
         const operation = this.sqlOperation(parseQuery(frame.body), 'simple-query');
-        const { decision, seq } = this.decideSql(operation);
+        const { decision, seq, plans } = this.decideSql(operation);
         if (seq === undefined) return this.refuseQuery(decision);
-        const held: HeldOperation = { kind: 'query', raw: frame.raw, operation, decision, seq, parameters: undefined };
+        const held: HeldOperation = { kind: 'query', raw: frame.raw, plans, operation, decision, seq, parameters: undefined };
         if (decision.effect === 'review') return this.hold(held);
         this.release(held);
         return;
@@ -613,22 +726,28 @@ export class PostgresSession implements Cancellable {
           return refuse(this.recordRefusal(INVALID_UTF8, 'parse'));
         }
         const operation = this.sqlOperation(parse.sql, 'parse');
-        const { decision, seq } = this.decideSql(operation);
+        const { decision, seq, plans } = this.decideSql(operation);
         if (seq === undefined) return refuse(decision);
         // Preparing runs nothing: a statement needing review is held when a Bind executes it, with its values.
-        this.rememberPrepared(operation, decision, parse.statement === '' ? undefined : parse.statement);
-        if (parse.statement === '') this.unnamedStatement = { facts: undefined, text: parse.sql, executes: executionDecision(decision) };
+        this.rememberPrepared(operation, decision, parse.statement === '' ? undefined : parse.statement, plans[0]);
+        if (parse.statement === '') {
+          this.unnamedStatement = { facts: undefined, text: parse.sql, executes: executionDecision(decision), maskPlan: plans[0] };
+        }
         this.toUpstream.add(frame.raw);
         return;
       }
       case Fe.Bind:
         return this.relayBind(frame);
-      case Fe.Execute:
-        this.outcomes.execute(parseExecutePortal(frame.body));
+      case Fe.Execute: {
+        const portal = parseExecutePortal(frame.body);
+        this.outcomes.execute(portal);
+        this.masking?.execute(portal);
         this.toUpstream.add(frame.raw);
         return;
+      }
       case Fe.Sync:
         this.outcomes.sync();
+        this.masking?.sync();
         this.toUpstream.add(frame.raw);
         return;
       case Fe.Close: {
@@ -665,6 +784,7 @@ export class PostgresSession implements Cancellable {
       const refusal = this.recordRefusal(unknownStatement(bind.statement), 'bind');
       // An unknown statement keeps PostgreSQL's own SQLSTATE: drivers re-prepare on it.
       this.outcomes.bind(bind.portal, undefined);
+      this.masking?.bind(bind.portal, undefined, false);
       this.toUpstream.add(serializeBind(bind.portal, this.refusalSentinel(refusal, INVALID_STATEMENT_NAME)));
       return;
     }
@@ -672,7 +792,16 @@ export class PostgresSession implements Cancellable {
     const parameters = bind.parameters.map((value, i) => recordedParameter(value, bind.parameterFormats[i]!));
     const operation: Operation = { kind: 'sql', connection: this.connectionRef!, text: statement.text, via: 'bind' };
     const seq = this.recording.operation(operation, decision, parameters);
-    const held: HeldOperation = { kind: 'bind', raw: frame.raw, portal: bind.portal, operation, decision, seq: seq ?? 0, parameters };
+    const held: HeldOperation = {
+      kind: 'bind',
+      raw: frame.raw,
+      portal: bind.portal,
+      maskPlan: statement.maskPlan,
+      operation,
+      decision,
+      seq: seq ?? 0,
+      parameters,
+    };
     if (seq === undefined) return this.refuseHeld(held, RECORDING_UNAVAILABLE);
     if (decision.effect === 'review') return this.hold(held);
     this.release(held);
@@ -769,16 +898,24 @@ export class PostgresSession implements Cancellable {
     if (held.kind === 'query') {
       this.rememberPrepared(held.operation, held.decision, undefined);
       this.outcomes.query(held.seq);
-    } else {
-      this.outcomes.bind(held.portal, held.seq);
+      this.masking?.query(held.plans);
+      this.toUpstream.add(held.raw);
+      return;
     }
+    this.outcomes.bind(held.portal, held.seq);
     this.toUpstream.add(held.raw);
+    if (this.masking !== undefined) {
+      // Learn the portal's real columns and result formats, whatever the client describes.
+      this.masking.bind(held.portal, held.maskPlan, true);
+      this.toUpstream.add(serializeDescribe('portal', held.portal));
+    }
   }
 
   /** Replaces an operation that may not run by a refusal the target produces in its place. */
   private refuseHeld(held: HeldOperation, decision: Decision): void {
     if (held.kind === 'query') return this.refuseQuery(decision);
     this.outcomes.bind(held.portal, undefined);
+    this.masking?.bind(held.portal, undefined, false);
     this.toUpstream.add(serializeBind(held.portal, this.refusalSentinel(decision)));
   }
 
@@ -792,6 +929,7 @@ export class PostgresSession implements Cancellable {
 
   private refuseQuery(decision: Decision): void {
     this.outcomes.query(undefined);
+    this.masking?.query(NO_PLANS);
     this.toUpstream.add(serializeQuery(this.refusalSentinel(decision)));
   }
 
@@ -814,6 +952,13 @@ export class PostgresSession implements Cancellable {
       this.upstream!.reader.push(chunk);
       this.drainUpstreamReader();
     } catch (err) {
+      if (err instanceof MaskingStateError) {
+        this.log.error('masking lost track of the result; ending the session', { error: err });
+        return this.fail({
+          code: 'XX000',
+          message: `Portcullis ended the session: ${err.message}; reconnect, and report it to a Portcullis administrator if it persists`,
+        });
+      }
       if (err instanceof ProtocolError && err.sqlState === '54000') {
         // Not a broken target: a row (or other message) above the relay limit. Say so.
         this.log.warn('target message too large to relay', { error: err });
@@ -830,31 +975,71 @@ export class PostgresSession implements Cancellable {
   }
 
   private drainUpstreamReader(): void {
+    if (this.catalogWait !== undefined) return;
     const reader = this.upstream!.reader;
     const outcomes = this.outcomes;
+    const masking = this.masking;
     for (;;) {
-      const run = reader.takeRun(INSPECTED_BACKEND_TYPES, Be.DataRow);
+      const inspected =
+        masking === undefined ? INSPECTED_BACKEND_TYPES : masking.inert && !outcomes.wantsRows() ? TRACKED_BACKEND_TYPES : MASKED_BACKEND_TYPES;
+      const run = reader.takeRun(inspected, Be.DataRow);
       if (run) {
         if (reader.lastRunCount > 0) outcomes.dataRows(reader.lastRunCount, reader.lastRunCountBytes);
         this.toClient.add(run);
       }
       const f = reader.next();
       if (!f) break;
+      let out: Buffer | undefined = f.raw;
       switch (f.type) {
         case Be.DataRow:
           outcomes.dataRows(1, f.raw.length);
+          if (masking !== undefined) {
+            out = masking.dataRow(f.body) ?? f.raw;
+            // What is recorded is what the agent got: the masked row.
+            if (outcomes.wantsRows()) this.sampleRow(out, masking.currentFormats());
+          }
           break;
-        case Be.RowDescription:
+        case Be.RowDescription: {
+          if (masking !== undefined) {
+            const unknown = masking.unknownRelations(f.body);
+            if (unknown.length > 0) return this.awaitCatalog(f, unknown);
+            if (masking.rowDescription(f.body) === 'swallow') out = undefined;
+          }
           outcomes.rowDescription(parseRowDescriptionNames(f.body));
           break;
+        }
+        case Be.NoData:
+          if (masking!.noData() === 'swallow') out = undefined;
+          break;
+        case Be.BindComplete:
+          masking!.bindComplete();
+          break;
+        case Be.CopyOutResponse:
+          masking!.copyOut();
+          break;
+        case Be.CopyData:
+          out = masking!.copyData(f.body) ?? f.raw;
+          break;
+        case Be.CopyDone:
+          masking!.copyDone();
+          break;
+        case Be.NoticeResponse:
+          out = masking!.notice(f.type, f.body) ?? f.raw;
+          break;
+        case Be.NotificationResponse:
+          out = masking!.notification(f.body) ?? f.raw;
+          break;
         case Be.CommandComplete:
+          masking?.resultEnded();
           this.recordOutcome(outcomes.commandComplete(parseCommandComplete(f.body)));
           break;
         case Be.EmptyQueryResponse:
         case Be.PortalSuspended:
+          masking?.resultEnded();
           this.recordOutcome(outcomes.executionEnded());
           break;
         case Be.ReadyForQuery:
+          masking?.readyForQuery();
           for (const outcome of outcomes.readyForQuery()) this.recordOutcome(outcome);
           break;
         case Be.ParameterStatus: {
@@ -864,19 +1049,59 @@ export class PostgresSession implements Cancellable {
         }
         case Be.ErrorResponse: {
           if (isFatal(f.body)) this.targetSentFatal = true;
+          masking?.error();
           const refusal = this.refusals.size > 0 ? this.rewriteRefusal(f) : undefined;
           if (refusal !== undefined) {
             this.toClient.add(refusal);
             continue;
           }
-          const fields = parseErrorFields(f.body);
+          if (masking !== undefined) out = masking.notice(f.type, f.body) ?? f.raw;
+          // What is recorded is what the agent saw: the masked message.
+          const fields = parseErrorFields(out === f.raw ? f.body : out.subarray(5));
           this.recordOutcome(outcomes.error(fields.get('C') ?? '', fields.get('M') ?? ''));
           break;
         }
       }
-      this.toClient.add(f.raw);
+      if (out !== undefined) this.toClient.add(out);
     }
     if (!this.toClient.flushTo(this.socket)) this.upstream!.socket.pause();
+  }
+
+  private sampleRow(frame: Buffer, formats: readonly number[] | undefined): void {
+    const values = parseDataRow(frame.subarray(5));
+    this.outcomes.sampleRow(values.map((value, i) => recordedParameter(value, formats?.[i] ?? 0)));
+  }
+
+  /**
+   * A result names a relation the catalog snapshot lacks (created since it was read): sets the
+   * reply aside, reads the catalog again, then carries on from that reply. If the relation is
+   * still unknown, its columns are masked whole.
+   */
+  private awaitCatalog(frame: Frame, oids: readonly number[]): void {
+    const masking = this.masking!;
+    const up = this.upstream!;
+    this.catalogWait = frame;
+    this.toClient.flushTo(this.socket);
+    up.socket.pause();
+    this.deps.masking
+      .catalog(this.connectionName)
+      .refresh()
+      .then(
+        (catalog) => masking.setCatalog(catalog, oids),
+        (err: unknown) => {
+          this.log.warn('catalog refresh failed; masking the unknown relation\'s columns whole', { error: err });
+          masking.setCatalog(masking.snapshot, oids);
+        },
+      )
+      .then(() => {
+        if (this.isClosed()) return;
+        this.maskPlans = new BoundedCache(MASK_PLAN_CACHE_ENTRIES);
+        const waiting = this.catalogWait!;
+        this.catalogWait = undefined;
+        up.reader.unshift(waiting);
+        this.onUpstreamData(Buffer.alloc(0));
+        if (!this.isClosed() && !this.socket.writableNeedDrain) up.socket.resume();
+      });
   }
 
   private recordOutcome(outcome: Outcome | undefined): void {
@@ -999,11 +1224,8 @@ const DECIDED_FRONTEND_TYPES = frameTypeSet([
   Fe.FunctionCall,
   Fe.Terminate,
 ]);
-/**
- * Target messages the session inspects (refusal rewriting, FATAL, settings, outcomes); the
- * rest are relayed in runs (result rows are counted in the run, not decoded).
- */
-const INSPECTED_BACKEND_TYPES = frameTypeSet([
+/** What the relay always looks at (refusal rewriting, FATAL, settings, outcomes). */
+const ALWAYS_INSPECTED = [
   Be.ErrorResponse,
   Be.ParameterStatus,
   Be.RowDescription,
@@ -1011,7 +1233,37 @@ const INSPECTED_BACKEND_TYPES = frameTypeSet([
   Be.EmptyQueryResponse,
   Be.PortalSuspended,
   Be.ReadyForQuery,
+];
+/** Without masking the rest are relayed in runs (result rows are counted in the run, not decoded). */
+const INSPECTED_BACKEND_TYPES = frameTypeSet(ALWAYS_INSPECTED);
+/** The replies that tell which columns rows have (the gateway's own Describe, COPY headers). */
+const RESULT_SHAPE = [Be.NoData, Be.BindComplete, Be.CopyOutResponse, Be.CopyDone];
+/** A session that only records rows tracks result shapes but lets rows run by unless it samples them. */
+const TRACKED_BACKEND_TYPES = frameTypeSet([...ALWAYS_INSPECTED, ...RESULT_SHAPE]);
+/** With masking, every message that carries data to the agent is also looked at one by one. */
+const MASKED_BACKEND_TYPES = frameTypeSet([
+  ...ALWAYS_INSPECTED,
+  ...RESULT_SHAPE,
+  Be.DataRow,
+  Be.CopyData,
+  Be.NoticeResponse,
+  Be.NotificationResponse,
 ]);
+
+const NO_PLANS: readonly StatementMaskPlan[] = Object.freeze([]);
+/** Distinct statement texts whose mask plans a session keeps. */
+const MASK_PLAN_CACHE_ENTRIES = 1_000;
+
+/** One ValueMasker per policy: it holds compiled detectors and the hash key, nothing per session. */
+const valueMaskers = new WeakMap<MaskingPolicy, ValueMasker>();
+function valueMaskerFor(policy: MaskingPolicy): ValueMasker {
+  let masker = valueMaskers.get(policy);
+  if (masker === undefined) {
+    masker = new ValueMasker({ detectors: policy.detectors, contentStrategy: policy.contentStrategy, hashKey: policy.hashKey });
+    valueMaskers.set(policy, masker);
+  }
+  return masker;
+}
 
 /** A prepared statement as this session knows it: what it runs and the rule that allowed it. */
 interface PreparedStatement {
@@ -1020,6 +1272,8 @@ interface PreparedStatement {
   readonly text: string;
   /** How a Bind executing it is decided (built once): held for approval if preparing it needed review, else allowed. */
   readonly executes: Decision;
+  /** What masking does with its results (undefined without masking, and for SQL-level PREPARE). */
+  readonly maskPlan: StatementMaskPlan | undefined;
 }
 
 /** What executing a statement prepared under `decision` is: held again with its values if it needed review, else allowed by the same rule. */
@@ -1036,8 +1290,8 @@ type AccessGrant = NonNullable<ReturnType<ApprovalService['accessGrant']>>;
 
 /** An operation between its decision and its forwarding (held while it waits for approval). */
 type HeldOperation = (
-  | { readonly kind: 'query'; readonly raw: Buffer }
-  | { readonly kind: 'bind'; readonly raw: Buffer; readonly portal: string }
+  | { readonly kind: 'query'; readonly raw: Buffer; readonly plans: readonly StatementMaskPlan[] }
+  | { readonly kind: 'bind'; readonly raw: Buffer; readonly portal: string; readonly maskPlan: StatementMaskPlan | undefined }
 ) & {
   readonly operation: Operation;
   readonly decision: Decision;

@@ -59,7 +59,7 @@ describe('portcullis mask check', () => {
 
   it.each([
     [['--strategy', 'hash'], 'unknown strategy "hash"; use redact or partial'],
-    [['--detector', 'phone'], 'unknown detector "phone"; known detectors: email, card'],
+    [['--detector', 'fone'], 'unknown detector "fone"; known detectors: email, card'],
     [['--bogus'], '--bogus'],
   ])('exits 2 on %j, naming the problem', async (args, message) => {
     const run = await runCli('mask', 'check', ...args, 'x');

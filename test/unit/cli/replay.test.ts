@@ -181,3 +181,33 @@ describe('portcullis replay', () => {
     expect((await runCli('--help')).stdout).toContain('  replay ');
   });
 });
+
+describe('portcullis replay: recorded result rows', () => {
+  it('prints them as psql would, between the statement and its row count, in the text and the --json steps', async () => {
+    const rowsDir = tempDataDir();
+    const rec = openRecorder(rowsDir, { now: () => T0 });
+    try {
+      rec.sessionStarted({ sessionId: 'r-rows', protocol: 'postgres', connection: 'prod', identity: { subject: 'agent-7', clientId: undefined, groups: [] }, clientAddress: '10.0.0.5:41000', tls: true });
+      const seq = rec.operation({ sessionId: 'r-rows', via: 'simple-query', text: 'SELECT id, card FROM payments;', effect: 'allow', rule: 'reads-ok', reason: 'ok' });
+      rec.outcome({ sessionId: 'r-rows', operationSeq: seq, command: 'SELECT 3', rows: 3, columns: ['id', 'card'], resultRows: [['1', '************4242'], ['2', null]], durationMs: 9 });
+      rec.sessionEnded({ sessionId: 'r-rows', endedBy: 'client', reason: 'client disconnected' });
+    } finally {
+      rec.close();
+    }
+    const table = [
+      'prod=> SELECT id, card FROM payments;',
+      ' id |       card',
+      '----+------------------',
+      ' 1  | ************4242',
+      ' 2  | NULL',
+      '(first 2 of 3 rows recorded)',
+      '(3 rows)',
+      'Time: 9 ms',
+    ].join('\n');
+    const r = await runCli('replay', 'r-rows', '-d', rowsDir, '--no-wait');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`\n\n${table}\n\n`);
+    const steps = (await runCli('replay', 'r-rows', '-d', rowsDir, '--json')).stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { text: string });
+    expect(`${steps[1]?.text}\n${steps[2]?.text}`).toBe(`\n${table}`);
+  });
+});

@@ -294,3 +294,41 @@ describe('portcullis sessions show: hostile recorded text', () => {
     expect(r.stdout).toContain('ERROR XX000: bad \\x1b[31mred');
   });
 });
+
+describe('portcullis sessions show: recorded result rows', () => {
+  it('prints them under the outcome as an aligned table of escaped values, and --json has them as recorded', async () => {
+    const rowsDir = tempDataDir();
+    const rec = open(rowsDir);
+    const resultRows = [
+      ['1', '[EMAIL]', null],
+      ['2', 'evil\u001b[2J\u202e', { base64: 'AAH/' }],
+      ['3', { text: 'abc', totalChars: 9000 }, { base64: 'AAE=', totalBytes: 900 }],
+    ];
+    try {
+      startSession(rec, 's-rows');
+      const seq = rec.operation({ sessionId: 's-rows', via: 'simple-query', text: 'SELECT id, email, photo FROM customers', effect: 'allow', rule: 'reads-ok', reason: 'ok' });
+      rec.outcome({ sessionId: 's-rows', operationSeq: seq, command: 'SELECT 50', rows: 50, bytes: 900, columns: ['id', 'email', 'photo'], resultRows, durationMs: 7 });
+    } finally {
+      rec.close();
+    }
+    const r = await run('sessions', 'show', 's-rows', '-d', rowsDir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toMatch(/[\x1b\u202e]/u);
+    const indent = ' '.repeat(20);
+    expect(r.stdout).toContain(
+      [
+        '   +2.000s          → SELECT 50, 50 rows, 900 bytes, 7 ms',
+        ' id |       email       |  photo',
+        '----+-------------------+----------',
+        ' 1  | [EMAIL]           | NULL',
+        ' 2  | evil\\x1b[2J\\u202e | \\x0001ff',
+        ' 3  | abc…              | \\x0001…',
+        '(first 3 of 50 rows recorded)',
+      ]
+        .map((line, i) => (i === 0 ? line : `${indent}${line}`))
+        .join('\n'),
+    );
+    const json = JSON.parse((await run('sessions', 'show', 's-rows', '-d', rowsDir, '--json')).stdout) as { type: string; payload: Record<string, unknown> }[];
+    expect(json.find((e) => e.type === 'outcome')?.payload['resultRows']).toEqual(resultRows);
+  });
+});

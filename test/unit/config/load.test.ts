@@ -108,6 +108,7 @@ describe('loadConfig: a valid file', () => {
       sql: { extraDangerousFunctions: [] },
       recording: { durability: 'process' },
       rules: [],
+      masking: [],
       connections: [
         {
           name: 'demo',
@@ -125,6 +126,8 @@ describe('loadConfig: a valid file', () => {
           access: { groups: ['agents'], subjects: ['agent-1'], clients: ['ci'] },
           rules: [],
           defaultEffect: 'deny',
+          masking: [],
+          recordResultRows: 0,
         },
         {
           name: 'reports_2',
@@ -142,6 +145,8 @@ describe('loadConfig: a valid file', () => {
           access: { groups: [], subjects: ['analyst'], clients: [] },
           rules: [],
           defaultEffect: 'deny',
+          masking: [],
+          recordResultRows: 0,
         },
       ],
     };
@@ -273,7 +278,7 @@ describe('loadConfig: every problem names its path and line', () => {
   it('unknown property without a close match lists what is allowed', async () => {
     const yaml = `${MINIMAL}frobnicate: true\n`;
     expect(issueAt(await errorFor(yaml), 'frobnicate').message).toBe(
-      'unknown property "frobnicate"; allowed here: data_dir, log, identity, listen, sql, recording, admin, notifications, rules, connections',
+      'unknown property "frobnicate"; allowed here: data_dir, log, identity, listen, sql, recording, admin, notifications, rules, masking, connections',
     );
   });
 

@@ -30,6 +30,8 @@ export const connection = (over: Partial<ConnectionConfig> = {}): ConnectionConf
   access: { groups: ['agents'], subjects: [], clients: [] },
   rules: [],
   defaultEffect: 'deny',
+  masking: [],
+  recordResultRows: 0,
   ...over,
 });
 

@@ -194,3 +194,28 @@ describe('extended-protocol messages the recorder reads', () => {
     expect(() => codec.parseRowDescriptionNames(body(frame('T', int16(1), cstr('id'))))).toThrow(ProtocolError);
   });
 });
+
+describe('messages masking reads and sends', () => {
+  it('parses every field of a RowDescription (OIDs above 2^31 stay unsigned)', () => {
+    const body = Buffer.concat([
+      Buffer.from([0, 2]),
+      Buffer.from('email\0'),
+      Buffer.from([0, 0, 0x40, 0x01, 0, 3, 0, 0, 0, 25, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 1]),
+      Buffer.from('n\0'),
+      Buffer.from([0xff, 0, 0, 1, 0, 0, 0, 0, 0, 23, 0, 4, 0xff, 0xff, 0xff, 0xff, 0, 0]),
+    ]);
+    expect(codec.parseRowDescription(body)).toEqual([
+      { name: 'email', tableOid: 0x4001, attnum: 3, typeOid: 25, format: 1 },
+      { name: 'n', tableOid: 0xff000001, attnum: 0, typeOid: 23, format: 0 },
+    ]);
+  });
+
+  it('refuses a truncated RowDescription', () => {
+    expect(() => codec.parseRowDescription(Buffer.from([0, 1, 0x61, 0, 0, 0]))).toThrow(ProtocolError);
+  });
+
+  it('serializes Describe of a portal and of a statement byte by byte', () => {
+    expect(codec.serializeDescribe('portal', 'p1')).toEqual(Buffer.from([0x44, 0, 0, 0, 8, 0x50, 0x70, 0x31, 0]));
+    expect(codec.serializeDescribe('statement', '')).toEqual(Buffer.from([0x44, 0, 0, 0, 6, 0x53, 0]));
+  });
+});

@@ -217,3 +217,22 @@ describe('FrameReader', () => {
     });
   });
 });
+
+describe('FrameReader.unshift', () => {
+  it('returns a set-aside frame again, before the bytes that followed it, even mid-chunk', () => {
+    const a = codec.serializeQuery('a');
+    const b = codec.serializeQuery('bb');
+    const c = codec.serializeQuery('ccc');
+    const reader = new FrameReader(1024);
+    reader.push(Buffer.concat([a, b, c.subarray(0, 3)]));
+    const first = reader.next()!;
+    expect(first.raw).toEqual(a);
+    reader.unshift(first);
+    expect(reader.pendingBytes).toBe(a.length + b.length + 3);
+    reader.push(c.subarray(3));
+    const seen: Buffer[] = [];
+    for (let f = reader.next(); f; f = reader.next()) seen.push(Buffer.from(f.raw));
+    expect(seen).toEqual([a, b, c]);
+    expect(reader.pendingBytes).toBe(0);
+  });
+});

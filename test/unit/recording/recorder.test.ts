@@ -171,6 +171,33 @@ describe('a session chain', () => {
   });
 });
 
+describe('recorded result rows', () => {
+  it('travel inside the outcome event, hash-chained like the rest, and the log still verifies', () => {
+    const dir = tempDataDir();
+    const recorder = open(dir);
+    startSession(recorder, 'rows');
+    const seq = recorder.operation({ sessionId: 'rows', via: 'simple-query', text: 'SELECT id, email, photo FROM customers', effect: 'allow', rule: 'reads-ok', reason: 'ok' });
+    const resultRows = [
+      ['1', '[EMAIL]', null],
+      ['2', { text: 'first chars', totalChars: 5000 }, { base64: 'AAH/' }],
+      ['3', '\u001b[2J \u202e', { base64: 'AAEC', totalBytes: 700 }],
+    ];
+    recorder.outcome({ sessionId: 'rows', operationSeq: seq, command: 'SELECT 40', rows: 40, bytes: 800, columns: ['id', 'email', 'photo'], resultRows, durationMs: 5 });
+    recorder.sessionEnded({ sessionId: 'rows', endedBy: 'client', reason: 'client disconnected' });
+    recorder.close();
+
+    const outcome = rows<EventDbRow>(dir, `SELECT * FROM events WHERE type = 'outcome'`)[0] as EventDbRow;
+    expect(JSON.parse(outcome.payload)).toEqual({ operationSeq: seq, command: 'SELECT 40', rows: 40, bytes: 800, columns: ['id', 'email', 'photo'], resultRows, durationMs: 5 });
+    expect(verify(dir)).toMatchObject({ ok: true, checkedSessions: 1 });
+
+    // A recorded row is covered by the chain: changing one value is caught.
+    const edited = outcome.payload.replace('[EMAIL]', 'alice@example.com');
+    expect(edited).not.toBe(outcome.payload);
+    tamper(dir, (db) => db.prepare(`UPDATE events SET payload = ? WHERE session_id = 'rows' AND seq = ?`).run(edited, outcome.seq));
+    expect(verify(dir).ok).toBe(false);
+  });
+});
+
 describe('refusals (RecorderError)', () => {
   const dir = tempDataDir();
   const recorder = open(dir);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { RecordedParameter } from '../../../src/recording/recorder.js';
-import { ReplayPacingError, replayTimeline, type ReplayPacing } from '../../../src/recording/replay-timeline.js';
+import type { RecordedParameter, RecordedValue } from '../../../src/recording/recorder.js';
+import { MAX_CELL_CHARS, ReplayPacingError, replayTimeline, resultRowLines, showValue, type ReplayPacing } from '../../../src/recording/replay-timeline.js';
 import type { DecodedEvent, OperationPayload, OutcomePayload } from '../../../src/recording/session-query.js';
 
 const T0 = Date.UTC(2025, 0, 1, 9, 0, 0);
@@ -175,5 +175,69 @@ describe('replayTimeline', () => {
     expect(steps.at(-1)).toEqual({ delayMs: 0, seq: null, text: '\n(session still open: replayed what is recorded so far)' });
     expect(steps).toHaveLength(3);
     expect(replayTimeline([], REAL_TIME)).toEqual([]);
+  });
+});
+
+describe('recorded result rows', () => {
+  /** The text of the outcome step of a one-statement session. */
+  function outcomeText(more: Partial<OutcomePayload>): string {
+    const steps = replayTimeline(recording([0, START], [1, op('SELECT …')], [2, outcome(2, more)]), REAL_TIME);
+    return steps[2]?.text ?? '';
+  }
+
+  it('are printed under their statement as psql prints a result: centred names, aligned cells, NULL as NULL', () => {
+    const text = outcomeText({ command: 'SELECT 2', rows: 2, columns: ['id', 'email'], resultRows: [['1', '[EMAIL]'], ['22', null]] });
+    expect(text).toBe([' id |  email', '----+---------', ' 1  | [EMAIL]', ' 22 | NULL', '(2 rows)', 'Time: 3 ms'].join('\n'));
+  });
+
+  it('say when only the first rows were recorded, and come before the error that ended the result', () => {
+    expect(outcomeText({ command: 'SELECT 120', rows: 120, columns: ['n'], resultRows: [['1'], ['2']] })).toBe(
+      [' n', '---', ' 1', ' 2', '(first 2 of 120 rows recorded)', '(120 rows)', 'Time: 3 ms'].join('\n'),
+    );
+    expect(outcomeText({ rows: 1, columns: ['n'], resultRows: [['1']], error: { code: '22012', message: 'division by zero' } })).toBe(
+      [' n', '---', ' 1', 'ERROR:  22012: division by zero', 'Time: 3 ms'].join('\n'),
+    );
+  });
+
+  it('name columns psql\'s way when names are missing, and print nothing without rows or columns', () => {
+    expect(resultRowLines({ operationSeq: 2, durationMs: 0, rows: 1, resultRows: [['a', 'b']] })).toEqual([' ?column? | ?column?', '----------+----------', ' a        | b']);
+    expect(resultRowLines({ operationSeq: 2, durationMs: 0, rows: 2, columns: ['x'], resultRows: [['a', 'b'], ['c']] })).toEqual([' x | ?column?', '---+----------', ' a | b', ' c |']);
+    expect(resultRowLines({ operationSeq: 2, durationMs: 0, rows: 3, columns: [], resultRows: [[], []] })).toEqual([]);
+    expect(resultRowLines({ operationSeq: 2, durationMs: 0, rows: 0, columns: ['x'] })).toEqual([]);
+  });
+
+  it('escape hostile values and column names, tabs included, and keep the table aligned on the escaped text', () => {
+    const lines = resultRowLines({
+      operationSeq: 2,
+      durationMs: 0,
+      rows: 2,
+      columns: ['na\u001b]0;pwned\u0007me', 'v'],
+      resultRows: [['\u001b[2J', 'a\tb'], ['\u202eevil', 'l1\nl2']],
+    });
+    expect(lines).toEqual([
+      ' na\\x1b]0;pwned\\x07me |   v',
+      '----------------------+--------',
+      ' \\x1b[2J              | a\\tb',
+      ' \\u202eevil           | l1\\nl2',
+    ]);
+    for (const line of lines) expect(line).not.toMatch(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\t]/u);
+  });
+
+  it('shorten long values, mark values cut when recorded, and show binary values as \\x and hex', () => {
+    const cases: [RecordedValue, string][] = [
+      [null, 'NULL'],
+      ['', ''],
+      ['x'.repeat(MAX_CELL_CHARS), 'x'.repeat(MAX_CELL_CHARS)],
+      ['x'.repeat(50), `${'x'.repeat(MAX_CELL_CHARS - 1)}…`],
+      ['🚀'.repeat(50), `${'🚀'.repeat(MAX_CELL_CHARS - 1)}…`],
+      [{ text: 'abc', totalChars: 5000 }, 'abc…'],
+      [{ base64: 'AAH/' }, '\\x0001ff'],
+      [{ base64: Buffer.alloc(18, 0xab).toString('base64') }, `\\x${'ab'.repeat(18)}`],
+      [{ base64: Buffer.alloc(19, 0xab).toString('base64') }, `\\x${'ab'.repeat(18)}…`],
+      [{ base64: Buffer.alloc(1_000_000, 0xcd).toString('base64') }, `\\x${'cd'.repeat(18)}…`],
+      [{ base64: 'AAE=', totalBytes: 900 }, '\\x0001…'],
+    ];
+    for (const [value, shown] of cases) expect(showValue(value)).toBe(shown);
+    for (const [value] of cases) expect([...showValue(value)].length).toBeLessThanOrEqual(MAX_CELL_CHARS);
   });
 });
