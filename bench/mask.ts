@@ -15,6 +15,12 @@
  *    with the default detectors reading national phone numbers of the corpus' regions.
  *    Target: ≥ 0.99 precision and recall for every structured type.
  *
+ * 3. End to end: a large SELECT (BENCH_MASK_ROWS, 1,000,000 rows × 5 text columns) read
+ *    with psql directly, through the gateway without masking and through it with masking
+ *    (a column rule plus the default detectors), interleaved, BENCH_MASK_E2E_RUNS (3) times.
+ *    Targets: masked ≤ 2× the direct time (medians); the gateway's RSS stays under 200 MB.
+ *    BENCH_MASK_E2E=0 skips it.
+ *
  * Env: BENCH_MASK_SEED (20250601), BENCH_MASK_DOCUMENTS (8000: quality corpus),
  * BENCH_MASK_THROUGHPUT_DOCUMENTS (8000), BENCH_MASK_SENSITIVE_RATE (percent of
  * sentences/records/tables carrying sensitive values in the throughput text; 4),
@@ -22,6 +28,7 @@
  */
 import { DEFAULT_DETECTORS, defaultDetectors } from '../src/masking/registry.js';
 import { generateCorpus, type LabelledDocument } from './mask/corpus.js';
+import { measureEndToEnd } from './mask/end-to-end.js';
 import { scoreDetectors, type DetectorScore } from './mask/quality.js';
 import { measureThroughput, sensitiveShare, textShapes } from './mask/throughput.js';
 import { PHONE_REGIONS } from './mask/values.js';
@@ -46,7 +53,7 @@ const STRUCTURED = new Set([
   'stripe-key', 'google-api-key', 'private-key', 'jwt',
 ]);
 
-type Section = () => string[];
+type Section = () => string[] | Promise<string[]>;
 
 const ratio = (value: number): string => fmt(value, 4);
 
@@ -123,10 +130,48 @@ function throughputSection(): string[] {
   return missed;
 }
 
-const SECTIONS: readonly Section[] = [throughputSection, qualitySection];
+const TARGET_E2E_RATIO = 2;
+const TARGET_RSS_BYTES = 200e6;
 
-function main(): void {
-  const missed = SECTIONS.flatMap((section) => section());
+async function endToEndSection(): Promise<string[]> {
+  if (process.env['BENCH_MASK_E2E'] === '0') return [];
+  const rows = intEnv('BENCH_MASK_ROWS', 1_000_000, 1);
+  const runs = intEnv('BENCH_MASK_E2E_RUNS', 3, 1);
+  console.log(`## End to end (psql, ${fmt(rows)} rows × 5 text columns, ${runs} interleaved runs per path)\n`);
+  const result = await measureEndToEnd({ rows, runs });
+  const paths = ['direct', 'gateway, no masking', 'gateway, masking'] as const;
+  const medianOf = (p: string): number => median(result.runs.filter((r) => r.path === p).map((r) => r.seconds));
+  const direct = medianOf('direct');
+  const missed: string[] = [];
+  const table = paths.map((p) => {
+    const of = result.runs.filter((r) => r.path === p);
+    const seconds = medianOf(p);
+    const peaks = of.map((r) => r.gatewayPeakRss).filter((v): v is number => v !== undefined);
+    const peak = peaks.length === 0 ? undefined : Math.max(...peaks);
+    const bytes = of[0]!.outputBytes;
+    const leaked = Math.max(...of.map((r) => r.leakedEmails));
+    if (p === 'gateway, masking') {
+      if (seconds / direct > TARGET_E2E_RATIO) missed.push(`end to end: masked ${fmt(seconds / direct, 2)}× direct (target ≤ ${TARGET_E2E_RATIO}×)`);
+      if (leaked > 0) missed.push(`end to end: ${leaked} e-mail addresses passed the masking gateway`);
+    }
+    if (peak !== undefined && peak >= TARGET_RSS_BYTES) missed.push(`end to end, ${p}: gateway RSS peaked at ${mb(peak)} (target < ${mb(TARGET_RSS_BYTES)})`);
+    return [p, fmt(seconds, 2), fmt(seconds / direct, 2), fmt(bytes / 1e6 / seconds, 1), peak === undefined ? '—' : mb(peak), fmt(leaked)];
+  });
+  console.log(`Query \`${result.query}\`; table ${mb(result.tableBytes)} on disk; output ${mb(result.runs[0]!.outputBytes)} per read.\n`);
+  console.log(
+    markdownTable(['path', 'seconds (median)', '× direct', 'output MB/s', 'gateway peak RSS', 'e-mails in output'], table, [
+      'left', 'right', 'right', 'right', 'right', 'right',
+    ]),
+  );
+  console.log('');
+  return missed;
+}
+
+const SECTIONS: readonly Section[] = [throughputSection, qualitySection, endToEndSection];
+
+async function main(): Promise<void> {
+  const missed: string[] = [];
+  for (const section of SECTIONS) missed.push(...(await section()));
   if (missed.length === 0) console.log('all targets met');
   else {
     console.log(`TARGETS MISSED:\n${missed.map((m) => `  - ${m}`).join('\n')}`);
@@ -134,4 +179,4 @@ function main(): void {
   }
 }
 
-main();
+await main();

@@ -25,6 +25,10 @@ export interface GatewayConfigOptions {
   readonly group: string;
   /** Statement rules for the connection (see policy.ts): the example's read-only policy. */
   readonly policy: BenchPolicy;
+  /** Masking profiles in config-file syntax, all applied to the connection. */
+  readonly masking?: readonly Record<string, unknown>[];
+  /** A second connection to the same target, named so, without masking. */
+  readonly unmaskedConnection?: string;
 }
 
 /** Writes the YAML config and returns its text (secret-free: the password is an env reference). */
@@ -39,9 +43,8 @@ export function writeGatewayConfig(options: GatewayConfigOptions): string {
     listen: {
       postgres: { address: `127.0.0.1:${options.port}`, tls: { mode: 'disable' }, auth_timeout: '60s' },
     },
-    connections: [
-      {
-        name: options.connection,
+    connections: [options.connection, ...(options.unmaskedConnection === undefined ? [] : [options.unmaskedConnection])].map((name) => ({
+        name,
         type: 'postgres',
         target: {
           host: '127.0.0.1',
@@ -55,8 +58,9 @@ export function writeGatewayConfig(options: GatewayConfigOptions): string {
         access: { groups: [options.group] },
         rules: policy.rules.map((r) => r.name),
         default: policy.defaultEffect,
-      },
-    ],
+        ...(options.masking === undefined || name !== options.connection ? {} : { masking: options.masking.map((m) => m['name']) }),
+      })),
+    ...(options.masking === undefined ? {} : { masking: options.masking }),
     ...(policy.sql ? { sql: policy.sql } : {}),
     rules: policy.rules,
   };

@@ -112,7 +112,11 @@ Portcullis demo is running.
 As an agent, get a short-lived access token and connect with it as the password:
 
   export PGPASSWORD=$(${bin} token --issuer ${idp.issuer} --client-id agent --client-secret agent-secret)
-  psql "host=${gw.address} port=${gw.port} dbname=demo user=agent sslmode=disable" -c 'SELECT full_name, email FROM customers LIMIT 5'
+  psql "host=${gw.address} port=${gw.port} dbname=demo user=agent sslmode=disable" -c 'SELECT full_name, email, card_number, phone, lower(email) AS lowered FROM customers LIMIT 5'
+
+Agents see customers' data masked (profile "pii-for-agents"): emails [EMAIL], card numbers
+**** **** **** 1111, phones [PHONE] — also when computed from (lower(email)) or renamed.
+The database is unchanged; the recording keeps the masked rows (record.result_rows).
 
 The demo connection is read-only for agents (see the rules in ${path.relative(process.cwd(), file)}). A write is refused
 before it reaches the database, with the rule and what to do next:

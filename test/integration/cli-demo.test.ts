@@ -76,6 +76,19 @@ describe('portcullis demo (npm start)', () => {
     }
   });
 
+  it('prints a query that shows agents the customers\' emails, cards and phones masked', async () => {
+    const tokenLine = printed.split('\n').find((l) => l.includes('export PGPASSWORD='))!;
+    const tokenCommand = /\$\((.*)\)/.exec(tokenLine)![1]!;
+    const token = (await exec('sh', ['-c', tokenCommand], { cwd: ROOT })).stdout.trim();
+    const psqlLine = printed.split('\n').find((l) => l.includes('dbname=demo ') && l.includes('lower(email)'))!.trim();
+    const { stdout } = await exec('sh', ['-c', psqlLine], { cwd: ROOT, env: { ...process.env, PGPASSWORD: token } });
+    expect(stdout).toContain('[EMAIL]');
+    expect(stdout).toContain('[PHONE]');
+    expect(stdout).toMatch(/\*\*\*\* \*\*\*\* \*\*\*\* \d{4}/);
+    expect(stdout).not.toContain('@example.com');
+    expect(stdout).not.toMatch(/202-555/);
+  });
+
   it('prints commands that work: get a token, connect, query the seeded data', async () => {
     const tokenLine = printed.split('\n').find((l) => l.includes('export PGPASSWORD='))!;
     const tokenCommand = /\$\((.*)\)/.exec(tokenLine)![1]!;

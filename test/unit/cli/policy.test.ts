@@ -222,3 +222,31 @@ describe('portcullis policy check with a stand-in inspector (facts level)', () =
     expect(seen.at(-1)).toEqual([]);
   });
 });
+
+describe('policy check: masking', () => {
+  it('shows, per output column, which mask applies and why', async () => {
+    const r = await check(agent('SELECT lower(email) AS l, full_name, card_number FROM customers'));
+    expect(r.code).toBe(0);
+    const masking = (r.json as unknown as { masking: { profiles: string[]; catalog: string; statements: Array<{ columns: unknown }> } }).masking;
+    expect(masking.profiles).toEqual(['pii-for-agents']);
+    expect(masking.catalog).toBe('none');
+    expect(masking.statements[0]!.columns).toEqual([
+      { position: 1, masked: true, strategy: 'redact', derived: true, source: 'public.customers.email', rule: expect.stringContaining('public.customers.email') },
+      { position: 2, masked: false },
+      { position: 3, masked: true, strategy: 'partial', derived: false, source: 'public.customers.card_number', rule: expect.stringContaining('card_number') },
+    ]);
+  });
+
+  it('denies what the masking policy refuses, naming the rule', async () => {
+    const r = await check(agent('DECLARE c CURSOR FOR SELECT email FROM customers'));
+    expect(r.code).toBe(1);
+    expect(r.json?.effect).toBe('deny');
+    expect(r.json?.rule).toContain('public.customers.email');
+    expect(r.json?.reason).toContain('email');
+  });
+
+  it('has no masking section for an identity no profile applies to', async () => {
+    const r = await check(['--config', EXAMPLE, '--connection', 'demo', '--subject', 'x', '--group', 'auditors', '--sql', 'SELECT email FROM customers']);
+    expect(r.json).not.toHaveProperty('masking');
+  });
+});
