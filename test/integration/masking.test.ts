@@ -397,3 +397,61 @@ describe('statements prepared through the protocol and run from SQL', () => {
     }
   });
 });
+
+/**
+ * Attempts to read a masked column no content detector recognises (password_hash, strategy
+ * null) by reshaping the query: each must yield only NULLs, or be refused.
+ */
+describe('bypass attempts (regression suite)', () => {
+  const reshapings = [
+    'SELECT (SELECT password_hash FROM people WHERE id = 1) AS v',
+    'SELECT password_hash::bytea AS v FROM people WHERE id = 1',
+    "SELECT encode(password_hash::bytea, 'hex') AS v FROM people WHERE id = 1",
+    'SELECT to_json(p)::text AS v FROM people p WHERE id = 1',
+    'SELECT jsonb_agg(p)::text AS v FROM people p',
+    "SELECT format('%s', password_hash) AS v FROM people WHERE id = 1",
+    "SELECT array_to_string(ARRAY[password_hash], '') AS v FROM people WHERE id = 1",
+    'SELECT md5(password_hash) AS v FROM people WHERE id = 1',
+    "SELECT password_hash AS v FROM people WHERE id = 1 UNION ALL SELECT 'x' WHERE false",
+    'SELECT (p).password_hash AS v FROM people p WHERE id = 1',
+    "SELECT translate(password_hash, 'a', 'b') AS v FROM people WHERE id = 1",
+    'SELECT v FROM people AS t(i, e, c, s, v) WHERE i = 1',
+    'WITH RECURSIVE r(v, n) AS (SELECT password_hash, 1 FROM people WHERE id = 1 UNION ALL SELECT v, n + 1 FROM r WHERE n < 2) SELECT v FROM r',
+    'SELECT v FROM people, LATERAL (SELECT password_hash || \'\' AS v) l WHERE id = 1',
+    'SELECT row(password_hash)::text AS v FROM people WHERE id = 1',
+    "SELECT (string_to_array(password_hash, '-'))[1] AS v FROM people WHERE id = 1",
+    'SELECT max(password_hash) AS v FROM people',
+    'SELECT first_value(password_hash) OVER () AS v FROM people',
+    'SELECT CASE WHEN id = 1 THEN password_hash END AS v FROM people WHERE id = 1',
+    'SELECT coalesce(NULL, password_hash) AS v FROM people WHERE id = 1',
+    "SELECT xmlelement(name x, password_hash)::text AS v FROM people WHERE id = 1",
+  ];
+
+  it.each(reshapings)('%s', async (sql) => {
+    const client = await stack.connect();
+    try {
+      const result = await client.query(sql).then(
+        (r) => r.rows as Array<Record<string, unknown>>,
+        (err: pg.DatabaseError) => err,
+      );
+      if (result instanceof Error) {
+        expect(result.code, result.message).toBe('42501');
+        return;
+      }
+      expect(result.length).toBeGreaterThan(0);
+      for (const row of result) expect(row['v'], JSON.stringify(row)).toBeNull();
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('COPY of a reshaped masked column carries no value', async () => {
+    const env = { ...process.env, PGPASSWORD: await stack.token() };
+    const conn = `host=127.0.0.1 port=${stack.port} dbname=demo user=agent sslmode=disable`;
+    const out = await run('psql', [conn, '-X', '-c', 'COPY (SELECT upper(password_hash) FROM people ORDER BY id) TO STDOUT'], { env }).then(
+      (r) => r.stdout,
+      (err: { stderr: string }) => err.stderr,
+    );
+    expect(out.toLowerCase()).not.toContain('hash-of');
+  });
+});
