@@ -19,7 +19,7 @@
  *    with psql directly, through the gateway without masking and through it with masking
  *    (a column rule plus the default detectors), interleaved, BENCH_MASK_E2E_RUNS (3) times.
  *    Targets: masked ≤ 2× the direct time (medians); the gateway's RSS stays under 200 MB.
- *    BENCH_MASK_E2E=0 skips it.
+ *    BENCH_MASK_E2E=0 skips it; BENCH_MASK_PROFILE=1 adds a CPU profile of the gateway.
  *
  * Env: BENCH_MASK_SEED (20250601), BENCH_MASK_DOCUMENTS (8000: quality corpus),
  * BENCH_MASK_THROUGHPUT_DOCUMENTS (8000), BENCH_MASK_SENSITIVE_RATE (percent of
@@ -138,7 +138,7 @@ async function endToEndSection(): Promise<string[]> {
   const rows = intEnv('BENCH_MASK_ROWS', 1_000_000, 1);
   const runs = intEnv('BENCH_MASK_E2E_RUNS', 3, 1);
   console.log(`## End to end (psql, ${fmt(rows)} rows × 5 text columns, ${runs} interleaved runs per path)\n`);
-  const result = await measureEndToEnd({ rows, runs });
+  const result = await measureEndToEnd({ rows, runs, profile: process.env['BENCH_MASK_PROFILE'] === '1' });
   const paths = ['direct', 'gateway, no masking', 'gateway, masking'] as const;
   const medianOf = (p: string): number => median(result.runs.filter((r) => r.path === p).map((r) => r.seconds));
   const direct = medianOf('direct');
@@ -163,6 +163,11 @@ async function endToEndSection(): Promise<string[]> {
       'left', 'right', 'right', 'right', 'right', 'right',
     ]),
   );
+  if (result.profile !== undefined) {
+    const p = result.profile;
+    console.log(`\nGateway CPU profile of one masked read (--cpu-prof): busy ${fmt(p.busyMs / 1000, 2)} s of ${fmt(p.wallMs / 1000, 2)} s, GC ${fmt((100 * p.gcMs) / p.busyMs, 1)}% of busy.\n`);
+    console.log(markdownTable(['function', 'location', 'self %', 'total %'], p.bySelf.map((h) => [h.name, h.where, fmt(100 * h.selfShare, 1), fmt(100 * h.totalShare, 1)]), ['left', 'left', 'right', 'right']));
+  }
   console.log('');
   return missed;
 }

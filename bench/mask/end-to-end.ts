@@ -12,12 +12,15 @@ import { fileURLToPath } from 'node:url';
 import { startEmbeddedPostgres } from '../../src/demo/embedded-postgres.js';
 import { startDevIdp } from '../../src/identity/dev-idp.js';
 import { fetchAccessToken } from '../../src/identity/token-client.js';
+import { summariseCpuProfile, type ProfileSummary } from '../support/cpuprofile.js';
 import { startGatewayProcess, writeGatewayConfig } from '../support/gateway.js';
 import { freePort, pgEnv, rssBytes, run } from '../support/process.js';
 
 export interface EndToEndSettings {
   readonly rows: number;
   readonly runs: number;
+  /** Run the gateway under --cpu-prof and summarise where its time went during the masked reads. */
+  readonly profile: boolean;
 }
 
 export interface EndToEndRun {
@@ -33,6 +36,7 @@ export interface EndToEndRun {
 
 export interface EndToEndResult {
   readonly runs: readonly EndToEndRun[];
+  readonly profile: ProfileSummary | undefined;
   readonly query: string;
   readonly tableBytes: number;
 }
@@ -109,7 +113,9 @@ export async function measureEndToEnd(settings: EndToEndSettings): Promise<EndTo
       policy: { source: 'bench/mask/end-to-end.ts', rules: [], defaultEffect: 'allow', tables: [], sql: undefined },
       masking: MASKING,
     });
-    gateway = await startGatewayProcess({ root, configFile, port, targetPassword: DB_PASSWORD });
+    const profileDir = path.join(work, 'profile');
+    const nodeFlags = settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=gateway.cpuprofile'] : [];
+    gateway = await startGatewayProcess({ root, configFile, port, targetPassword: DB_PASSWORD, nodeFlags });
     const token = (await fetchAccessToken({ issuer: idp.issuer, clientId: AGENT.clientId, clientSecret: AGENT.clientSecret })).accessToken;
     const direct = { env: pgEnv({ PGPASSWORD: DB_PASSWORD }), conninfo: `host=127.0.0.1 port=${postgres.port} dbname=app user=bench_user` };
     const through = (db: string): { env: NodeJS.ProcessEnv; conninfo: string } => ({
@@ -124,14 +130,24 @@ export async function measureEndToEnd(settings: EndToEndSettings): Promise<EndTo
     // One untimed read each warms the caches (shared buffers, the gateway's JIT).
     for (const p of paths) await timedRead(p.env, p.conninfo, undefined);
     const runs: EndToEndRun[] = [];
+    const maskedWindows: Array<{ fromUs: number; toUs: number }> = [];
+    const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
     for (let i = 0; i < settings.runs; i++) {
       // Interleaved, so drift in machine load affects every path alike.
       for (const p of paths) {
+        const fromUs = nowUs();
         const r = await timedRead(p.env, p.conninfo, p.pid);
+        if (p.path === 'gateway, masking') maskedWindows.push({ fromUs, toUs: nowUs() });
         runs.push({ path: p.path, seconds: r.seconds, gatewayPeakRss: r.peak, outputBytes: r.bytes, leakedEmails: r.leaked });
       }
     }
-    return { runs, query: QUERY, tableBytes: Number((size as { bytes: string | number }).bytes) };
+    let profile: ProfileSummary | undefined;
+    if (settings.profile) {
+      await gateway.service.stop(30_000);
+      // The first masked read's window: the profile's summary counts one contiguous span.
+      profile = summariseCpuProfile(path.join(profileDir, 'gateway.cpuprofile'), root, maskedWindows[0]);
+    }
+    return { runs, profile, query: QUERY, tableBytes: Number((size as { bytes: string | number }).bytes) };
   } finally {
     await gateway?.service.stop();
     await idp.close();
