@@ -135,6 +135,8 @@ function maskValue(
 ): MaskedValue {
   const mask = action.kind === 'mask' ? action.mask : undefined;
   if (action.format === 1) return maskBinaryValue(body.subarray(start, end), action.cls, mask, textTypeOids, masker, 0);
+  // The hot case under column rules: a redacted column's value is replaced unread.
+  if (mask !== undefined && !masker.readsValue(mask)) return toBytes(maskTextValue('', action.cls, mask, masker));
   const text = body.toString('utf8', start, end);
   if (mask === undefined && !validUtf8(text, body, start, end)) return null;
   return toBytes(maskTextValue(text, action.cls, mask, masker));

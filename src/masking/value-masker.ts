@@ -117,6 +117,12 @@ export class ValueMasker {
   }
 
   /** A whole value under a column rule (a `partial` on a derived value redacts). */
+  /** False when `maskColumn` does not look at the value (redact, null): callers may skip decoding it. */
+  readsValue(output: OutputMask): boolean {
+    const { strategy } = output.mask;
+    return (strategy === 'partial' && !output.derived) || (strategy === 'hash' && this.hashKey !== undefined);
+  }
+
   maskColumn(text: string, output: OutputMask): string | null {
     const { strategy, label } = output.mask;
     if (!this.checkedLabels.has(label)) this.checkLabel(label, `column rule ${output.mask.rule}`);

@@ -100,6 +100,23 @@ describe('config check', () => {
     for (const secret of ['token-in-url', 'hook-secret-value-long-enough']) expect(out).not.toContain(secret);
   });
 
+  it('summarizes masking profiles and what connections record, never printing the hash key', async () => {
+    vi.stubEnv('PC_TEST_DB_PASSWORD', 'env-password-value');
+    vi.stubEnv('PC_TEST_HOST', 'secret-host-value');
+    vi.stubEnv('PC_TEST_MASK_KEY', 'mask-key-value-0123456789');
+    const extra =
+      CONFIG.replace('    access: { groups: [agents] }\n', '    access: { groups: [agents] }\n    masking: [pii]\n    record: { result_rows: 10 }\n') +
+      'masking:\n  - name: pii\n    for: { groups: [agents] }\n    columns: { "*.*.ssn": hash }\n    hash_key: ${env:PC_TEST_MASK_KEY}\n';
+    const dir = tempDir({ 'p.yaml': extra, 'user.txt': 'secret-user-value\n' });
+    const io = captureIo();
+    expect(await configCheckCommand.run(args({}, [join(dir, 'p.yaml')]), io, never)).toBe(ExitCode.ok);
+    const out = io.stdout();
+    expect(out).toContain('  masking: pii\n  record: first 10 result rows of each statement (masked)\n');
+    expect(out).toContain('masking profile pii: for groups agents; detectors default; strategy redact\n  columns: *.*.ssn hash\n');
+    expect(out).toContain('hash_key: <secret from env:PC_TEST_MASK_KEY>');
+    expect(out).not.toContain('mask-key-value');
+  });
+
   it('accepts --config, and PORTCULLIS_CONFIG when no file is given', async () => {
     vi.stubEnv('PC_TEST_DB_PASSWORD', 'x');
     vi.stubEnv('PC_TEST_HOST', 'h');
