@@ -115,7 +115,8 @@ export async function measureEndToEnd(settings: EndToEndSettings): Promise<EndTo
     });
     const profileDir = path.join(work, 'profile');
     const nodeFlags = settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=gateway.cpuprofile'] : [];
-    gateway = await startGatewayProcess({ root, configFile, port, targetPassword: DB_PASSWORD, nodeFlags });
+    const extra = process.env['BENCH_MASK_NODE_FLAGS']?.split(' ').filter((f) => f !== '') ?? [];
+    gateway = await startGatewayProcess({ root, configFile, port, targetPassword: DB_PASSWORD, nodeFlags: [...nodeFlags, ...extra] });
     const token = (await fetchAccessToken({ issuer: idp.issuer, clientId: AGENT.clientId, clientSecret: AGENT.clientSecret })).accessToken;
     const direct = { env: pgEnv({ PGPASSWORD: DB_PASSWORD }), conninfo: `host=127.0.0.1 port=${postgres.port} dbname=app user=bench_user` };
     const through = (db: string): { env: NodeJS.ProcessEnv; conninfo: string } => ({
