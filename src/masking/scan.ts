@@ -31,8 +31,8 @@ interface ScannerRule {
   /** A pattern rule, compiled, or a finder rule as it is. */
   readonly rule: CompiledRule | FinderRule;
   readonly minLength: number;
-  /** Index into `Scanner.prefilters`, or -1. */
-  readonly prefilter: number;
+  /** Indices into `Scanner.prefilters`, in the order they are tested; all must pass. */
+  readonly prefilters: readonly number[];
 }
 
 interface Scanner {
@@ -73,8 +73,7 @@ function scannerFor(detectors: readonly Detector[]): Scanner {
   if (scanner === undefined) {
     const prefilters: RegExp[] = [];
     const prefilterIndex = new Map<string, number>();
-    const indexOf = (prefilter: RegExp | undefined): number => {
-      if (prefilter === undefined) return -1;
+    const indexOf = (prefilter: RegExp): number => {
       const flags = prefilter.flags.replace(ITERATION_FLAGS, '');
       const key = `/${prefilter.source}/${flags}`;
       let index = prefilterIndex.get(key);
@@ -89,7 +88,7 @@ function scannerFor(detectors: readonly Detector[]): Scanner {
         detector,
         rule: 'find' in rule ? rule : compileRule(rule),
         minLength: rule.minLength ?? 1,
-        prefilter: indexOf(rule.prefilter),
+        prefilters: (rule.prefilter === undefined ? [] : Array.isArray(rule.prefilter) ? rule.prefilter : [rule.prefilter]).map(indexOf),
       })),
     );
     scanner = { rules, prefilters };
@@ -224,15 +223,15 @@ export function scan(text: string, detectors: readonly Detector[]): Finding[] {
   let tested = 0;
   let passed = 0;
   let candidates: Candidates | undefined;
-  for (const { detector, rule, minLength, prefilter } of scanner.rules) {
+  rules: for (const { detector, rule, minLength, prefilters } of scanner.rules) {
     if (text.length < minLength) continue;
-    if (prefilter >= 0) {
+    for (const prefilter of prefilters) {
       const bit = prefilter < 31 ? 1 << prefilter : 0;
       if ((tested & bit) === 0) {
         tested |= bit;
         if (scanner.prefilters[prefilter]!.test(text)) passed |= bit;
-        else continue;
-      } else if ((passed & bit) === 0) continue;
+        else continue rules;
+      } else if ((passed & bit) === 0) continue rules;
     }
     candidates ??= new Candidates(text);
     if ('find' in rule) {

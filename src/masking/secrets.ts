@@ -4,20 +4,22 @@
  * leaked is itself a hint worth hiding.
  */
 import type { Detector } from './detector.js';
-import { anyCase, NOT_AFTER_TOKEN, NOT_BEFORE_TOKEN, pattern } from './detector.js';
+import { anyCase, NOT_AFTER_TOKEN, NOT_BEFORE_TOKEN, pattern, SECRET_WORD, TEXT_MARKERS, VENDOR_PREFIXES } from './detector.js';
 
 /**
- * What every vendor token starts with, as the prefilter all their rules share: one test
- * rules them all out for the (many) texts that hold none, where one prefilter per vendor
- * would cost a test each.
+ * What every vendor token starts with, as the prefilter all their rules share (after the
+ * markers of all text detectors): one test rules them all out for the texts that hold
+ * none, where one prefilter per vendor would cost a test each.
  */
-const VENDOR_PREFIXES = /AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox[baprs]-|[rs]k_live_|AIza|-----BEGIN /;
+const VENDOR_TOKEN = [TEXT_MARKERS, VENDOR_PREFIXES];
+/** The key of an assignment, and the context of an AWS secret key, hold a secret word. */
+const SECRET_WORDS = [TEXT_MARKERS, new RegExp(SECRET_WORD)];
 
 /** `minLength`: the shortest token of the vendor's shape. */
 const token = (name: string, body: string, minLength: number, confidence = 0.99): Detector => ({
   name,
   label: 'SECRET',
-  rules: [{ pattern: pattern(`${NOT_AFTER_TOKEN}${body}${NOT_BEFORE_TOKEN}`), confidence, minLength, prefilter: VENDOR_PREFIXES }],
+  rules: [{ pattern: pattern(`${NOT_AFTER_TOKEN}${body}${NOT_BEFORE_TOKEN}`), confidence, minLength, prefilter: VENDOR_TOKEN }],
 });
 
 export const awsAccessKeyDetector = token('aws-access-key', '(?:AKIA|ASIA)[A-Z0-9]{16}', 20, 0.95);
@@ -38,6 +40,7 @@ export const awsSecretKeyDetector: Detector = {
       context: { words: new RegExp(`(?<![A-Za-z])${anyCase(['secret'])}`), before: 60 },
       confidence: 0.7,
       minLength: 40,
+      prefilter: SECRET_WORDS,
     },
   ],
 };
@@ -46,8 +49,8 @@ export const githubTokenDetector: Detector = {
   name: 'github-token',
   label: 'SECRET',
   rules: [
-    { pattern: pattern(`${NOT_AFTER_TOKEN}gh[pousr]_[A-Za-z0-9]{36}${NOT_BEFORE_TOKEN}`), confidence: 0.99, minLength: 40, prefilter: VENDOR_PREFIXES },
-    { pattern: pattern(`${NOT_AFTER_TOKEN}github_pat_[A-Za-z0-9_]{22,}${NOT_BEFORE_TOKEN}`), confidence: 0.99, minLength: 33, prefilter: VENDOR_PREFIXES },
+    { pattern: pattern(`${NOT_AFTER_TOKEN}gh[pousr]_[A-Za-z0-9]{36}${NOT_BEFORE_TOKEN}`), confidence: 0.99, minLength: 40, prefilter: VENDOR_TOKEN },
+    { pattern: pattern(`${NOT_AFTER_TOKEN}github_pat_[A-Za-z0-9_]{22,}${NOT_BEFORE_TOKEN}`), confidence: 0.99, minLength: 33, prefilter: VENDOR_TOKEN },
   ],
 };
 
@@ -65,7 +68,7 @@ export const privateKeyDetector: Detector = {
       pattern: pattern('-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\\s\\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----'),
       confidence: 1,
       minLength: 52, // the two armour lines alone
-      prefilter: VENDOR_PREFIXES,
+      prefilter: VENDOR_TOKEN,
     },
   ],
 };
@@ -77,7 +80,6 @@ export const privateKeyDetector: Detector = {
  * describe a secret rather than hold it (`private_key_id`, `token_type`,
  * `password_expires_at`) are not assignments of one.
  */
-const SECRET_WORD = anyCase(['password', 'passwd', 'pwd', 'secret', 'token', 'api[_-]?key', 'access[_-]?key', 'private[_-]?key']);
 const SECRET_KEY =
   `${SECRET_WORD}[A-Za-z0-9_.-]*` +
   `(?<![_.-]${anyCase(['id', 'ids', 'name', 'type', 'url', 'uri', 'path', 'file', 'hint', 'length', 'expiry', 'expires', 'expires_in', 'expires_at', 'ttl'])})`;
@@ -97,7 +99,7 @@ export const secretAssignmentDetector: Detector = {
       ),
       confidence: 0.6,
       minLength: 5, // pwd=x
-      prefilter: new RegExp(SECRET_WORD),
+      prefilter: SECRET_WORDS,
     },
   ],
 };

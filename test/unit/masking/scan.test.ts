@@ -121,6 +121,28 @@ describe('scan', () => {
     expect(found('#b', [finder])).toEqual([['f', '#b']]);
   });
 
+  it('runs a rule with several prefilters only when all of them match', () => {
+    const searched: string[] = [];
+    // Each finder reports its own letter, so a run shows which rules got past their prefilters.
+    const letter = (name: string): Detector => ({
+      name,
+      label: name.toUpperCase(),
+      rules: [
+        {
+          find: (text) => (searched.push(name), [{ start: text.indexOf(name), end: text.indexOf(name) + 1, confidence: 0.5 }]),
+          prefilter: [/#/, new RegExp(name)],
+        },
+      ],
+    });
+    const detectors = [letter('a'), letter('b')];
+    expect(spans('a b', detectors)).toEqual([]);
+    expect(searched).toEqual([]);
+    expect(spans('#a', detectors)).toEqual([['a', 1, 2]]);
+    expect(searched).toEqual(['a']);
+    expect(spans('#ab', detectors)).toEqual([['a', 1, 2], ['b', 2, 3]]);
+    expect(searched).toEqual(['a', 'a', 'b']);
+  });
+
   it('is reentrant: a validator may scan with the very rule it validates for', () => {
     let depth = 0;
     const inner: string[][] = [];
