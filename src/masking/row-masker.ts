@@ -102,6 +102,9 @@ export function maskDataRow(body: Buffer, plan: RowMaskPlan, masker: ValueMasker
   }
   if (plan.passthrough) return undefined;
   let changes: MaskedValue[] | undefined;
+  // Plain text columns are scanned together, once per row (see ValueMasker.maskPlainContents).
+  const textColumns: number[] = [];
+  const texts: string[] = [];
   let pos = 2;
   for (let i = 0; i < count; i++) {
     const length = valueLength(body, pos);
@@ -110,11 +113,22 @@ export function maskDataRow(body: Buffer, plan: RowMaskPlan, masker: ValueMasker
     const action = plan.columns[i]!;
     let masked: MaskedValue;
     if (action.kind === 'null') masked = null;
-    else if (action.kind !== 'pass') masked = maskValue(body, pos, pos + length, action, plan.textTypeOids, masker);
+    else if (action.kind === 'scan' && action.cls === 'text') {
+      const text = body.toString('utf8', pos, pos + length);
+      if (validUtf8(text, body, pos, pos + length)) {
+        textColumns.push(i);
+        texts.push(text);
+      } else masked = null;
+    } else if (action.kind !== 'pass') masked = maskValue(body, pos, pos + length, action, plan.textTypeOids, masker);
     if (masked !== undefined) (changes ??= new Array<MaskedValue>(count))[i] = masked;
     pos += length;
   }
   if (pos !== body.length) throw new MalformedRowError('DataRow has bytes after its last column');
+  if (texts.length > 0) {
+    masker.maskPlainContents(texts).forEach((masked, k) => {
+      if (masked !== undefined) (changes ??= new Array<MaskedValue>(count))[textColumns[k]!] = toBytes(masked);
+    });
+  }
   return changes === undefined ? undefined : dataRowFrame(body, changes);
 }
 

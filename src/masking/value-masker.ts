@@ -58,6 +58,8 @@ const HASH_HEX_DIGITS = 16;
 const SAFE_LABEL = /^[A-Z][A-Z0-9_]*$/;
 const LITERAL_PUNCTUATION = /[{}(),"\\]/;
 const XML_MARKUP = /[<>&"']/;
+/** Between values scanned together (a match across it sends the values back to their own scans). */
+const VALUE_SEPARATOR = '\n\n';
 
 export class ValueMasker {
   private readonly detectors: readonly Detector[];
@@ -104,6 +106,32 @@ export class ValueMasker {
       case 'xml':
         return spansAny(text, findings, XML_MARKUP) ? null : this.rewrite(text, findings, this.contentStrategy);
     }
+  }
+
+  /**
+   * Several plain-text values at once (a row's text columns), each masked as `maskContent`
+   * would: one scan over them joined, so that short values do not each pay every detector's
+   * fixed cost. A finding that would span two values sends each back to its own scan. Context
+   * words (e.g. "SSN" before nine digits) may then come from the value before: a row's
+   * neighbouring column can only add findings, never hide one.
+   */
+  maskPlainContents(texts: readonly string[]): Array<string | null | undefined> {
+    if (texts.length === 1) return [this.maskContentIn(texts[0]!, 'plain')];
+    const out = new Array<string | null | undefined>(texts.length).fill(undefined);
+    const findings = this.findings(texts.join(VALUE_SEPARATOR));
+    if (findings === undefined) return out;
+    const byValue: Finding[][] = texts.map(() => []);
+    let value = 0;
+    let start = 0;
+    for (const f of findings) {
+      while (f.start >= start + texts[value]!.length + VALUE_SEPARATOR.length) start += texts[value++]!.length + VALUE_SEPARATOR.length;
+      if (f.end > start + texts[value]!.length) return texts.map((t) => this.maskContentIn(t, 'plain'));
+      byValue[value]!.push({ ...f, start: f.start - start, end: f.end - start });
+    }
+    byValue.forEach((own, i) => {
+      if (own.length > 0) out[i] = this.contentStrategy === 'null' ? null : this.rewrite(texts[i]!, own, this.contentStrategy);
+    });
+    return out;
   }
 
   /**

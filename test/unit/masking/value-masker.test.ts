@@ -143,3 +143,27 @@ describe('ValueMasker.maskMessageText', () => {
     expect(masker('null').maskMessageText('nothing')).toBeUndefined();
   });
 });
+
+describe('ValueMasker.maskPlainContents (a row\'s text columns scanned together)', () => {
+  const detectors = [...DEFAULT_DETECTORS];
+  const masker = new ValueMasker({ detectors, contentStrategy: 'redact', hashKey: undefined });
+
+  it('masks each value as maskContent would, findings attributed to their own value', () => {
+    const texts = ['mail a@example.com', '', 'card 4111 1111 1111 1111', 'nothing', 'b@example.org and c@example.net'];
+    expect(masker.maskPlainContents(texts)).toEqual(texts.map((t) => masker.maskContent(t)));
+    expect(masker.maskPlainContents(texts)).toEqual(['mail [EMAIL]', undefined, 'card [CARD]', undefined, '[EMAIL] and [EMAIL]']);
+  });
+
+  it('rescans values alone when a match would run from one value into the next', () => {
+    const texts = ['-----BEGIN PRIVATE KEY-----\nMIIBVgIBADANBgkqhkiG9w0BAQEFAASCAUAwggE8AgEAAkEA', 'q7BFUpkGp3w==\n-----END PRIVATE KEY-----'];
+    expect(masker.maskContent(texts[0]!)).toBeUndefined();
+    // Joined, the two halves read as one key: the attribution must notice and not split it.
+    expect(masker.maskContent(texts.join('\n\n'))).not.toBeUndefined();
+    expect(masker.maskPlainContents(texts)).toEqual([undefined, undefined]);
+  });
+
+  it('applies the null strategy to whole values', () => {
+    const nulling = new ValueMasker({ detectors, contentStrategy: 'null', hashKey: undefined });
+    expect(nulling.maskPlainContents(['x', 'a@example.com'])).toEqual([undefined, null]);
+  });
+});
