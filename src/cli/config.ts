@@ -142,6 +142,16 @@ function summarize(file: string, config: Config, secrets: SecretPaths): string {
       `  max_message_size: ${formatSize(pg.maxMessageBytes)}, auth_timeout: ${formatDuration(pg.authTimeoutMs)}, token_expiry_grace: ${formatDuration(pg.tokenExpiryGraceMs)}`,
     );
   }
+  const ssh = config.ssh;
+  if (ssh === undefined) {
+    lines.push('listen.ssh: (not listening)');
+  } else {
+    const host = show('listen.ssh.address', ssh.host.includes(':') ? `[${ssh.host}]` : ssh.host);
+    lines.push(
+      `listen.ssh: ${host.startsWith('<secret') ? host : `${host}:${ssh.port}`}`,
+      `  host_key: ${ssh.hostKeyFile ?? '<data_dir>/ssh_host_ed25519_key (generated on first start)'}, auth_timeout: ${formatDuration(ssh.authTimeoutMs)}, token_expiry_grace: ${formatDuration(ssh.tokenExpiryGraceMs)}, output_flush: ${formatDuration(ssh.outputFlushMs)}`,
+    );
+  }
   const admin = config.admin;
   if (admin === undefined) {
     lines.push('admin: (no admin API)');
@@ -159,19 +169,30 @@ function summarize(file: string, config: Config, secrets: SecretPaths): string {
   }
   config.connections.forEach((connection, i) => {
     const at = `connections[${i}]`;
-    const t = connection.target;
     const target = `${at}.target`;
-    const password =
-      secretsUnder(secrets, `${target}.password`).length > 0
-        ? show(`${target}.password`, '')
-        : t.password === undefined
+    const secret = (key: string, value: string | undefined): string =>
+      secretsUnder(secrets, `${target}.${key}`).length > 0
+        ? show(`${target}.${key}`, '')
+        : value === undefined
           ? '(none)'
           : '<literal in the config file; prefer ${env:NAME} or ${file:PATH}>';
+    lines.push(`connection ${connection.name} (${connection.type})`);
+    if (connection.type === 'postgres') {
+      const t = connection.target;
+      lines.push(
+        `  target: host ${show(`${target}.host`, t.host)}, port ${t.port}, database ${show(`${target}.database`, t.database)}, user ${show(`${target}.user`, t.user)}`,
+        `  password: ${secret('password', t.password)}`,
+        `  tls: ${t.tls}${t.ca === undefined ? '' : ' (CA bundle loaded)'}, connect_timeout: ${formatDuration(t.connectTimeoutMs)}`,
+      );
+    } else {
+      const t = connection.target;
+      lines.push(
+        `  target: host ${show(`${target}.host`, t.host)}, port ${t.port}, user ${show(`${target}.user`, t.user)}`,
+        `  private_key: ${secret('private_key', t.privateKey)}; password: ${secret('password', t.password)}`,
+        `  host_key: ${t.hostKeys.join(', ')}, connect_timeout: ${formatDuration(t.connectTimeoutMs)}`,
+      );
+    }
     lines.push(
-      `connection ${connection.name} (${connection.type})`,
-      `  target: host ${show(`${target}.host`, t.host)}, port ${t.port}, database ${show(`${target}.database`, t.database)}, user ${show(`${target}.user`, t.user)}`,
-      `  password: ${password}`,
-      `  tls: ${t.tls}${t.ca === undefined ? '' : ' (CA bundle loaded)'}, connect_timeout: ${formatDuration(t.connectTimeoutMs)}`,
       `  access: groups ${show(`${at}.access.groups`, connection.access.groups)}; subjects ${show(`${at}.access.subjects`, connection.access.subjects)}; clients ${show(`${at}.access.clients`, connection.access.clients)}`,
     );
     const gate = connection.access.requireApproval;

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config/issues.js';
-import type { Config } from '../config/types.js';
+import type { Config, PostgresConnectionConfig } from '../config/types.js';
 import { loadConfig } from '../config/load.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../demo/embedded-postgres.js';
 import { seedDemoDatabase } from '../demo/seed.js';
@@ -58,10 +58,10 @@ Options:
       throw err;
     }
     const logger = createLogger(config.log.level);
-    const connection = config.connections.find((c) => c.name === 'demo');
+    const connection = config.connections.find((c): c is PostgresConnectionConfig => c.name === 'demo' && c.type === 'postgres');
     const issuer = config.identity.issuers[0];
     if (!connection || !issuer || !config.postgres) {
-      io.err(`${file}: the demo needs a connection named "demo", an issuer and listen.postgres`);
+      io.err(`${file}: the demo needs a PostgreSQL connection named "demo", an issuer and listen.postgres`);
       return ExitCode.failure;
     }
     const issuerUrl = new URL(issuer.issuer);

@@ -18,6 +18,7 @@ import { maskCheckCommand } from './mask.js';
 import { policyCheckCommand } from './policy.js';
 import { replayCommand } from './replay.js';
 import { serveCommand } from './serve.js';
+import { sshHostKeyCommand } from './ssh.js';
 import { sessionsExportCommand, sessionsListCommand, sessionsShowCommand } from './sessions.js';
 import { tokenCommand } from './token.js';
 
@@ -43,6 +44,7 @@ const COMMANDS: readonly CliCommand[] = [
   approvalsRevokeCommand,
   approvalsWaitCommand,
   accessRequestCommand,
+  sshHostKeyCommand,
 ];
 
 function topUsage(): string {

@@ -5,7 +5,7 @@
  */
 import { ConfigError, formatIssue } from '../config/issues.js';
 import { loadConfig } from '../config/load.js';
-import type { Config, ConnectionConfig, DangerousFunctionConfig } from '../config/types.js';
+import type { Config, DangerousFunctionConfig, PostgresConnectionConfig } from '../config/types.js';
 import { Catalog } from '../masking/catalog.js';
 import { planStatements } from '../masking/lineage.js';
 import type { MaskRefusal, StatementMaskPlan } from '../masking/plan.js';
@@ -153,6 +153,9 @@ export function createPolicyCheckCommand(deps: PolicyCheckDeps = {}): CliCommand
         const known = config.connections.map((c) => c.name);
         return usageError(io, `no connection "${connectionName}" in ${file}${known.length === 0 ? ' (it defines none)' : `; connections: ${known.join(', ')}`}`);
       }
+      if (connection.type !== 'postgres') {
+        return usageError(io, `connection "${connectionName}" is an ${connection.type.toUpperCase()} connection: policy check decides SQL on PostgreSQL connections`);
+      }
 
       const groupValues = args.values['group'];
       const identity: Identity = {
@@ -241,7 +244,7 @@ function maskingReport(profiles: readonly string[], catalog: 'target' | 'none', 
 }
 
 /** Imported on first use: only --target-catalog needs the PostgreSQL client code. */
-async function loadTargetCatalog(connection: ConnectionConfig): Promise<Catalog> {
+async function loadTargetCatalog(connection: PostgresConnectionConfig): Promise<Catalog> {
   const { loadCatalog } = await import('../protocols/postgres/catalog-loader.js');
   return loadCatalog(connection, { maxFrameBytes: 64 * 1024 * 1024 });
 }

@@ -12,11 +12,24 @@ import type {
   IssuerConfig,
   MaskingProfileConfig,
   PostgresListenerConfig,
+  PostgresTarget,
   RuleConfig,
+  SshListenerConfig,
+  SshTarget,
 } from './types.js';
 import { DurationError, formatDuration, parseDuration } from './duration.js';
 import { formatPath, IssueList, showValue, type ConfigPath, type PathIssue } from './issues.js';
-import { DEFAULT_ALGORITHMS, DEFAULTS, type RawConfig, type RawConnection, type RawIssuer, type RawPostgresListener } from './schema.js';
+import {
+  DEFAULT_ALGORITHMS,
+  DEFAULTS,
+  type RawConfig,
+  type RawConnection,
+  type RawIssuer,
+  type RawPostgresConnection,
+  type RawPostgresListener,
+  type RawSshConnection,
+  type RawSshListener,
+} from './schema.js';
 import { buildDangerousFunctions, buildRules, resolveRuleNames } from './rules.js';
 import { buildAccessApproval } from './access-approval.js';
 import { buildAdmin } from './admin.js';
@@ -51,6 +64,8 @@ const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 const MIN_RETENTION_MS = 3_600_000;
 const MIN_MESSAGE_BYTES = 8 * 1024;
 const MAX_MESSAGE_BYTES = 1024 ** 3;
+/** Masked SSH output is held back at most this long: interactive sessions must stay usable. */
+const MAX_OUTPUT_FLUSH_MS = 1_000;
 
 export function buildConfig(raw: RawConfig, ctx: BuildContext): BuildResult {
   const dir = dirname(ctx.file);
@@ -105,6 +120,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): BuildResult {
     log: { level: r.log?.level ?? DEFAULTS.logLevel },
     identity: { issuers },
     postgres: listener === undefined ? undefined : b.postgresListener(listener, ['listen', 'postgres']),
+    ...(r.listen?.ssh === undefined ? {} : { ssh: b.sshListener(r.listen.ssh, ['listen', 'ssh']) }),
     sql: { extraDangerousFunctions: buildDangerousFunctions(rawSql?.extra_dangerous_functions ?? [], issues) },
     recording: {
       durability: rawRecording?.durability ?? DEFAULTS.durability,
@@ -185,8 +201,21 @@ class Builder {
     maskingByName: ReadonlyMap<string, MaskingProfileConfig>,
     hasAdmin: boolean,
   ): ConnectionConfig {
-    const t = raw.target;
+    const common = {
+      name: raw.name,
+      access: this.access(raw, path, hasAdmin),
+      rules: resolveRuleNames(raw.rules ?? [], [...path, 'rules'], rulesByName, this.issues),
+      defaultEffect: raw.default ?? DEFAULTS.defaultEffect,
+      ...(raw.retention === undefined ? {} : { retentionMs: this.retention(raw.retention, [...path, 'retention']) }),
+      masking: resolveMaskingNames(raw.masking ?? [], [...path, 'masking'], maskingByName, this.issues),
+      recordResultRows: raw.record?.result_rows ?? 0,
+    };
     const targetPath = [...path, 'target'];
+    if (raw.type === 'ssh') return { ...common, type: 'ssh', target: this.sshTarget(raw.target, targetPath) };
+    return { ...common, type: 'postgres', target: this.postgresTarget(raw.target, targetPath) };
+  }
+
+  private postgresTarget(t: RawPostgresConnection['target'], targetPath: ConfigPath): PostgresTarget {
     const tls = t.tls ?? DEFAULTS.targetTls;
     let ca: string | undefined;
     if (t.ca_file !== undefined) {
@@ -201,24 +230,51 @@ class Builder {
       }
     }
     return {
-      name: raw.name,
-      type: raw.type,
-      target: {
-        host: t.host,
-        port: t.port ?? DEFAULTS.targetPort,
-        database: t.database,
-        user: t.user,
-        password: t.password,
-        tls,
-        ca,
-        connectTimeoutMs: this.duration(t.connect_timeout ?? DEFAULTS.connectTimeout, [...targetPath, 'connect_timeout'], { positive: true }),
-      },
-      access: this.access(raw, path, hasAdmin),
-      rules: resolveRuleNames(raw.rules ?? [], [...path, 'rules'], rulesByName, this.issues),
-      defaultEffect: raw.default ?? DEFAULTS.defaultEffect,
-      ...(raw.retention === undefined ? {} : { retentionMs: this.retention(raw.retention, [...path, 'retention']) }),
-      masking: resolveMaskingNames(raw.masking ?? [], [...path, 'masking'], maskingByName, this.issues),
-      recordResultRows: raw.record?.result_rows ?? 0,
+      host: t.host,
+      port: t.port ?? DEFAULTS.targetPort,
+      database: t.database,
+      user: t.user,
+      password: t.password,
+      tls,
+      ca,
+      connectTimeoutMs: this.duration(t.connect_timeout ?? DEFAULTS.connectTimeout, [...targetPath, 'connect_timeout'], { positive: true }),
+    };
+  }
+
+  private sshTarget(t: RawSshConnection['target'], targetPath: ConfigPath): SshTarget {
+    if (t.private_key === undefined && t.password === undefined) {
+      this.issues.add(
+        targetPath,
+        'an SSH target needs the credentials Portcullis logs in with: set private_key (preferred, as a secret reference such as "${file:./secrets/id_ed25519}") or password',
+      );
+    }
+    if (t.private_key !== undefined && !this.isPlaceholder([...targetPath, 'private_key']) && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(t.private_key)) {
+      this.issues.add([...targetPath, 'private_key'], 'expected a private key in OpenSSH or PEM format ("-----BEGIN … PRIVATE KEY-----"); got something else');
+    }
+    if (t.passphrase !== undefined && t.private_key === undefined) {
+      this.issues.add([...targetPath, 'passphrase'], 'passphrase is only used to decrypt private_key, which is not set: remove passphrase or set private_key');
+    }
+    return {
+      host: t.host,
+      port: t.port ?? DEFAULTS.sshTargetPort,
+      user: t.user,
+      privateKey: t.private_key,
+      passphrase: t.passphrase,
+      password: t.password,
+      hostKeys: typeof t.host_key === 'string' ? [t.host_key] : t.host_key,
+      connectTimeoutMs: this.duration(t.connect_timeout ?? DEFAULTS.connectTimeout, [...targetPath, 'connect_timeout'], { positive: true }),
+    };
+  }
+
+  sshListener(raw: RawSshListener, path: ConfigPath): SshListenerConfig {
+    const { host, port } = this.address(raw.address ?? DEFAULTS.sshListenAddress, [...path, 'address']);
+    return {
+      host,
+      port,
+      hostKeyFile: raw.host_key_file === undefined ? undefined : resolve(this.dir, raw.host_key_file),
+      tokenExpiryGraceMs: this.duration(raw.token_expiry_grace ?? DEFAULTS.tokenExpiryGrace, [...path, 'token_expiry_grace'], {}),
+      authTimeoutMs: this.duration(raw.auth_timeout ?? DEFAULTS.authTimeout, [...path, 'auth_timeout'], { positive: true }),
+      outputFlushMs: this.duration(raw.output_flush ?? DEFAULTS.sshOutputFlush, [...path, 'output_flush'], { positive: true, max: MAX_OUTPUT_FLUSH_MS }),
     };
   }
 

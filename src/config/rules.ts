@@ -78,6 +78,17 @@ function buildRule(raw: RawRule, path: ConfigPath, h: RuleBuildHelpers): RuleCon
       );
     }
   }
+  const shell = raw.when.shell;
+  if (shell !== undefined) checkShellCondition(raw, shell, [...path, 'when', 'shell'], issues);
+  const ssh = raw.when.ssh;
+  const protocols = (['sql', 'shell', 'ssh'] as const).filter((key) => raw.when[key] !== undefined);
+  if (protocols.length > 1) {
+    issues.add(
+      [...path, 'when', protocols[1] ?? 'ssh'],
+      `rule "${raw.name}" has ${protocols.join(' and ')} conditions, but an operation is either a SQL statement, an SSH command line or ` +
+        'an SSH request, so the rule could never match: split it into one rule per kind',
+    );
+  }
   const identity = raw.when.identity;
   return {
     name: raw.name,
@@ -87,11 +98,41 @@ function buildRule(raw: RawRule, path: ConfigPath, h: RuleBuildHelpers): RuleCon
           ? undefined
           : { groups: identity.groups, subjects: identity.subjects, clients: identity.clients },
       sql: sql === undefined ? undefined : sqlCondition(sql),
+      ...(shell === undefined
+        ? {}
+        : { shell: { programs: shell.programs, args: shell.args, writes: shell.writes, flags: shell.flags, unparseable: shell.unparseable === true } }),
+      ...(ssh === undefined ? {} : { ssh: { actions: ssh.actions } }),
     },
     effect: raw.effect,
     reason: raw.reason,
     review,
   };
+}
+
+/**
+ * Command lines the inspector could not know with confidence are never allowed (issue 7: they
+ * fall to review or deny), so an allow rule naming them would be a promise the gate breaks.
+ */
+function checkShellCondition(raw: RawRule, shell: NonNullable<RawRule['when']['shell']>, path: ConfigPath, issues: IssueList): void {
+  if (raw.effect === 'allow' && shell.flags !== undefined) {
+    issues.add(
+      [...path, 'flags'],
+      `rule "${raw.name}" allows flagged command lines, but a command line Portcullis cannot know with confidence (eval, a variable ` +
+        'as the command name…) is never allowed: use effect review (a human decides) or deny',
+    );
+  }
+  if (shell.unparseable === true) {
+    if (raw.effect === 'allow') {
+      issues.add([...path, 'unparseable'], `rule "${raw.name}" allows command lines the inspector cannot parse, which are never allowed: use effect review or deny`);
+    }
+    const others = Object.keys(shell).filter((key) => key !== 'unparseable');
+    if (others.length > 0) {
+      issues.add(
+        [...path, 'unparseable'],
+        `unparseable: true cannot be combined with ${others.join(', ')}: a command line the inspector cannot parse has no facts to match; write a separate rule for it`,
+      );
+    }
+  }
 }
 
 /** `grant: once` (with `grant_ttl`) or `grant: <duration>`; `grant_ttl` only means something for `once`. */

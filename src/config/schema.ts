@@ -90,7 +90,17 @@ export const DEFAULTS = {
   accessMaxDuration: '8h',
   durability: 'process',
   adminAddress: '127.0.0.1:6480',
+  sshListenAddress: '127.0.0.1:2222',
+  sshTargetPort: 22,
+  sshOutputFlush: '50ms',
 } as const;
+
+/** What an SSH session can ask for besides running commands (rules match them with `when.ssh.actions`). */
+export const SSH_ACTIONS = ['shell', 'sftp', 'port_forward', 'agent_forward', 'x11'] as const;
+/** Why the shell inspector could not know a command line with confidence (src/inspect/shell/facts.ts). */
+export const SHELL_FLAGS = ['eval', 'variable_command', 'glob_command', 'stdin_script', 'unsupported'] as const;
+/** An OpenSSH SHA-256 host key fingerprint, as `ssh-keygen -lf` prints it. */
+export const SSH_FINGERPRINT_PATTERN = '^SHA256:[A-Za-z0-9+/]{43}$';
 
 const SECRET_HINT = 'Secret references "${env:NAME}" and "${file:PATH}" are allowed; "$${" is a literal "${".';
 
@@ -240,8 +250,35 @@ const PostgresListenerSchema = Type.Object(
   { additionalProperties: false, description: 'The PostgreSQL front door. Omit to not listen for PostgreSQL clients.' },
 );
 
+const SshListenerSchema = Type.Object(
+  {
+    address: Type.Optional(
+      NonEmptyString('host:port to listen on ("[::1]:2222" for IPv6; port 0 picks a free port).', { default: DEFAULTS.sshListenAddress }),
+    ),
+    host_key_file: Type.Optional(
+      NonEmptyString(
+        'The gateway\'s SSH host private key (OpenSSH or PEM format), relative to the config file. Default: ' +
+          '<data_dir>/ssh_host_ed25519_key, generated on first start (its fingerprint is logged, and printed by "portcullis ssh host-key").',
+      ),
+    ),
+    token_expiry_grace: Type.Optional(Duration('How long a session may continue after its token expires.', DEFAULTS.tokenExpiryGrace)),
+    auth_timeout: Type.Optional(Duration('Time allowed from connect to authenticated.', DEFAULTS.authTimeout)),
+    output_flush: Type.Optional(
+      Duration(
+        'Longest that masked command output is held back waiting for the rest of a value split across chunks (interactive output is delayed at most this long).',
+        DEFAULTS.sshOutputFlush,
+      ),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'The SSH front door: agents connect as "ssh -p PORT <connection>@gateway" with their OIDC access token as the password. Omit to not listen for SSH clients.',
+  },
+);
+
 const ListenSchema = Type.Object(
-  { postgres: Type.Optional(PostgresListenerSchema) },
+  { postgres: Type.Optional(PostgresListenerSchema), ssh: Type.Optional(SshListenerSchema) },
   { additionalProperties: false, description: 'Front doors the gateway listens on.' },
 );
 
@@ -272,6 +309,39 @@ const PostgresTargetSchema = Type.Object(
     connect_timeout: Type.Optional(Duration('Time allowed to connect to the target.', DEFAULTS.connectTimeout)),
   },
   { additionalProperties: false, description: 'The PostgreSQL server behind this connection and the credentials Portcullis injects.' },
+);
+
+const SshTargetSchema = Type.Object(
+  {
+    host: NonEmptyString(`Target SSH server host name or IP address. ${SECRET_HINT}`),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'Target SSH server port.', default: DEFAULTS.sshTargetPort })),
+    user: NonEmptyString(`User the gateway logs in as (agents never see it). ${SECRET_HINT}`),
+    private_key: Type.Optional(
+      Type.String({
+        minLength: 1,
+        writeOnly: true,
+        description: `Private key (OpenSSH or PEM text) the gateway logs in with; use a secret reference. ${SECRET_HINT}`,
+        examples: ['${file:./secrets/target_ed25519}', '${env:TARGET_SSH_KEY}'],
+      }),
+    ),
+    passphrase: Type.Optional(Type.String({ minLength: 1, writeOnly: true, description: `Passphrase of an encrypted private_key. ${SECRET_HINT}` })),
+    password: Type.Optional(
+      Type.String({ minLength: 1, writeOnly: true, description: `Password the gateway logs in with (when there is no private_key). ${SECRET_HINT}` }),
+    ),
+    host_key: Type.Union(
+      [
+        Type.String({ pattern: SSH_FINGERPRINT_PATTERN }),
+        NonEmptyList(Type.String({ pattern: SSH_FINGERPRINT_PATTERN }), 'Several accepted fingerprints (e.g. during a key rotation).'),
+      ],
+      {
+        description:
+          'The target\'s host key fingerprint(s), "SHA256:…" as "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub" prints it. ' +
+          'The gateway refuses to connect to a target presenting any other key.',
+      },
+    ),
+    connect_timeout: Type.Optional(Duration('Time allowed to connect to the target.', DEFAULTS.connectTimeout)),
+  },
+  { additionalProperties: false, description: 'The SSH server behind this connection and the credentials Portcullis injects.' },
 );
 
 const AccessApprovalSchema = Type.Object(
@@ -419,14 +489,11 @@ const MaskingProfileSchema = Type.Object(
   { additionalProperties: false, description: 'What is masked in results, for whom.' },
 );
 
-const ConnectionSchema = Type.Object(
-  {
+const CONNECTION_COMMON = {
     name: Type.String({
       pattern: CONNECTION_NAME_PATTERN,
-      description: 'Unique name: lowercase letters, digits, "_" and "-", up to 63 characters. Agents use it as the database name.',
+      description: 'Unique name: lowercase letters, digits, "_" and "-", up to 63 characters. Agents use it as the database name (PostgreSQL) or the user name (SSH).',
     }),
-    type: Type.Literal('postgres', { description: 'Protocol of the target.' }),
-    target: PostgresTargetSchema,
     access: Type.Optional(AccessSchema),
     rules: Type.Optional(
       Type.Array(
@@ -466,9 +533,30 @@ const ConnectionSchema = Type.Object(
         { additionalProperties: false, description: 'What is recorded of this connection\'s sessions besides statements and outcomes.' },
       ),
     ),
+};
+
+const PostgresConnectionSchema = Type.Object(
+  {
+    ...CONNECTION_COMMON,
+    type: Type.Literal('postgres', { description: 'Protocol of the target.' }),
+    target: PostgresTargetSchema,
   },
-  { additionalProperties: false, description: 'A target agents may reach through the gateway.' },
+  { additionalProperties: false, description: 'A PostgreSQL target agents may reach through the gateway.' },
 );
+
+const SshConnectionSchema = Type.Object(
+  {
+    ...CONNECTION_COMMON,
+    type: Type.Literal('ssh', { description: 'Protocol of the target.' }),
+    target: SshTargetSchema,
+  },
+  { additionalProperties: false, description: 'An SSH target agents may reach through the gateway.' },
+);
+
+const ConnectionSchema = Type.Union([PostgresConnectionSchema, SshConnectionSchema], {
+  description: 'A target agents may reach through the gateway ("type" says which protocol).',
+});
+
 
 
 const GLOB_HELP =
@@ -535,6 +623,63 @@ const SqlConditionSchema = Type.Object(
   },
 );
 
+const ShellConditionSchema = Type.Object(
+  {
+    programs: Type.Optional(
+      NonEmptyList(
+        NonEmptyString('A program glob: a bare name ("rm", "python*") or a path ("/usr/bin/*").'),
+        'Programs the command line runs (after quote removal, through sudo, env, xargs, sh -c … wrappers). A bare name matches ' +
+          'the program\'s name; a glob with "/" matches its path as written. In an allow rule a bare name admits the program only when ' +
+          'run by name or from a system directory (/bin, /usr/bin, /sbin, /usr/sbin, /usr/local/bin), never "./rm" or "/tmp/ls".',
+      ),
+    ),
+    args: Type.Optional(
+      NonEmptyList(
+        NonEmptyString('An argument glob, e.g. "-rf", "-*r*", "/var/log/*".'),
+        'Arguments. In an allow rule EVERY argument must match one of these globs; in a deny or review rule ANY argument matching is enough.',
+      ),
+    ),
+    writes: Type.Optional(
+      NonEmptyList(
+        NonEmptyString('A path glob, e.g. "/tmp/*".'),
+        'Files written by redirections (">", ">>", "&>", …). In an allow rule every file written must match (and an allow rule without ' +
+          '"writes" admits no command that writes a file other than /dev/null); in a deny or review rule any matching is enough.',
+      ),
+    ),
+    flags: Type.Optional(
+      Type.Array(StringEnum(SHELL_FLAGS, { description: 'Why the inspector could not know the command line with confidence.' }), {
+        minItems: 1,
+        uniqueItems: true,
+        description:
+          'The command line has any of these flags (eval, variable_command, glob_command, stdin_script, unsupported). Flagged lines are ' +
+          'never allowed: only review or deny rules may name flags.',
+      }),
+    ),
+    unparseable: Type.Optional(
+      Type.Literal(true, {
+        description: 'Matches command lines the shell inspector cannot parse (otherwise denied by the built-in "unparseable-command" guard). Only for review or deny rules.',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: 'What an SSH command line runs, from the shell inspector\'s facts. Every key given must match (AND); within a list, any entry (OR).',
+  },
+);
+
+const SshConditionSchema = Type.Object(
+  {
+    actions: Type.Array(StringEnum(SSH_ACTIONS, { description: 'An SSH session action.' }), {
+      minItems: 1,
+      uniqueItems: true,
+      description:
+        'The session asks for any of these: "shell" (an interactive shell), "sftp" (the SFTP subsystem, also used by scp), ' +
+        '"port_forward", "agent_forward", "x11". Forwarding is refused unless an allow rule lists it here.',
+    }),
+  },
+  { additionalProperties: false, description: 'What an SSH session asks for besides running a command.' },
+);
+
 const ReviewSchema = Type.Object(
   {
     approvers: NonEmptyList(NonEmptyString('A group name.'), 'Groups whose members may approve.'),
@@ -568,6 +713,8 @@ const RuleSchema = Type.Object(
       {
         identity: Type.Optional(IdentityConditionSchema),
         sql: Type.Optional(SqlConditionSchema),
+        shell: Type.Optional(ShellConditionSchema),
+        ssh: Type.Optional(SshConditionSchema),
       },
       {
         additionalProperties: false,
@@ -816,6 +963,9 @@ export const RawConfigSchema = Type.Object(
 export type RawConfig = Static<typeof RawConfigSchema>;
 export type RawIssuer = Static<typeof IssuerSchema>;
 export type RawPostgresListener = Static<typeof PostgresListenerSchema>;
+export type RawSshListener = Static<typeof SshListenerSchema>;
+export type RawPostgresConnection = Static<typeof PostgresConnectionSchema>;
+export type RawSshConnection = Static<typeof SshConnectionSchema>;
 export type RawConnection = Static<typeof ConnectionSchema>;
 export type RawAccessApproval = Static<typeof AccessApprovalSchema>;
 export type RawRule = Static<typeof RuleSchema>;

@@ -1,3 +1,4 @@
+import type { ShellFlag } from '../inspect/shell/facts.js';
 import type { SqlClass, SqlFlag } from '../inspect/sql/facts.js';
 
 /**
@@ -12,6 +13,8 @@ export interface Config {
   readonly log: { readonly level: LogLevel };
   readonly identity: IdentityConfig;
   readonly postgres: PostgresListenerConfig | undefined;
+  /** Optional so that configs built in code (tests, benches) need not spell it. */
+  readonly ssh?: SshListenerConfig | undefined;
   readonly sql: SqlSettings;
   readonly recording: RecordingSettings;
   /** Every rule defined, in file order (connections hold the ones they use). */
@@ -144,6 +147,30 @@ export interface PostgresListenerConfig {
   readonly authTimeoutMs: number;
 }
 
+export interface SshListenerConfig {
+  readonly host: string;
+  readonly port: number;
+  /** Absolute path of the host private key; undefined: `<dataDir>/ssh_host_ed25519_key`, generated on first start. */
+  readonly hostKeyFile: string | undefined;
+  readonly tokenExpiryGraceMs: number;
+  readonly authTimeoutMs: number;
+  /** Longest masked output is held back for the rest of a split value. */
+  readonly outputFlushMs: number;
+}
+
+export interface SshTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  /** Resolved secrets; never logged. At least one of privateKey and password is set. */
+  readonly privateKey: string | undefined;
+  readonly passphrase: string | undefined;
+  readonly password: string | undefined;
+  /** Accepted host key fingerprints, `SHA256:…`. */
+  readonly hostKeys: readonly string[];
+  readonly connectTimeoutMs: number;
+}
+
 export type UpstreamTlsMode = 'disable' | 'prefer' | 'require' | 'verify-full';
 
 export interface PostgresTarget {
@@ -183,10 +210,9 @@ export interface AccessApprovalConfig {
   readonly maxDurationMs: number;
 }
 
-export interface ConnectionConfig {
+/** What every connection has, whatever its protocol. */
+interface ConnectionCommon {
   readonly name: string;
-  readonly type: 'postgres';
-  readonly target: PostgresTarget;
   readonly access: AccessList;
   /** The rules named in the connection's `rules` list, resolved, in that order. */
   readonly rules: readonly RuleConfig[];
@@ -199,6 +225,18 @@ export interface ConnectionConfig {
   /** `record.result_rows`: how many rows of each statement's (masked) result are recorded; 0 = none. */
   readonly recordResultRows: number;
 }
+
+export interface PostgresConnectionConfig extends ConnectionCommon {
+  readonly type: 'postgres';
+  readonly target: PostgresTarget;
+}
+
+export interface SshConnectionConfig extends ConnectionCommon {
+  readonly type: 'ssh';
+  readonly target: SshTarget;
+}
+
+export type ConnectionConfig = PostgresConnectionConfig | SshConnectionConfig;
 
 export type MaskStrategyName = 'redact' | 'partial' | 'hash' | 'null';
 
@@ -253,6 +291,27 @@ export interface RuleConfig {
 export interface RuleConditions {
   readonly identity: IdentityCondition | undefined;
   readonly sql: SqlCondition | undefined;
+  /** Optional so that rules built in code (tests, benches) need not spell the conditions of other protocols. */
+  readonly shell?: ShellCondition | undefined;
+  readonly ssh?: SshCondition | undefined;
+}
+
+/** Conditions on an SSH command line's inspector facts (src/inspect/shell). */
+export interface ShellCondition {
+  /** Globs on the program name (bare) or its path (with `/`). */
+  readonly programs: readonly string[] | undefined;
+  readonly args: readonly string[] | undefined;
+  /** Globs on files written by redirections. */
+  readonly writes: readonly string[] | undefined;
+  readonly flags: readonly ShellFlag[] | undefined;
+  /** Matches command lines the inspector could not parse (and only those). */
+  readonly unparseable: boolean;
+}
+
+export type SshAction = 'shell' | 'sftp' | 'port_forward' | 'agent_forward' | 'x11';
+
+export interface SshCondition {
+  readonly actions: readonly SshAction[];
 }
 
 export interface IdentityCondition {

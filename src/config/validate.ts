@@ -126,12 +126,37 @@ function translateUnion(union: ErrorObject, inside: readonly ErrorObject[]): Pat
   // When exactly one branch has the value's JSON type, that branch's errors are the useful ones.
   const branches = schema.anyOf ?? [];
   const matching = branches.flatMap((branch, index) => (typeMatches(branch.type, union.data) ? [index] : []));
+  // Objects told apart by a constant "type" property (connections): the branch the value names;
+  // an unknown type is reported once, with the problems every branch has (in the fields they share).
+  const typed = matching.length > 1 ? branchNamedByType(branches, union.data) : undefined;
+  if (typed !== undefined) {
+    const branchIssues = (index: number): PathIssue[] =>
+      translateAjvErrors(inside.filter((error) => error.schemaPath.startsWith(`${union.schemaPath}/${index}/`) && error.instancePath !== `${union.instancePath}/type`));
+    if (typed.index !== undefined) return branchIssues(typed.index);
+    const typeIssue = { path: [...path, 'type'], message: `expected ${typed.types.map((t) => JSON.stringify(t)).join(' or ')}, got ${showValue(typed.value)}` };
+    const key = (issue: PathIssue): string => JSON.stringify([issue.path, issue.message]);
+    const others = typed.types.slice(1).map((_, i) => new Set(branchIssues(i + 1).map(key)));
+    return [typeIssue, ...branchIssues(0).filter((issue) => others.every((set) => set.has(key(issue))))];
+  }
   if (matching.length === 1) {
     const prefix = `${union.schemaPath}/${matching[0]}/`;
     const chosen = inside.filter((error) => error.schemaPath.startsWith(prefix));
     if (chosen.length > 0) return translateAjvErrors(chosen);
   }
   return [{ path, message: `expected ${describe(schema)}, got ${showFound(schema, union.data)}` }];
+}
+
+/** For unions of objects with a constant `type`: the branch the value's type names (undefined index: none does). */
+function branchNamedByType(
+  branches: readonly SchemaNode[],
+  value: unknown,
+): { readonly index: number | undefined; readonly types: readonly unknown[]; readonly value: unknown } | undefined {
+  const types = branches.map((branch) => branch.properties?.['type']?.const);
+  if (types.some((type) => type === undefined)) return undefined;
+  if (typeof value !== 'object' || value === null || !('type' in value)) return undefined;
+  const type: unknown = (value as { type: unknown }).type;
+  const index = types.indexOf(type);
+  return { index: index === -1 ? undefined : index, types, value: type };
 }
 
 function translateOne(error: ErrorObject): PathIssue {

@@ -3,7 +3,7 @@
  * implementation must be cheap (counter increments, no I/O). `noopMetrics` is for tests
  * and tools that run a front door without the admin API.
  */
-export type MetricsProtocol = 'postgres';
+export type MetricsProtocol = 'postgres' | 'ssh';
 
 export interface GatewayMetrics {
   /** An authenticated, authorized session started relaying. */

@@ -19,7 +19,7 @@ import {
 type Effect = Parameters<GatewayMetrics['operationDecided']>[2];
 type AuthFailureReason = Parameters<GatewayMetrics['authFailure']>[1];
 
-const PROTOCOLS: readonly MetricsProtocol[] = ['postgres'];
+const PROTOCOLS: readonly MetricsProtocol[] = ['postgres', 'ssh'];
 const AUTH_FAILURE_REASONS: readonly AuthFailureReason[] = ['invalid-token', 'access-denied', 'unknown-connection', 'protocol'];
 
 /** From a cached read (~0.1 ms) to a slow analytical query. */

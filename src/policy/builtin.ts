@@ -18,6 +18,14 @@ export const BUILTIN_RULE = {
   unknownStatement: 'unknown-statement',
   dynamicSql: 'dynamic-sql',
   parseRelevantSetting: 'parse-relevant-setting',
+  /** An SSH command line the shell inspector could not parse: never allowed. */
+  unparseableCommand: 'unparseable-command',
+  /** An SSH command line the inspector could not know with confidence (eval, `$CMD`…): review or deny, never allow. */
+  uncertainCommand: 'uncertain-command',
+  /** SSH port, agent or X11 forwarding: refused unless an allow rule names the action. */
+  forwarding: 'forwarding',
+  /** An SSH command line with no program in it (only assignments or comments). */
+  emptyCommand: 'empty-command',
   /**
    * Not a gate decision: the rule an access request (src/approvals) is recorded under, for
    * opening a connection with `access.require_approval`. Reserved like the others, so an

@@ -21,7 +21,7 @@ type Verdict =
   | { readonly effect: 'deny'; readonly by: 'guard'; readonly guard: Guard }
   | { readonly effect: 'allow' | 'deny'; readonly by: 'default' };
 
-const SEVERITY: Record<Effect, number> = { allow: 0, review: 1, deny: 2 };
+export const SEVERITY: Record<Effect, number> = { allow: 0, review: 1, deny: 2 };
 
 /** Statement text quoted in reasons is cut to about this many characters. */
 export const MAX_QUOTED_CHARS = 200;
@@ -31,7 +31,7 @@ const UNPARSEABLE_GUARDS: readonly Guard[] = [BUILTIN_RULE.unparseable];
 /** The connection's rules that apply to this identity, remembered per identity object (sessions reuse theirs). */
 const applicableCache = new WeakMap<CompiledConnection, WeakMap<Identity, readonly CompiledRule[]>>();
 
-function applicableRules(connection: CompiledConnection, identity: Identity): readonly CompiledRule[] {
+export function applicableRules(connection: CompiledConnection, identity: Identity): readonly CompiledRule[] {
   let byIdentity = applicableCache.get(connection);
   if (byIdentity === undefined) {
     byIdentity = new WeakMap();
@@ -150,7 +150,7 @@ function withStop(text: string): string {
  * Allowed statements are the hot path and nobody needs their text repeated, so an allow
  * reason does not quote it.
  */
-function ruleReason(effect: Effect, rule: CompiledRule, what: () => string): string {
+export function ruleReason(effect: Effect, rule: CompiledRule, what: () => string): string {
   if (effect === 'allow') return `Allowed by rule "${rule.name}".`;
   const why = withStop(rule.reason ?? 'no reason was configured');
   if (effect === 'deny') return `Refused ${what()} by rule "${rule.name}": ${why}`;

@@ -43,6 +43,23 @@
  *   query is denied if any statement is), reporting the first such statement in
  *   `statementIndex` and `facts`. A query with no statement is allowed.
  *
+ * SSH (decide-shell.ts). A `shell` operation is a command line; the shell inspector reports
+ * every program it runs (through wrappers, `sh -c`, substitutions…), and each program is
+ * decided like a statement: rules with `shell` conditions (or none of sql/shell/ssh) match
+ * it; the most restrictive verdict of all programs decides the line. In an allow rule a bare
+ * program name admits only a program run by name or from a system directory, EVERY argument
+ * must match `args` (arguments with expansions, braces or `..`-reaching globs never do; `..`
+ * is resolved first) and every file written must match `writes` (without `writes`, an allow
+ * rule admits no redirection to a file other than /dev/null); in a deny or review rule ANY
+ * matching part is enough. A line the inspector flags (eval, `$CMD` as a command name,
+ * `curl … | sh`…) is never allowed: a deny rule naming the flag denies it, else a review rule
+ * naming it (or a review verdict for one of its programs) sends it to review, else the
+ * built-in `uncertain-command` denies it. An unparseable line is denied by
+ * `unparseable-command` unless a review rule with `unparseable: true` matches. An `ssh`
+ * operation (shell, sftp, port_forward, agent_forward, x11) is matched by rules listing the
+ * action and by rules without protocol conditions; forwarding is only allowed by a rule
+ * naming it (built-in `forwarding`), whatever the default.
+ *
  * Reasons are written for the agent (often an LLM): the statement (quoted, cut to ~200
  * characters), the rule, and what it can do next.
  */
@@ -50,11 +67,22 @@ import type { ConnectionConfig, RuleConfig } from '../config/types.js';
 import type { Identity } from '../identity/identity.js';
 import { isGrantedAccess } from './access.js';
 import { BUILTIN_RULE } from './builtin.js';
+import { decideShell, decideSshAction } from './decide-shell.js';
 import { decideSql, type CompiledConnection } from './evaluate.js';
 import type { Decision, Gate, Operation } from './operation.js';
 import { compileRule, type CompiledRule } from './rules.js';
 
 const DEFAULT_SEARCH_PATH: readonly string[] = ['public'];
+
+function notInspected(what: string): Decision {
+  return {
+    effect: 'deny',
+    rule: BUILTIN_RULE.notInspected,
+    reason:
+      `Refused: the ${what} reached the policy gate without being inspected, so it cannot be decided. ` +
+      'This is a Portcullis bug; report it to a Portcullis administrator.',
+  };
+}
 
 /** Builds the gate for a set of connections, compiling every rule (globs included) once. */
 export function createGate(connections: readonly ConnectionConfig[]): Gate {
@@ -95,15 +123,15 @@ export function createGate(connections: readonly ConnectionConfig[]): Gate {
     if (operation.kind === 'session') {
       return { effect: 'allow', rule: BUILTIN_RULE.access, reason: 'identity is in the connection access list' };
     }
-    if (operation.facts === undefined) {
-      return {
-        effect: 'deny',
-        rule: BUILTIN_RULE.notInspected,
-        reason:
-          'Refused: the statement reached the policy gate without being inspected, so it cannot be decided. ' +
-          'This is a Portcullis bug; report it to a Portcullis administrator.',
-      };
+    if (operation.kind === 'ssh') {
+      if (operation.action === undefined) return notInspected('SSH request');
+      return decideSshAction(connection.compiled, identity, operation.action, operation.text);
     }
+    if (operation.kind === 'shell') {
+      if (operation.shell === undefined) return notInspected('command');
+      return decideShell(connection.compiled, identity, operation.text, operation.shell);
+    }
+    if (operation.facts === undefined) return notInspected('statement');
     return decideSql(connection.compiled, identity, operation.text, operation.facts, operation.searchPath ?? DEFAULT_SEARCH_PATH);
   };
 }

@@ -1,8 +1,14 @@
 import type { Identity } from '../identity/identity.js';
+import type { SshAction } from '../config/types.js';
+import type { ShellCommand, ShellInspection } from '../inspect/shell/facts.js';
 import type { SqlInspection, StatementFacts } from '../inspect/sql/facts.js';
 
-/** Protocol-neutral description of one attempted action (see DESIGN.md). */
-export type OperationKind = 'session' | 'sql';
+/**
+ * Protocol-neutral description of one attempted action (see DESIGN.md): `shell` is a
+ * command line (an SSH exec, or a line typed in an SSH shell); `ssh` is something an SSH
+ * session asks for besides a command (a shell, SFTP, forwarding).
+ */
+export type OperationKind = 'session' | 'sql' | 'shell' | 'ssh';
 
 export interface ConnectionRef {
   /** Connection name from config. */
@@ -29,6 +35,10 @@ export interface Operation {
    * pg_catalog and pg_temp left out). Default `['public']`.
    */
   readonly searchPath?: readonly string[];
+  /** What the shell inspector found in `text` (`shell` operations; without it the line is denied). */
+  readonly shell?: ShellInspection;
+  /** What an `ssh` operation asks for; `text` then describes it (e.g. `127.0.0.1:5432` for a forward). */
+  readonly action?: SshAction;
 }
 
 export type Effect = 'allow' | 'deny' | 'review';
@@ -43,6 +53,8 @@ export interface Decision {
   readonly statementIndex?: number;
   /** The facts of that statement. */
   readonly facts?: StatementFacts;
+  /** For `shell` operations: the command that decided (the most restrictive one), when one did. */
+  readonly command?: ShellCommand;
 }
 
 /** The gate is pure: the same code answers the live gateway and offline checks. */

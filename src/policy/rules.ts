@@ -8,6 +8,7 @@ import type { Identity } from '../identity/identity.js';
 import type { FunctionCall, SqlClass, SqlFlag, StatementFacts, TableAccess } from '../inspect/sql/facts.js';
 import { BUILTIN_RULE } from './builtin.js';
 import { compileQualifiedGlob, type QualifiedGlob } from './glob.js';
+import { compileShellCondition, compileSshCondition, type CompiledShell, type CompiledSsh } from './shell-rules.js';
 
 /** The built-in guards a statement can trip; each is lifted only by an allow rule that names it. */
 export type Guard =
@@ -22,6 +23,8 @@ export interface CompiledRule {
   readonly reason: string | undefined;
   readonly identity: CompiledIdentity | undefined;
   readonly sql: CompiledSql | undefined;
+  readonly shell: CompiledShell | undefined;
+  readonly ssh: CompiledSsh | undefined;
   /** Guards this rule lifts when it is an allow rule and matches. */
   readonly lifts: ReadonlySet<Guard>;
 }
@@ -44,7 +47,7 @@ interface CompiledSql {
 const setOf = <T>(list: readonly T[] | undefined): ReadonlySet<T> | undefined => (list === undefined ? undefined : new Set(list));
 
 export function compileRule(rule: RuleConfig): CompiledRule {
-  const { identity, sql } = rule.when;
+  const { identity, sql, shell, ssh } = rule.when;
   const lifts = new Set<Guard>();
   if (rule.effect === 'allow' && sql !== undefined) {
     if (sql.unparseable) lifts.add(BUILTIN_RULE.unparseable);
@@ -68,6 +71,8 @@ export function compileRule(rule: RuleConfig): CompiledRule {
             flags: setOf(sql.flags),
             unparseable: sql.unparseable,
           },
+    shell: shell === undefined ? undefined : compileShellCondition(shell),
+    ssh: ssh === undefined ? undefined : compileSshCondition(ssh),
     lifts,
   };
 }
@@ -94,10 +99,15 @@ export function matchesUnparseable(rule: CompiledRule): boolean {
   return rule.sql?.unparseable === true;
 }
 
+/** A rule with shell or SSH conditions is about SSH operations: it never matches a statement. */
+function forOtherProtocol(rule: CompiledRule): boolean {
+  return rule.shell !== undefined || rule.ssh !== undefined;
+}
+
 /** Every sql condition given holds for this statement (the identity was checked before). */
 export function matchesStatement(rule: CompiledRule, statement: StatementFacts, searchPath: readonly string[]): boolean {
   const c = rule.sql;
-  if (c === undefined) return true;
+  if (c === undefined) return !forOtherProtocol(rule);
   if (c.unparseable) return false;
   if (c.classes !== undefined && !c.classes.has(statement.class)) return false;
   if (c.kinds !== undefined && !c.kinds.has(statement.kind)) return false;

@@ -5,11 +5,14 @@
  */
 import type { Identity } from '../identity/identity.js';
 
+/** The front door a session came through. */
+export type RecordedProtocol = 'postgres' | 'ssh';
+
 export type EndedBy = 'client' | 'token-expiry' | 'access-expiry' | 'upstream' | 'shutdown' | 'gateway-error' | 'refused' | 'crash';
 
 export interface SessionStartEvent {
   readonly sessionId: string;
-  readonly protocol: 'postgres';
+  readonly protocol: RecordedProtocol;
   readonly connection: string;
   readonly identity: Pick<Identity, 'subject' | 'clientId' | 'groups'>;
   readonly clientAddress: string;
@@ -90,7 +93,7 @@ export interface SessionEndEvent {
 }
 
 export interface AuthFailureEvent {
-  readonly protocol: 'postgres';
+  readonly protocol: RecordedProtocol;
   readonly clientAddress: string;
   /** Requested connection name (may not exist). */
   readonly connection: string;

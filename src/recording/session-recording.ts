@@ -7,9 +7,10 @@
  */
 import type { Identity } from '../identity/identity.js';
 import type { Logger } from '../log.js';
+import type { ShellInspection } from '../inspect/shell/facts.js';
 import type { SqlInspection } from '../inspect/sql/facts.js';
 import type { Decision, Operation } from '../policy/operation.js';
-import { RecorderError, recordedValueChars, type EndedBy, type OutcomeEvent, type Recorder, type RecordedParameter } from './recorder.js';
+import { RecorderError, recordedValueChars, type EndedBy, type OutcomeEvent, type Recorder, type RecordedParameter, type RecordedProtocol } from './recorder.js';
 
 export const RECORDING_UNAVAILABLE: Decision = {
   effect: 'deny',
@@ -42,13 +43,14 @@ export class SessionRecording {
     private readonly recorder: Recorder,
     readonly sessionId: string,
     private readonly log: Logger,
+    private readonly protocol: RecordedProtocol = 'postgres',
   ) {}
 
   /** Throws RecorderError: a session that cannot be recorded must not open. */
   start(connection: string, identity: Identity, clientAddress: string, tls: boolean): void {
     this.recorder.sessionStarted({
       sessionId: this.sessionId,
-      protocol: 'postgres',
+      protocol: this.protocol,
       connection,
       identity: { subject: identity.subject, clientId: identity.clientId, groups: identity.groups },
       clientAddress,
@@ -72,7 +74,7 @@ export class SessionRecording {
         effect: decision.effect,
         rule: decision.rule,
         reason: decision.reason,
-        facts: compactFacts(operation.facts, decision.effect !== 'allow'),
+        facts: operation.shell === undefined ? compactFacts(operation.facts, decision.effect !== 'allow') : compactShellFacts(operation.shell),
       });
     } catch (err) {
       this.log.error('recording failed; refusing the operation', { error: err });
@@ -124,7 +126,7 @@ export class SessionRecording {
   /** Refused connections and failed authentication are audit events too. */
   authFailure(clientAddress: string, connection: string, reason: string, subject?: string): void {
     try {
-      this.recorder.authFailure({ protocol: 'postgres', clientAddress, connection, reason, ...(subject ? { subject } : {}) });
+      this.recorder.authFailure({ protocol: this.protocol, clientAddress, connection, reason, ...(subject ? { subject } : {}) });
     } catch (err) {
       this.log.error('recording an authentication failure failed', { error: err });
     }
@@ -146,4 +148,18 @@ function compactFacts(facts: SqlInspection | undefined, refused: boolean): unkno
     ...(s.flags.length > 0 ? { flags: s.flags } : {}),
     ...(refused && s.notes !== undefined && s.notes.length > 0 ? { notes: s.notes } : {}),
   }));
+}
+
+/** The programs a command line runs (with wrappers and files written), and any flags: what shell rules match on. */
+function compactShellFacts(facts: ShellInspection): unknown {
+  if (!facts.ok) return facts;
+  return {
+    commands: facts.commands.map((c) => ({
+      program: c.program,
+      ...(c.path === c.program ? {} : { path: c.path }),
+      ...(c.wrappers.length > 0 ? { wrappers: c.wrappers } : {}),
+      ...(c.redirections.some((r) => r.writes) ? { writes: c.redirections.filter((r) => r.writes).map((r) => r.target) } : {}),
+    })),
+    ...(facts.flags.length > 0 ? { flags: facts.flags, notes: facts.notes } : {}),
+  };
 }

@@ -6,7 +6,10 @@
 import type net from 'node:net';
 import { AdminServer } from '../admin/server.js';
 import type { ReadinessCheck } from '../admin/readiness.js';
-import type { AdminConfig, Config } from '../config/types.js';
+import type { AdminConfig, Config, PostgresConnectionConfig, SshConnectionConfig } from '../config/types.js';
+import { createShellInspector } from '../inspect/shell-inspector.js';
+import { SshFrontDoor } from '../protocols/ssh/front-door.js';
+import { loadHostKey, type HostKey } from '../protocols/ssh/host-key.js';
 import { TokenVerifier } from '../identity/verifier.js';
 import { createSqlInspector } from '../inspect/sql-inspector.js';
 import { PrometheusMetrics } from '../metrics/prometheus.js';
@@ -30,6 +33,10 @@ import { MaskingPolicies } from '../masking/policy.js';
 export interface Gateway {
   /** Bound address of the PostgreSQL front door, when configured. */
   readonly postgres: net.AddressInfo | undefined;
+  /** Bound address of the SSH front door, when configured. */
+  readonly ssh: net.AddressInfo | undefined;
+  /** The SSH front door's host key fingerprint (`SHA256:…`), when configured. */
+  readonly sshHostKey: string | undefined;
   /** Bound address of the admin API, when configured. */
   readonly admin: net.AddressInfo | undefined;
   /** Held operations and approvers' decisions (src/approvals). */
@@ -50,6 +57,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   });
   let approvals: ApprovalService;
   let postgres: PostgresFrontDoor | undefined;
+  let ssh: SshFrontDoor | undefined;
   const catalogs = new Map<string, CatalogCache>();
   // Links in notifications point at the admin API: configured, or where it listens once it does.
   let publicUrl = config.notifications?.publicUrl;
@@ -75,7 +83,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
         notifier?.notify(event);
         if (event.kind === 'revoked' && event.request.kind === 'access') {
           // After the revocation's transaction: the sessions it admitted end unless another grant admits them.
-          setImmediate(() => endRevokedAccess(event.request, approvals, postgres, logger));
+          setImmediate(() => endRevokedAccess(event.request, approvals, { postgres, ssh }, logger));
         }
       },
     });
@@ -84,8 +92,10 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     recorder.close();
     throw err;
   }
-  const state = { closing: false, postgresListening: false };
+  const state = { closing: false, postgresListening: false, sshListening: false };
   let postgresAddress: net.AddressInfo | undefined;
+  let sshAddress: net.AddressInfo | undefined;
+  let sshHostKey: HostKey | undefined;
   let admin: AdminServer | undefined;
   let adminAddress: net.AddressInfo | undefined;
   try {
@@ -112,11 +122,12 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     }
     if (config.postgres) {
       const maxFrameBytes = config.postgres.maxMessageBytes;
-      for (const c of config.connections) if (c.masking.length > 0) catalogs.set(c.name, catalogCacheFor(c, { maxFrameBytes }));
+      const connections = config.connections.filter((c): c is PostgresConnectionConfig => c.type === 'postgres');
+      for (const c of connections) if (c.masking.length > 0) catalogs.set(c.name, catalogCacheFor(c, { maxFrameBytes }));
       postgres = new PostgresFrontDoor({
         masking: maskingDeps(catalogs),
         listener: config.postgres,
-        connections: config.connections.filter((c) => c.type === 'postgres'),
+        connections,
         verifier,
         gate,
         inspect,
@@ -128,7 +139,27 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       postgresAddress = await postgres.listen();
       state.postgresListening = true;
     }
+    if (config.ssh) {
+      sshHostKey = loadHostKey(config.dataDir, config.ssh.hostKeyFile);
+      const sshLogger = logger.child({ component: 'ssh' });
+      if (sshHostKey.generated) sshLogger.info('generated the SSH host key', { file: sshHostKey.file, fingerprint: sshHostKey.fingerprint });
+      ssh = new SshFrontDoor({
+        listener: config.ssh,
+        hostKey: sshHostKey,
+        connections: config.connections.filter((c): c is SshConnectionConfig => c.type === 'ssh'),
+        verifier,
+        gate,
+        inspect: createShellInspector(),
+        recorder,
+        metrics,
+        approvals,
+        logger: sshLogger,
+      });
+      sshAddress = await ssh.listen();
+      state.sshListening = true;
+    }
   } catch (err) {
+    await postgres?.close();
     await admin?.close();
     notifier?.close();
     approvals.close();
@@ -138,12 +169,16 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   const stopRetention = startRetention(recorder, retentionPolicy(config), { logger: logger.child({ component: 'retention' }) });
   return {
     postgres: postgresAddress,
+    ssh: sshAddress,
+    sshHostKey: sshHostKey?.fingerprint,
     admin: adminAddress,
     approvals,
     async close() {
       state.closing = true;
       state.postgresListening = false;
+      state.sshListening = false;
       await postgres?.close();
+      await ssh?.close();
       for (const cache of catalogs.values()) cache.close();
       // After the front doors: probes and auditors can watch the sessions end.
       await admin?.close();
@@ -157,8 +192,11 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   };
 }
 
-function readinessChecks(config: Config, state: { closing: boolean; postgresListening: boolean }, recorder: ChainRecorder): ReadinessCheck[] {
+function readinessChecks(config: Config, state: { closing: boolean; postgresListening: boolean; sshListening: boolean }, recorder: ChainRecorder): ReadinessCheck[] {
   const checks: ReadinessCheck[] = [];
+  if (config.ssh) {
+    checks.push({ name: 'ssh', check: () => (state.sshListening ? undefined : 'the SSH front door is not accepting connections') });
+  }
   if (config.postgres) {
     checks.push({
       name: 'postgres',
@@ -218,18 +256,19 @@ function recordNotified(recorder: Recorder, report: DeliveryReport): void {
 }
 
 /** Ends the sessions a revoked access request admitted, unless another approved request still admits them. */
-function endRevokedAccess(request: ApprovalRequest, approvals: ApprovalService, postgres: PostgresFrontDoor | undefined, logger: Logger): void {
+function endRevokedAccess(
+  request: ApprovalRequest,
+  approvals: ApprovalService,
+  doors: { postgres: PostgresFrontDoor | undefined; ssh: SshFrontDoor | undefined },
+  logger: Logger,
+): void {
   try {
     if (approvals.get(request.id)?.status !== 'revoked') return;
     if (approvals.accessGrant(request.subject, request.clientId, request.connection) !== undefined) return;
-    const ended = postgres?.endSessionsOf(
-      request.subject,
-      request.clientId,
-      request.connection,
-      '28000',
-      `access to connection "${request.connection}" (request ${request.id}) was revoked; ask for access again with portcullis access request`,
-      'access-expiry',
-    );
+    const why = `access to connection "${request.connection}" (request ${request.id}) was revoked; ask for access again with portcullis access request`;
+    const ended =
+      (doors.postgres?.endSessionsOf(request.subject, request.clientId, request.connection, '28000', why, 'access-expiry') ?? 0) +
+      (doors.ssh?.endSessionsOf(request.subject, request.clientId, request.connection, why, 'access-expiry') ?? 0);
     if (ended) logger.info('ended sessions admitted by a revoked access request', { request: request.id, sessions: ended });
   } catch (error) {
     logger.error('could not end the sessions of a revoked access request', { request: request.id, error });

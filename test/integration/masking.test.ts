@@ -11,29 +11,16 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ColumnRuleConfig, ConnectionConfig, MaskingProfileConfig } from '../../src/config/types.js';
+import type { ColumnRuleConfig, ConnectionConfig } from '../../src/config/types.js';
 import { dataRowValues, fe, RawClient } from '../support/raw-client.js';
 import { AUDITOR, demoConnection, startStack, type Stack } from '../support/stack.js';
+import { maskingProfile } from '../support/masking-profile.js';
 
 const run = promisify(execFile);
 
 const col = (pattern: string, strategy: ColumnRuleConfig['strategy'], label = 'MASKED'): ColumnRuleConfig => ({ pattern, strategy, label });
 
-function profile(name: string, over: Partial<MaskingProfileConfig>): MaskingProfileConfig {
-  return {
-    name,
-    for: undefined,
-    detectors: ['default'],
-    customDetectors: [],
-    phoneRegions: ['US'],
-    strategy: 'redact',
-    columns: [],
-    expressions: 'mask',
-    denyPredicates: false,
-    hashKey: undefined,
-    ...over,
-  };
-}
+const profile = maskingProfile;
 
 const HASH_KEY = 'integration-test-hash-key-0123456789';
 const AGENTS = profile('agents', {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import type { AdminConfig, Config, ConnectionConfig, IssuerConfig, PostgresListenerConfig, PostgresTarget } from '../../src/config/types.js';
+import type { AdminConfig, Config, ConnectionConfig, IssuerConfig, PostgresConnectionConfig, PostgresListenerConfig, PostgresTarget } from '../../src/config/types.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/demo/embedded-postgres.js';
 import { seedDemoDatabase } from '../../src/demo/seed.js';
 import { startDevIdp, type DevClient, type DevIdp } from '../../src/identity/dev-idp.js';
@@ -101,7 +101,7 @@ export interface StackOptions {
   readonly admin?: Partial<AdminConfig>;
 }
 
-export function demoConnection(postgres: StartedPostgres, overrides: Partial<ConnectionConfig> = {}): ConnectionConfig {
+export function demoConnection(postgres: StartedPostgres, overrides: Partial<PostgresConnectionConfig> = {}): PostgresConnectionConfig {
   return {
     name: 'demo',
     type: 'postgres',

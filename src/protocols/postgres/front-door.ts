@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import type { ConnectionConfig, PostgresListenerConfig } from '../../config/types.js';
+import type { PostgresConnectionConfig, PostgresListenerConfig } from '../../config/types.js';
 import type { Logger } from '../../log.js';
 import type { SqlInspector } from '../../inspect/sql-inspector.js';
 import type { Gate } from '../../policy/operation.js';
@@ -16,7 +16,7 @@ import { PostgresSession, type SessionMaskingDeps, type TokenVerifierLike } from
 
 export interface PostgresFrontDoorOptions {
   readonly listener: PostgresListenerConfig;
-  readonly connections: readonly ConnectionConfig[];
+  readonly connections: readonly PostgresConnectionConfig[];
   readonly verifier: TokenVerifierLike;
   readonly gate: Gate;
   readonly inspect: SqlInspector;

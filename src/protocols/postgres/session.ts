@@ -10,7 +10,7 @@ import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
-import type { ConnectionConfig, PostgresListenerConfig } from '../../config/types.js';
+import type { PostgresConnectionConfig, PostgresListenerConfig } from '../../config/types.js';
 import type { Identity } from '../../identity/identity.js';
 import { TokenError } from '../../identity/errors.js';
 import type { Logger } from '../../log.js';
@@ -53,6 +53,7 @@ import {
 import type { EndedBy, RecordedParameter, Recorder } from '../../recording/recorder.js';
 import type { GatewayMetrics } from '../../metrics/gateway-metrics.js';
 import { operationHash } from '../../approvals/binding.js';
+import { approvalRefusal, approvalsUnavailable, heldMessage } from '../../approvals/held.js';
 import type { ApprovalRequest, ApprovalService } from '../../approvals/types.js';
 import { RECORDING_UNAVAILABLE, SessionRecording } from '../../recording/session-recording.js';
 import { ProtocolError } from './errors.js';
@@ -78,7 +79,7 @@ export interface PostgresSessionDeps {
   readonly secureContext: tls.SecureContext | undefined;
   readonly verifier: TokenVerifierLike;
   readonly gate: Gate;
-  readonly connections: ReadonlyMap<string, ConnectionConfig>;
+  readonly connections: ReadonlyMap<string, PostgresConnectionConfig>;
   readonly cancels: CancelRegistry;
   readonly logger: Logger;
   /** SQL text → inspector facts (cached by the caller). */
@@ -437,7 +438,7 @@ export class PostgresSession implements Cancellable {
    * identity and the target's catalog. False after refusing the session (the catalog could
    * not be read, so results could not be masked).
    */
-  private async prepareMasking(connection: ConnectionConfig, identity: Identity): Promise<boolean> {
+  private async prepareMasking(connection: PostgresConnectionConfig, identity: Identity): Promise<boolean> {
     if (connection.recordResultRows > 0) this.outcomes.setResultSampling({ resultRowLimit: connection.recordResultRows });
     const masked = this.deps.masking.policies.forIdentity(connection, identity);
     // Recording rows needs to know each result's columns and formats even when nothing is masked.
@@ -474,7 +475,7 @@ export class PostgresSession implements Cancellable {
    * unexpired access request for it: returns that grant, undefined when none is needed, or
    * null after refusing the session (saying how to ask).
    */
-  private approvedAccess(connection: ConnectionConfig, identity: Identity): AccessGrant | undefined | null {
+  private approvedAccess(connection: PostgresConnectionConfig, identity: Identity): AccessGrant | undefined | null {
     const required = connection.access.requireApproval;
     if (required === undefined) return undefined;
     let grant: AccessGrant | undefined;
@@ -498,7 +499,7 @@ export class PostgresSession implements Cancellable {
     return null;
   }
 
-  private startRelay(connection: ConnectionConfig, identity: Identity, accessGrant: AccessGrant | undefined): void {
+  private startRelay(connection: PostgresConnectionConfig, identity: Identity, accessGrant: AccessGrant | undefined): void {
     const up = this.upstream!;
     try {
       this.recording.start(connection.name, identity, this.clientAddress, this.tls);
@@ -1302,47 +1303,8 @@ type HeldOperation = (
   readonly abort?: AbortController;
 };
 
-function approvalsUnavailable(decision: Decision): Decision {
-  return {
-    ...decision,
-    effect: 'deny',
-    reason: `${decision.reason} Approvals are not available on this gateway right now, so it was refused; ask a human operator.`,
-  };
-}
-
-/** What the agent is told when a held operation is not approved. */
-function approvalRefusal(decision: Decision, request: ApprovalRequest): Decision {
-  const denial = request.decisions.find((d) => d.decision === 'deny');
-  const reason =
-    request.status === 'denied' && denial !== undefined
-      ? `approval request ${request.id} was denied by ${denial.subject}: ${denial.comment}`
-      : request.status === 'approved' || request.status === 'revoked'
-        ? `approval request ${request.id} was approved, but its grant was used up, has expired or was revoked; retry to ask again`
-        : `approval request ${request.id} timed out: no decision within ${formatDuration(request.expiresAt - request.createdAt)}; ` +
-          'ask an approver to look at it sooner, then retry';
-  return { ...decision, effect: 'deny', reason: `${reason} (rule "${decision.rule}")` };
-}
-
 function heldNotice(request: ApprovalRequest, timeoutMs: number): ErrorFields {
-  return {
-    severity: 'NOTICE',
-    code: '01000',
-    message:
-      `Portcullis: this statement is held for approval (request ${request.id}); it runs once approved, ` +
-      `and is refused if denied or not decided within ${formatDuration(timeoutMs)}` +
-      (request.grant.kind === 'window'
-        ? `; an approval also lets your other statements under rule "${request.rule}" on this connection run for ${formatDuration(request.grant.durationMs)}`
-        : ''),
-    detail: `${request.reason} Approvers: group ${request.approvers.join(', ')}${request.minApprovals > 1 ? ` (${request.minApprovals} needed)` : ''}.`,
-    hint: `an approver runs: portcullis approvals approve ${request.id}`,
-  };
-}
-
-function formatDuration(ms: number): string {
-  const seconds = Math.round(ms / 1000);
-  if (seconds < 120) return `${seconds}s`;
-  const minutes = Math.round(seconds / 60);
-  return minutes < 120 ? `${minutes}m` : `${Math.round(minutes / 60)}h`;
+  return { severity: 'NOTICE', code: '01000', ...heldMessage(request, timeoutMs, 'statement') };
 }
 
 function unknownStatement(name: string): Decision {

@@ -12,7 +12,7 @@ function capture(): CliIo & { stdout: string; stderr: string } {
   return io;
 }
 
-const COMMANDS = ['serve', 'demo', 'dev-idp', 'token', 'config check', 'config schema', 'policy check', 'mask check', 'audit verify', 'audit pubkey', 'sessions list', 'sessions show', 'sessions export', 'replay', 'approvals list', 'approvals show', 'approvals approve', 'approvals deny', 'approvals revoke', 'approvals wait', 'access request'];
+const COMMANDS = ['serve', 'demo', 'dev-idp', 'token', 'config check', 'config schema', 'policy check', 'mask check', 'audit verify', 'audit pubkey', 'sessions list', 'sessions show', 'sessions export', 'replay', 'approvals list', 'approvals show', 'approvals approve', 'approvals deny', 'approvals revoke', 'approvals wait', 'access request', 'ssh host-key'];
 
 describe('portcullis dispatcher', () => {
   it('lists every command in the top-level help', async () => {

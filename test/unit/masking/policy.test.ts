@@ -3,22 +3,9 @@ import { describe, expect, it } from 'vitest';
 import type { ColumnRuleConfig, MaskingProfileConfig } from '../../../src/config/types.js';
 import { compileMaskingPolicy, MaskingPolicies, stricterStrategy } from '../../../src/masking/policy.js';
 import { connection, identity } from '../policy/support.js';
+import { maskingProfile } from '../../support/masking-profile.js';
 
-function profile(name: string, over: Partial<MaskingProfileConfig> = {}): MaskingProfileConfig {
-  return {
-    name,
-    for: undefined,
-    detectors: ['email'],
-    customDetectors: [],
-    phoneRegions: ['US'],
-    strategy: 'redact',
-    columns: [],
-    expressions: 'mask',
-    denyPredicates: false,
-    hashKey: undefined,
-    ...over,
-  };
-}
+const profile = (name: string, over: Partial<MaskingProfileConfig> = {}): MaskingProfileConfig => maskingProfile(name, { detectors: ['email'], ...over });
 
 const col = (pattern: string, strategy: ColumnRuleConfig['strategy'], label = 'MASKED'): ColumnRuleConfig => ({ pattern, strategy, label });
 

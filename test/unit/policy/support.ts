@@ -1,5 +1,5 @@
 /** Hand-built identities, connections, rules and facts for the gate tests (no inspector needed). */
-import type { ConnectionConfig, RuleConfig, RuleEffect, SqlCondition } from '../../../src/config/types.js';
+import type { PostgresConnectionConfig, RuleConfig, RuleEffect, SqlCondition } from '../../../src/config/types.js';
 import type { Identity } from '../../../src/identity/identity.js';
 import type { FunctionCall, SqlInspection, StatementFacts, TableAccess } from '../../../src/inspect/sql/facts.js';
 import type { Operation } from '../../../src/policy/operation.js';
@@ -14,7 +14,7 @@ export const identity = (over: Partial<Identity> = {}): Identity => ({
   ...over,
 });
 
-export const connection = (over: Partial<ConnectionConfig> = {}): ConnectionConfig => ({
+export const connection = (over: Partial<PostgresConnectionConfig> = {}): PostgresConnectionConfig => ({
   name: 'prod',
   type: 'postgres',
   target: {

@@ -1,0 +1,340 @@
+/**
+ * The SSH front door end to end: a real SSH target (OpenSSH sshd when installed, else the
+ * ssh2 stand-in; the test prints which), the dev OIDC issuer, the gateway, and agents driving
+ * it with ssh2's client and the OpenSSH `ssh` client.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type ssh2 from 'ssh2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RuleConfig, ShellCondition } from '../../src/config/types.js';
+import type { Identity } from '../../src/identity/identity.js';
+import { main } from '../../src/cli/dispatch.js';
+import { maskingProfile } from '../support/masking-profile.js';
+import { pollUntil } from '../support/poll.js';
+import { execOn, sshConnection, startSshStack, type SshStack } from '../support/ssh-stack.js';
+import { OUTSIDER } from '../support/stack.js';
+
+function shellRule(name: string, effect: RuleConfig['effect'], shell: Partial<ShellCondition>, extra: Partial<RuleConfig> = {}): RuleConfig {
+  return {
+    name,
+    effect,
+    reason: effect === 'allow' ? undefined : `${name}: not for agents.`,
+    review:
+      effect === 'review' ? { approvers: ['approvers'], minApprovals: 1, timeoutMs: 20_000, grant: { kind: 'once', ttlMs: 60_000 } } : undefined,
+    when: {
+      identity: undefined,
+      sql: undefined,
+      shell: { programs: undefined, args: undefined, writes: undefined, flags: undefined, unparseable: false, ...shell },
+    },
+    ...extra,
+  };
+}
+
+const RULES: RuleConfig[] = [
+  shellRule('reads-ok', 'allow', { programs: ['echo', 'printf', 'cat', 'ls', 'true', 'sleep', 'test', 'seq', 'head', 'exit'] }),
+  shellRule('no-deletes', 'deny', { programs: ['rm', 'shred', 'unlink'] }),
+  shellRule('touch-needs-approval', 'review', { programs: ['touch'] }),
+  {
+    name: 'shells-ok',
+    effect: 'allow',
+    reason: undefined,
+    review: undefined,
+    when: { identity: undefined, sql: undefined, ssh: { actions: ['shell'] } },
+  },
+];
+
+const MASKING = maskingProfile('secrets');
+
+/** The OpenSSH client drives the gateway where it is installed (.ci/run installs it). */
+const HAVE_OPENSSH_CLIENT = spawnSync('ssh', ['-V']).status === 0;
+
+function approver(subject: string): Identity {
+  return { subject, clientId: subject, groups: ['approvers'], scopes: [], issuer: 'https://idp.example', expiresAt: Date.now() + 3_600_000 };
+}
+
+let stack: SshStack;
+let scratch: string;
+
+beforeAll(async () => {
+  stack = await startSshStack({
+    rules: RULES,
+    masking: [MASKING],
+    extraConnections: (target) => [
+      sshConnection(target, {
+        name: 'wrong-key',
+        rules: RULES,
+        target: { ...sshConnection(target).target, hostKeys: ['SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'] },
+      }),
+      sshConnection(target, {
+        name: 'fwd',
+        rules: [{ name: 'tunnels-ok', effect: 'allow', reason: undefined, review: undefined, when: { identity: undefined, sql: undefined, ssh: { actions: ['port_forward'] } } }],
+      }),
+    ],
+  });
+  console.log(`ssh target: ${stack.target.kind === 'openssh' ? 'OpenSSH sshd' : 'ssh2-based stand-in (sshd not installed)'}`);
+  scratch = mkdtempSync(path.join(os.tmpdir(), 'portcullis-ssh-scratch-'));
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.close();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('exec through the SSH front door', () => {
+  it('runs an allowed command on the target with the injected credentials', async () => {
+    const result = await stack.exec('echo hello; printf "%s" "$USER" >&2');
+    expect(result).toEqual({ stdout: 'hello\n', stderr: stack.target.user, code: 0 });
+  });
+
+  it('passes the exit status and stdin through', async () => {
+    expect((await stack.exec('test -e /nonexistent-portcullis')).code).toBe(1);
+    expect(await stack.exec('cat', { stdin: 'piped input\n' })).toMatchObject({ stdout: 'piped input\n', code: 0 });
+  });
+
+  it('refuses a denied command with exit 126 and a reason naming the rule, and does not run it', async () => {
+    const victim = path.join(scratch, 'denied');
+    mkdirSync(victim);
+    const result = await stack.exec(`rm -rf ${victim}`);
+    expect(result.code).toBe(126);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^portcullis: Refused command "rm -rf .*" by rule "no-deletes": no-deletes: not for agents\. \[rule: no-deletes\]\n$/);
+    expect(existsSync(victim)).toBe(true);
+  });
+
+  it('refuses a command no rule allows (default deny), saying what to do', async () => {
+    const result = await stack.exec('id');
+    expect(result.code).toBe(126);
+    expect(result.stderr).toContain('no rule of connection "box" allows running program "id"');
+  });
+
+  const bypasses: Array<[string, (dir: string) => string]> = [
+    ['sh -c wrapper', (d) => `sh -c 'rm -rf ${d}'`],
+    ['bash -lc wrapper', (d) => `bash -lc "rm -rf ${d}"`],
+    ['command substitution', (d) => `echo $(rm -rf ${d})`],
+    ['backticks', (d) => `echo \`rm -rf ${d}\``],
+    ['; chain', (d) => `true; rm -rf ${d}`],
+    ['&& chain', (d) => `true && rm -rf ${d}`],
+    ['|| chain', (d) => `false || rm -rf ${d}`],
+    ['pipeline into xargs', (d) => `echo ${d} | xargs rm -rf`],
+    ['absolute path', (d) => `/bin/rm -rf ${d}`],
+    ['backslash', (d) => `\\rm -rf ${d}`],
+    ['split quotes', (d) => `'r''m' -rf ${d}`],
+    ['double quotes', (d) => `"rm" -rf ${d}`],
+    ['ANSI-C quoting', (d) => `$'\\x72m' -rf ${d}`],
+    ['subshell', (d) => `(rm -rf ${d})`],
+    ['sudo-free env wrapper', (d) => `env rm -rf ${d}`],
+    ['find -exec', (d) => `find ${d} -maxdepth 0 -exec rm -rf {} \\;`],
+    ['eval', (d) => `eval "rm -rf ${d}"`],
+    ['variable as command', (d) => `X=rm; $X -rf ${d}`],
+    ['glob as command', (d) => `/bin/r? -rf ${d}`],
+    ['script piped into a shell', (d) => `echo "rm -rf ${d}" | sh`],
+    ['line continuation', (d) => `r\\\nm -rf ${d}`],
+  ];
+  it.each(bypasses)('bypass attempt: %s is refused and nothing is deleted', async (_name, command) => {
+    const victim = mkdtempSync(path.join(scratch, 'victim-'));
+    const result = await stack.exec(command(victim));
+    expect(result.code, result.stderr).toBe(126);
+    expect(result.stderr).toMatch(/^portcullis: /);
+    expect(existsSync(victim)).toBe(true);
+  });
+
+  it.skipIf(!HAVE_OPENSSH_CLIENT)('works with the OpenSSH client too: allowed, denied, and the gateway\'s host key pinned', async () => {
+    const ok = await stack.openssh(['echo', 'via-openssh']);
+    expect(ok).toMatchObject({ stdout: 'via-openssh\n', code: 0 });
+    const victim = mkdtempSync(path.join(scratch, 'openssh-'));
+    const denied = await stack.openssh([`rm -rf ${victim}`]);
+    expect(denied.code).toBe(126);
+    expect(denied.stderr).toContain('by rule "no-deletes"');
+    expect(existsSync(victim)).toBe(true);
+  });
+});
+
+describe('authentication', () => {
+  it('refuses a forged or garbage token', async () => {
+    await expect(stack.connect({ token: 'not-a-token' })).rejects.toThrow(/authentication methods failed/);
+    const token = await stack.token();
+    const [h, p] = token.split('.');
+    await expect(stack.connect({ token: `${h}.${p}.${'A'.repeat(40)}` })).rejects.toThrow(/authentication methods failed/);
+    if (HAVE_OPENSSH_CLIENT) {
+      const openssh = await stack.openssh(['echo', 'x'], { token: 'garbage' });
+      expect(openssh.code).toBe(255);
+      expect(openssh.stdout).toBe('');
+    }
+  });
+
+  it('refuses an identity outside the connection\'s access list, and an unknown connection', async () => {
+    await expect(stack.connect({ token: await stack.token(OUTSIDER) })).rejects.toThrow(/authentication methods failed/);
+    await expect(stack.connect({ connection: 'no-such-box' })).rejects.toThrow(/authentication methods failed/);
+  });
+});
+
+describe('target host key verification', () => {
+  it('refuses to reach a target whose host key is not the configured one, and says so', async () => {
+    const result = await stack.exec('echo should-not-run', { connection: 'wrong-key' });
+    expect(result.code).toBe(255);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('presented host key');
+    expect(result.stderr).toContain('gateway configuration problem');
+  });
+});
+
+describe('approvals for held commands', () => {
+  async function heldRequestId(client: ssh2.Client, command: string): Promise<{ id: string; result: Promise<{ stdout: string; stderr: string; code: number | null }> }> {
+    let stderr = '';
+    const result = new Promise<{ stdout: string; stderr: string; code: number | null }>((resolve, reject) => {
+      client.exec(command, (err, channel) => {
+        if (err) return reject(err);
+        let stdout = '';
+        let code: number | null = null;
+        channel.on('data', (d: Buffer) => (stdout += d.toString()));
+        channel.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        channel.on('exit', (c: number | null) => (code = c));
+        channel.on('close', () => resolve({ stdout, stderr, code }));
+      });
+    });
+    const id = await pollUntil(async () => /request ([A-Za-z0-9_-]+)\)/.exec(stderr)?.[1], (found) => found !== undefined, { what: 'the held notice', intervalMs: 10 });
+    return { id: id!, result };
+  }
+
+  it('holds a command under review, then runs it once approved', async () => {
+    const file = path.join(scratch, 'approved-file');
+    const client = await stack.connect();
+    try {
+      const { id, result } = await heldRequestId(client, `touch ${file}`);
+      expect(existsSync(file)).toBe(false);
+      expect(stack.gateway.approvals.get(id)).toMatchObject({ status: 'pending', rule: 'touch-needs-approval', text: `touch ${file}` });
+      stack.gateway.approvals.decide(id, approver('approver-1'), 'approve', 'fine');
+      const done = await result;
+      expect(done.code).toBe(0);
+      expect(done.stderr).toContain('held for approval');
+      expect(existsSync(file)).toBe(true);
+    } finally {
+      client.end();
+    }
+  });
+
+  it('refuses a held command an approver denies, with the approver\'s words', async () => {
+    const file = path.join(scratch, 'denied-file');
+    const client = await stack.connect();
+    try {
+      const { id, result } = await heldRequestId(client, `touch ${file}`);
+      stack.gateway.approvals.decide(id, approver('approver-1'), 'deny', 'not today');
+      const done = await result;
+      expect(done.code).toBe(126);
+      expect(done.stderr).toContain('was denied by approver-1: not today');
+      expect(existsSync(file)).toBe(false);
+    } finally {
+      client.end();
+    }
+  });
+});
+
+describe('masking command output', () => {
+  it('masks secrets in stdout and stderr, including values split across chunks', async () => {
+    const card = '4111 1111 1111 1111';
+    const result = await stack.exec(
+      `printf 'mail alice@example.com now\\n'; printf 'card ${card.slice(0, 7)}' ; sleep 0.01; printf '${card.slice(7)} end\\n'; printf 'bob@example.org\\n' >&2`,
+    );
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toContain('alice@example.com');
+    expect(result.stdout).not.toContain('1111 1111 1111');
+    expect(result.stdout).toContain('[EMAIL]');
+    expect(result.stdout).toMatch(/card \[[A-Z_]+\] end/);
+    expect(result.stderr).toBe('[EMAIL]\n');
+  });
+
+  it('streams a large output through with every value masked', async () => {
+    const lines = await stack.exec(`for i in $(seq 1 3000); do echo "row $i user$i@example.com"; done`);
+    expect(lines.code).toBe(0);
+    const rows = lines.stdout.trimEnd().split('\n');
+    expect(rows).toHaveLength(3000);
+    expect(lines.stdout).not.toMatch(/@example\.com/);
+    expect(rows[2999]).toBe('row 3000 [EMAIL]');
+  });
+});
+
+describe('interactive shells and forwarding', () => {
+  it('opens an allowed shell, runs typed lines, and refuses a denied line without running it', async () => {
+    const victim = mkdtempSync(path.join(scratch, 'shell-'));
+    const client = await stack.connect();
+    try {
+      const output = await new Promise<string>((resolve, reject) => {
+        client.shell({ term: 'dumb', rows: 24, cols: 200 }, (err, channel) => {
+          if (err) return reject(err);
+          let out = '';
+          channel.on('data', (d: Buffer) => (out += d.toString()));
+          channel.on('close', () => resolve(out));
+          channel.write('echo shell-$((40+2))\n');
+          setTimeout(() => channel.write(`rm -rf ${victim}\n`), 300);
+          setTimeout(() => channel.write('exit\n'), 900);
+        });
+      });
+      expect(output).toContain('shell-42');
+      expect(output).toContain('portcullis: Refused command');
+      expect(existsSync(victim)).toBe(true);
+    } finally {
+      client.end();
+    }
+  });
+
+  it('relays local port forwarding through the target where a rule allows it', async () => {
+    const client = await stack.connect({ connection: 'fwd' });
+    try {
+      const banner = await new Promise<string>((resolve, reject) =>
+        client.forwardOut('127.0.0.1', 1234, '127.0.0.1', stack.target.port, (err, channel) => {
+          if (err) return reject(err);
+          channel.once('data', (d: Buffer) => {
+            resolve(d.toString('latin1'));
+            channel.close();
+          });
+        }),
+      );
+      expect(banner).toMatch(/^SSH-2\.0-/);
+    } finally {
+      client.end();
+    }
+  });
+
+  it('refuses local port forwarding that no rule allows', async () => {
+    const client = await stack.connect();
+    try {
+      await expect(
+        new Promise((resolve, reject) => client.forwardOut('127.0.0.1', 1234, '127.0.0.1', stack.target.port, (err, ch) => (err ? reject(err) : resolve(ch)))),
+      ).rejects.toThrow();
+    } finally {
+      client.end();
+    }
+  });
+});
+
+describe('recording', () => {
+  it('records SSH sessions with every command, its decision and its exit status', async () => {
+    const client = await stack.connect();
+    await execOn(client, 'echo recorded-command');
+    await execOn(client, 'rm -rf /nonexistent-recorded');
+    client.end();
+    let listed = '';
+    await pollUntil(
+      async () => {
+        let out = '';
+        await main(['sessions', 'list', '-d', stack.dataDir, '--json'], { out: (t) => (out += t), err: () => undefined }, new AbortController().signal);
+        listed = out;
+        return (JSON.parse(out) as Array<{ protocol: string; endedAt: unknown }>).filter((s) => s.protocol === 'ssh' && s.endedAt !== null).length;
+      },
+      (n) => n > 0,
+      { what: 'an ended ssh session in the recording' },
+    );
+    const sessions = JSON.parse(listed) as Array<{ id: string; protocol: string }>;
+    let shown = '';
+    for (const session of sessions.filter((s) => s.protocol === 'ssh')) {
+      await main(['sessions', 'show', session.id, '-d', stack.dataDir], { out: (t) => (shown += t), err: () => undefined }, new AbortController().signal);
+    }
+    expect(shown).toContain('echo recorded-command');
+    expect(shown).toContain('rm -rf /nonexistent-recorded');
+    expect(shown).toContain('no-deletes');
+    expect(shown).toContain('exit 0');
+  });
+});
