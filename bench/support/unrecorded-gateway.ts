@@ -51,6 +51,7 @@ class NullRecorder implements Recorder {
   sessionEnded(): void {}
   authFailure(): void {}
   approvalEvent(): void {}
+  terminal(): void {}
   whenDurable(callback: (durable: boolean) => void): void {
     callback(true);
   }

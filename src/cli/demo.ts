@@ -10,6 +10,9 @@ import { ConfigError } from '../config/issues.js';
 import type { Config, PostgresConnectionConfig } from '../config/types.js';
 import { loadConfig } from '../config/load.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../demo/embedded-postgres.js';
+import { demoSshConnection, sshClientSetup, sshDemoLines, startDemoSshTarget } from '../demo/ssh-demo.js';
+import { SshTargetError, type SshTarget } from '../demo/ssh-target.js';
+import { loadHostKey } from '../protocols/ssh/host-key.js';
 import { seedDemoDatabase } from '../demo/seed.js';
 import { startDevIdp, type DevIdp } from '../identity/dev-idp.js';
 import { createLogger } from '../log.js';
@@ -35,8 +38,11 @@ Starts, in one process:
     agent/agent-secret (group agents), outsider/outsider-secret (group contractors)
     auditor/auditor-secret (group auditors, for the admin API) and approver/approver-secret
     (group approvers, who approve held statements);
+  - when the config has listen.ssh and an SSH connection named "demo-ssh": a local SSH
+    target on that connection's port (OpenSSH sshd when installed, else a built-in one),
+    running commands as you, with a log file to read under /tmp/portcullis-demo;
   - the gateway, configured by FILE.
-It then prints the commands an agent runs to get a token and connect with psql.
+It then prints the commands an agent runs to get a token and connect with psql and ssh.
 Ctrl-C stops everything.
 
 Options:
@@ -46,14 +52,28 @@ Options:
   async run(args, io, signal) {
     const file = (args.values.config as string | undefined) ?? DEFAULT_CONFIG;
     // The target password is generated per run and handed to the config as a secret reference.
-    const env = { ...process.env, DEMO_DB_PASSWORD: randomBytes(18).toString('base64url') };
+    const env: NodeJS.ProcessEnv = { ...process.env, DEMO_DB_PASSWORD: randomBytes(18).toString('base64url') };
     let config;
+    let sshTarget: SshTarget | undefined;
     try {
+      // The SSH target's credentials exist only once it runs: read where it should listen first.
+      const draft = demoSshConnection(await loadConfig(file, { env, unavailableSecrets: 'placeholder' }));
+      if (draft !== undefined) {
+        io.err('Starting the demo SSH target…');
+        const started = await startDemoSshTarget(draft.target.port);
+        sshTarget = started.target;
+        Object.assign(env, started.env);
+      }
       config = await loadConfig(file, { env });
     } catch (err) {
+      await sshTarget?.close();
       if (err instanceof ConfigError) {
         io.err(err.message);
         return ExitCode.failure;
+      }
+      if (err instanceof SshTargetError) {
+        io.err(`portcullis demo: could not start the SSH target: ${err.message}`);
+        return ExitCode.unavailable;
       }
       throw err;
     }
@@ -62,6 +82,7 @@ Options:
     const issuer = config.identity.issuers[0];
     if (!connection || !issuer || !config.postgres) {
       io.err(`${file}: the demo needs a PostgreSQL connection named "demo", an issuer and listen.postgres`);
+      await sshTarget?.close();
       return ExitCode.failure;
     }
     const issuerUrl = new URL(issuer.issuer);
@@ -72,6 +93,7 @@ Options:
       await gateway?.close();
       await idp?.close();
       await pg?.stop();
+      await sshTarget?.close();
     };
     try {
       io.err('Starting embedded PostgreSQL…');
@@ -102,6 +124,10 @@ Options:
     }
     const gw = gateway.postgres!;
     const bin = `node ${path.relative(process.cwd(), fileURLToPath(new URL('./main.js', import.meta.url)))}`;
+    const sshLines =
+      sshTarget === undefined || gateway.ssh === undefined
+        ? ''
+        : sshDemoLines(sshClientSetup(config.dataDir, `node ${fileURLToPath(new URL('./main.js', import.meta.url))}`, idp.issuer, gateway.ssh, loadHostKey(config.dataDir, config.ssh?.hostKeyFile).publicKey), sshTarget);
     io.out(`
 Portcullis demo is running.
 
@@ -132,7 +158,7 @@ Every session and statement is recorded before it is forwarded; check the tamper
 
   ${bin} audit verify --config ${path.relative(process.cwd(), file)}
   ${bin} sessions list --config ${path.relative(process.cwd(), file)}
-${adminLines(gateway.admin, bin, idp.issuer)}${approvalLines(gateway.admin, gw, bin, idp.issuer, config.connections)}
+${sshLines}${adminLines(gateway.admin, bin, idp.issuer)}${approvalLines(gateway.admin, gw, bin, idp.issuer, config.connections)}
 An identity outside the access list is refused:
 
   PGPASSWORD=$(${bin} token --issuer ${idp.issuer} --client-id outsider --client-secret outsider-secret) \\

@@ -1,9 +1,11 @@
 /**
- * `portcullis replay ID`: plays a recorded session back, psql-like, with its original pacing.
- * The transcript and its delays come from the pure timeline (src/recording/replay-timeline.ts);
- * this file reads the recording, then sleeps and prints.
+ * `portcullis replay ID`: plays a recorded session back, psql-like (an SSH session as its
+ * terminal), with its original pacing. The transcript and its delays come from the pure
+ * timelines (src/recording/replay-timeline.ts, terminal-replay.ts); this file reads the
+ * recording, then sleeps and prints.
  */
 import { replayTimeline } from '../recording/replay-timeline.js';
+import { terminalReplayTimeline } from '../recording/terminal-replay.js';
 import { decodeEvent, findSession, type DecodedEvent } from '../recording/session-query.js';
 import { ExitCode, type CliArgs, type CliCommand, type CliIo } from './command.js';
 import { DATA_DIR_FLAGS, DATA_DIR_OPTIONS, usageError } from './data-dir.js';
@@ -15,9 +17,9 @@ const DEFAULT_MAX_IDLE_SECONDS = 2;
 const USAGE = `Usage: portcullis replay ID [--config FILE | --data-dir DIR] [--speed N]
                          [--max-idle SECONDS] [--no-wait] [--json]
 
-Plays a recorded session back like a psql session, with its original pacing: who
-connected, to which connection, from where, with or without TLS, and when; then each
-statement at a "connection=>" prompt (further lines at "connection->"), its bind
+Plays a recorded session back like a psql session (an SSH session like a terminal,
+see below), with its original pacing: who connected, to which connection, from where,
+with or without TLS, and when; then each statement at a "connection=>" prompt (further lines at "connection->"), its bind
 parameters, the decision when it was not allowed (DENIED or HELD FOR REVIEW, by which
 rule and why), its outcome as psql shows it (the first result rows when the connection
 records them, "(N rows)", the command tag or "ERROR:  code: message", then
@@ -30,6 +32,16 @@ when recorded) end in "…", and "(first N of M rows recorded)" says when only t
 rows were recorded. Control characters and bidirectional overrides in recorded text are
 shown escaped (\\x1b, \\u202e), never sent to your terminal.
 
+An SSH session plays like a terminal: each command at a "connection$" prompt (a shell
+as "(interactive shell)"), the decision when it was not allowed, then the output the
+agent saw (masked) with its original pacing, and how it ended ("(exit 0, N bytes,
+N ms)", or the refusal); lines typed in a shell appear as the terminal echoed them, and
+refused ones with their refusal. Colours and cursor movement in the output reach your
+terminal; other escape sequences (titles, clipboard, queries, modes) are shown escaped
+or, for window titles and a few harmless mode switches, left out: export the session
+("sessions export --format asciicast") for the exact output. A marker says when output
+went over the recording's per-command limit and was not recorded.
+
 Reads the data directory read-only: safe while the gateway runs.
 
 Options:
@@ -41,7 +53,9 @@ ${DATA_DIR_OPTIONS}
       --no-wait          print the whole transcript at once
       --json             print the steps at once as JSON lines {delayMs, seq, text}:
                          the wait before each (after --speed and --max-idle), the
-                         event it shows (null for the closing note) and its text
+                         event it shows (null for the closing note) and its text;
+                         SSH terminal output has "terminal": true (its text is
+                         printed as is, without a newline)
   -h, --help             show this help
 
 Exit status: 0 replayed (also when stopped with Ctrl-C); 1 the session is not
@@ -104,7 +118,10 @@ export function createReplayCommand(sleep: Sleep = realSleep): CliCommand {
       });
       if (read !== ExitCode.ok) return read;
 
-      const steps = replayTimeline(events, { speed, maxIdleMs: maxIdle * 1000 });
+      const pacing = { speed, maxIdleMs: maxIdle * 1000 };
+      const first = events[0];
+      const ssh = first?.type === 'session-start' && first.data.protocol === 'ssh';
+      const steps = ssh ? terminalReplayTimeline(events, pacing) : replayTimeline(events, pacing);
       if (args.values['json'] === true) {
         io.out(steps.map((step) => `${JSON.stringify(step)}\n`).join(''));
         return ExitCode.ok;
@@ -116,7 +133,7 @@ export function createReplayCommand(sleep: Sleep = realSleep): CliCommand {
           io.err(`portcullis ${COMMAND}: stopped\n`);
           return ExitCode.ok;
         }
-        io.out(`${step.text}\n`);
+        io.out(step.terminal === true ? step.text : `${step.text}\n`);
       }
       return ExitCode.ok;
     },

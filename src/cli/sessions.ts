@@ -6,13 +6,24 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DurationError, parseDuration } from '../config/duration.js';
 import { RecorderError } from '../recording/recorder.js';
-import { decodeEvent, findSession, listSessions, type SessionFilter, type SessionReader, type SessionSummary } from '../recording/session-query.js';
+import {
+  decodeEvent,
+  findSession,
+  listSessions,
+  type DecodedEvent,
+  type SessionFilter,
+  type SessionReader,
+  type SessionSummary,
+} from '../recording/session-query.js';
 import { DATABASE_FILE, SqliteStore } from '../recording/sqlite-store.js';
 import type { EventRow } from '../recording/store.js';
 import { ExitCode, type CliArgs, type CliCommand, type CliIo } from './command.js';
 import { DATA_DIR_FLAGS, DATA_DIR_OPTIONS, resolveDataDir, usageError } from './data-dir.js';
 import { visible, visibleLines } from '../recording/printable.js';
 import { resultRowLines } from '../recording/replay-timeline.js';
+import { AsciicastError, operationAsciicast, sessionAsciicast } from '../recording/asciicast.js';
+import { terminalSummaries, terminalSummaryLines } from '../recording/terminal-summary.js';
+import { operationLabel } from '../recording/terminal-timeline.js';
 
 const LIST_USAGE = `Usage: portcullis sessions list [--config FILE | --data-dir DIR]
                                [--connection NAME] [--subject SUBJECT]
@@ -58,6 +69,13 @@ connection records result rows (record: { result_rows: N }), the first rows as t
 agent received them (masked) in a psql-like table; then how the session ended. Give
 several ids to print several sessions.
 
+For SSH sessions, each command and shell is followed by a summary of its recorded
+terminal data: the first lines of output as a terminal showed them ("| " lines,
+escape sequences removed), then the lines and bytes of output, bytes of input, the
+window size, the exit status, and how many bytes were NOT RECORDED when the output
+went over the recording's per-command limit. "portcullis replay" plays it all back;
+"sessions export --format asciicast" exports it for asciinema.
+
 In the tables NULL is shown as NULL, binary values as \\x and hex, values longer
 than 40 characters (or cut when recorded) end in "…"; --json has them as recorded.
 
@@ -81,26 +99,45 @@ Examples:
 `;
 
 const EXPORT_USAGE = `Usage: portcullis sessions export ID... [--format jsonl] [--config FILE | --data-dir DIR]
+       portcullis sessions export ID --format asciicast [--operation SEQ]
+                                     [--config FILE | --data-dir DIR]
 
-Writes every event of the given sessions to stdout, one JSON object per line, in
-order: sessionId, seq, time (epoch milliseconds), type (session-start, operation,
-outcome, session-end), payload, prevHash and hash. The payload is the exact JSON
-text that was hashed (a string, not an object), so the chain can be recomputed
-from the export: hash = SHA-256 over the event as "portcullis audit verify" does.
+--format jsonl (the default) writes every event of the given sessions to stdout,
+one JSON object per line, in order: sessionId, seq, time (epoch milliseconds), type
+(session-start, operation, outcome, terminal, session-end), payload, prevHash and
+hash. The payload is the exact JSON text that was hashed (a string, not an object),
+so the chain can be recomputed from the export: hash = SHA-256 over the event as
+"portcullis audit verify" does.
+
+--format asciicast writes the terminal recording of one SSH session as an asciicast
+v3 file, for asciinema ("asciinema play FILE") and its web player: the output the
+agent saw (masked), its input, window sizes, with the original timing. The whole
+session is one recording in which every command and shell is a marker labelled with
+its command line (and its decision when it was not allowed), and exit statuses are
+markers too; with --operation SEQ, only that command or shell (SEQ is the seq of its
+operation event: see "sessions show --json"), its command line in the header and its
+exit status as the final "x" event. Output over the recording's per-command limit was
+not recorded: a marker says how many bytes. The window size is the first one
+recorded, 80x24 when none was (no terminal was requested).
 
 Reads the data directory read-only: safe while the gateway runs.
 
 Options:
 ${DATA_DIR_OPTIONS}
-  -f, --format FORMAT    output format; only "jsonl" (the default) for now
+  -f, --format FORMAT    jsonl (the default) or asciicast
+      --operation SEQ    with --format asciicast: only the command or shell whose
+                         operation event is SEQ
   -h, --help             show this help
 
 Exit status: 0 exported; 1 a session id is not recorded (the others are exported),
-no recordings, or an unreadable database; 2 bad command line or invalid config.
+no recordings, an unreadable database, or (asciicast) not an SSH session or SEQ not
+one of its operations; 2 bad command line or invalid config.
 
 Examples:
   portcullis sessions export 3f2a9c… --format jsonl -d /var/lib/portcullis > 3f2a9c.jsonl
   portcullis sessions export 3f2a9c… -c portcullis.yaml | jq -c 'select(.type == "operation") | .payload | fromjson | .text'
+  portcullis sessions export 3f2a9c… --format asciicast -d /var/lib/portcullis > 3f2a9c.cast
+  portcullis sessions export 3f2a9c… -f asciicast --operation 4 -d /var/lib/portcullis | asciinema play -
 `;
 
 const DECISIONS = ['allow', 'deny', 'review'] as const;
@@ -175,14 +212,17 @@ export const sessionsShowCommand: CliCommand = {
 
 export const sessionsExportCommand: CliCommand = {
   name: 'sessions export',
-  summary: 'Export recorded sessions as JSON lines, hashes included',
+  summary: 'Export recorded sessions as JSON lines (hashes included), or SSH terminals as asciicast',
   usage: EXPORT_USAGE,
-  options: { ...DATA_DIR_FLAGS, format: { type: 'string', short: 'f' } },
+  options: { ...DATA_DIR_FLAGS, format: { type: 'string', short: 'f' }, operation: { type: 'string' } },
   async run(args: CliArgs, io: CliIo): Promise<ExitCode> {
     const command = 'sessions export';
     if (args.positionals.length === 0) return usageError(io, command, 'give the id of the session to export (see "portcullis sessions list")');
     const format = stringOf(args.values['format']) ?? 'jsonl';
-    if (format !== 'jsonl') return usageError(io, command, `--format ${JSON.stringify(format)}: only "jsonl" is supported`);
+    if (format !== 'jsonl' && format !== 'asciicast') return usageError(io, command, `--format ${JSON.stringify(format)}: expected "jsonl" or "asciicast"`);
+    const operation = stringOf(args.values['operation']);
+    if (format === 'asciicast') return exportAsciicast(args, io, operation);
+    if (operation !== undefined) return usageError(io, command, '--operation is for --format asciicast (the jsonl export has every event; filter it with jq)');
     return withStore(args, io, command, (store, database) => {
       const missing = forEachSession(store, args.positionals, (_summary, events) => {
         if (events.length > 0) io.out(events.map((event) => `${JSON.stringify(exportRow(event))}\n`).join(''));
@@ -191,6 +231,28 @@ export const sessionsExportCommand: CliCommand = {
     });
   },
 };
+
+/** `sessions export --format asciicast`: one SSH session, or one of its operations. */
+async function exportAsciicast(args: CliArgs, io: CliIo, operation: string | undefined): Promise<ExitCode> {
+  const command = 'sessions export';
+  const [id, extra] = args.positionals;
+  if (extra !== undefined) return usageError(io, command, `unexpected argument "${extra}": --format asciicast exports one session at a time`);
+  const seq = operation === undefined ? undefined : /^[1-9]\d{0,15}$/.test(operation) ? Number(operation) : NaN;
+  if (Number.isNaN(seq)) return usageError(io, command, `--operation ${JSON.stringify(operation)}: expected the seq of an operation event (a number, see "sessions show --json")`);
+  return withStore(args, io, command, (store, database) => {
+    const found = findSession(store, id as string);
+    if (found === undefined) return reportMissing(io, command, database, [id as string]);
+    const events = found.events.map(decodeEvent);
+    try {
+      io.out(seq === undefined ? sessionAsciicast(events) : operationAsciicast(events, seq));
+    } catch (error) {
+      if (!(error instanceof AsciicastError)) throw error;
+      io.err(`portcullis ${command}: cannot export session ${JSON.stringify(id)} as asciicast: ${error.message}\n`);
+      return ExitCode.failure;
+    }
+    return ExitCode.ok;
+  });
+}
 
 /** Resolves the data directory, opens the store read-only in one snapshot, and turns store errors into exit 1. */
 export async function withStore(
@@ -303,21 +365,25 @@ export function transcript(summary: SessionSummary, events: readonly EventRow[])
   const client = summary.clientId === null ? '' : `, client ${summary.clientId}`;
   const groups = summary.groups.length === 0 ? '' : `, groups ${summary.groups.join(', ')}`;
   lines.push(visible(`Session ${summary.id}: ${summary.subject}${client}${groups}`));
-  const from = summary.clientAddress === null ? '' : ` from ${summary.clientAddress}${summary.tls === true ? ' (TLS)' : summary.tls === false ? ' (no TLS)' : ''}`;
+  // SSH is always encrypted; TLS is a PostgreSQL connection's choice.
+  const tls = summary.protocol === 'ssh' ? '' : summary.tls === true ? ' (TLS)' : summary.tls === false ? ' (no TLS)' : '';
+  const from = summary.clientAddress === null ? '' : ` from ${summary.clientAddress}${tls}`;
   lines.push(`  connection ${summary.connection} (${summary.protocol})${from}`);
   const ended =
     summary.endedAt === null
       ? 'still open'
       : `ended ${formatTime(summary.endedAt)} by ${summary.endedBy ?? '?'} after ${formatElapsed(summary.endedAt - summary.startedAt)}`;
   lines.push(
-    `  started ${formatTime(summary.startedAt)}, ${ended}; ${plural(summary.statements, 'statement')}, ${summary.refused} refused`,
+    `  started ${formatTime(summary.startedAt)}, ${ended}; ${plural(summary.statements, summary.protocol === 'ssh' ? 'operation' : 'statement')}, ${summary.refused} refused`,
     '',
   );
+  const decoded = events.map(decodeEvent);
+  const terminals = terminalSummaries(decoded);
   const start = summary.startedAt;
   const stamp = (time: number): string => `+${((time - start) / 1000).toFixed(3)}s`.padStart(10);
   const indent = ' '.repeat(10 + 2 + 6 + 2);
-  for (const row of events) {
-    const event = decodeEvent(row);
+  for (const [index, row] of events.entries()) {
+    const event = decoded[index] as DecodedEvent;
     switch (event.type) {
       case 'session-start':
         break;
@@ -325,12 +391,17 @@ export function transcript(summary: SessionSummary, events: readonly EventRow[])
         const { effect, rule, reason, text, parameters } = event.data;
         const why = effect === 'allow' ? `rule ${rule}` : `rule ${rule}: ${reason}`;
         lines.push(`${stamp(row.time)}  ${effect.toUpperCase().padEnd(6)}  [${visible(why)}]`);
-        for (const textLine of visibleLines(text)) lines.push(`${indent}${textLine}`);
+        for (const textLine of visibleLines(summary.protocol === 'ssh' ? operationLabel(event.data) : text)) lines.push(`${indent}${textLine}`);
         if (parameters !== undefined && parameters.length > 0) {
           lines.push(`${indent}parameters: ${visible(parameters.map((p, i) => `$${i + 1}=${p === null ? 'NULL' : JSON.stringify(p)}`).join(', '))}`);
         }
+        const terminal = terminals.get(row.seq);
+        if (terminal !== undefined) for (const line of terminalSummaryLines(terminal)) lines.push(`${indent}${line}`);
         break;
       }
+      case 'terminal':
+        // Summarized under its operation.
+        break;
       case 'outcome': {
         const o = event.data;
         const parts: string[] = [];

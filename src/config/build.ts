@@ -29,6 +29,7 @@ import {
   type RawPostgresListener,
   type RawSshConnection,
   type RawSshListener,
+  SSH_FINGERPRINT_PATTERN,
 } from './schema.js';
 import { buildDangerousFunctions, buildRules, resolveRuleNames } from './rules.js';
 import { buildAccessApproval } from './access-approval.js';
@@ -251,6 +252,13 @@ class Builder {
     if (t.private_key !== undefined && !this.isPlaceholder([...targetPath, 'private_key']) && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(t.private_key)) {
       this.issues.add([...targetPath, 'private_key'], 'expected a private key in OpenSSH or PEM format ("-----BEGIN … PRIVATE KEY-----"); got something else');
     }
+    const hostKeys = typeof t.host_key === 'string' ? [t.host_key] : t.host_key;
+    hostKeys.forEach((fingerprint, i) => {
+      const at = typeof t.host_key === 'string' ? [...targetPath, 'host_key'] : [...targetPath, 'host_key', i];
+      if (!this.isPlaceholder(at) && !new RegExp(SSH_FINGERPRINT_PATTERN).test(fingerprint)) {
+        this.issues.add(at, `expected a host key fingerprint "SHA256:" + 43 base64 characters, as "ssh-keygen -lf KEY.pub" prints it; got ${this.show(fingerprint, at)}`);
+      }
+    });
     if (t.passphrase !== undefined && t.private_key === undefined) {
       this.issues.add([...targetPath, 'passphrase'], 'passphrase is only used to decrypt private_key, which is not set: remove passphrase or set private_key');
     }
@@ -261,7 +269,7 @@ class Builder {
       privateKey: t.private_key,
       passphrase: t.passphrase,
       password: t.password,
-      hostKeys: typeof t.host_key === 'string' ? [t.host_key] : t.host_key,
+      hostKeys,
       connectTimeoutMs: this.duration(t.connect_timeout ?? DEFAULTS.connectTimeout, [...targetPath, 'connect_timeout'], { positive: true }),
     };
   }

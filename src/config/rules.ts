@@ -81,12 +81,19 @@ function buildRule(raw: RawRule, path: ConfigPath, h: RuleBuildHelpers): RuleCon
   const shell = raw.when.shell;
   if (shell !== undefined) checkShellCondition(raw, shell, [...path, 'when', 'shell'], issues);
   const ssh = raw.when.ssh;
-  const protocols = (['sql', 'shell', 'ssh'] as const).filter((key) => raw.when[key] !== undefined);
+  const files = raw.when.files;
+  const path_ = path;
+  files?.paths?.forEach((glob, i) => {
+    if (!glob.startsWith('/') && !glob.startsWith('*')) {
+      issues.add([...path_, 'when', 'files', 'paths', i], `file path globs are absolute ("/var/log/*"): the gateway resolves every requested path before matching; got ${JSON.stringify(glob)}`);
+    }
+  });
+  const protocols = (['sql', 'shell', 'ssh', 'files'] as const).filter((key) => raw.when[key] !== undefined);
   if (protocols.length > 1) {
     issues.add(
       [...path, 'when', protocols[1] ?? 'ssh'],
-      `rule "${raw.name}" has ${protocols.join(' and ')} conditions, but an operation is either a SQL statement, an SSH command line or ` +
-        'an SSH request, so the rule could never match: split it into one rule per kind',
+      `rule "${raw.name}" has ${protocols.join(' and ')} conditions, but an operation is either a SQL statement, an SSH command line, ` +
+        'an SSH request or a file request, so the rule could never match: split it into one rule per kind',
     );
   }
   const identity = raw.when.identity;
@@ -102,6 +109,7 @@ function buildRule(raw: RawRule, path: ConfigPath, h: RuleBuildHelpers): RuleCon
         ? {}
         : { shell: { programs: shell.programs, args: shell.args, writes: shell.writes, flags: shell.flags, unparseable: shell.unparseable === true } }),
       ...(ssh === undefined ? {} : { ssh: { actions: ssh.actions } }),
+      ...(files === undefined ? {} : { files: { actions: files.actions, paths: files.paths } }),
     },
     effect: raw.effect,
     reason: raw.reason,

@@ -97,6 +97,8 @@ export const DEFAULTS = {
 
 /** What an SSH session can ask for besides running commands (rules match them with `when.ssh.actions`). */
 export const SSH_ACTIONS = ['shell', 'sftp', 'port_forward', 'agent_forward', 'x11'] as const;
+/** What an SFTP (or scp) request does to a file (rules match them with `when.files.actions`). */
+export const FILE_ACTIONS = ['read', 'write', 'list', 'stat', 'mkdir', 'remove', 'rmdir', 'rename', 'setstat', 'symlink'] as const;
 /** Why the shell inspector could not know a command line with confidence (src/inspect/shell/facts.ts). */
 export const SHELL_FLAGS = ['eval', 'variable_command', 'glob_command', 'stdin_script', 'unsupported'] as const;
 /** An OpenSSH SHA-256 host key fingerprint, as `ssh-keygen -lf` prints it. */
@@ -330,8 +332,8 @@ const SshTargetSchema = Type.Object(
     ),
     host_key: Type.Union(
       [
-        Type.String({ pattern: SSH_FINGERPRINT_PATTERN }),
-        NonEmptyList(Type.String({ pattern: SSH_FINGERPRINT_PATTERN }), 'Several accepted fingerprints (e.g. during a key rotation).'),
+        NonEmptyString(`A fingerprint "SHA256:…". ${SECRET_HINT}`),
+        NonEmptyList(NonEmptyString(`A fingerprint "SHA256:…". ${SECRET_HINT}`), 'Several accepted fingerprints (e.g. during a key rotation).'),
       ],
       {
         description:
@@ -667,6 +669,31 @@ const ShellConditionSchema = Type.Object(
   },
 );
 
+const FilesConditionSchema = Type.Object(
+  {
+    actions: Type.Optional(
+      Type.Array(StringEnum(FILE_ACTIONS, { description: 'A file action.' }), {
+        minItems: 1,
+        uniqueItems: true,
+        description:
+          'The SFTP/scp request is any of these: read (open for reading), write (open for writing or creating), list (a directory), ' +
+          'stat, mkdir, remove, rmdir, rename, setstat (permissions, owner, times), symlink.',
+      }),
+    ),
+    paths: Type.Optional(
+      NonEmptyList(
+        NonEmptyString('An absolute path glob, e.g. "/var/log/*" ("*" also crosses "/").'),
+        'Paths, resolved against the target user\'s home directory with ".." removed. In an allow rule every path the request ' +
+          'names must match (a rename names two); in a deny or review rule any is enough.',
+      ),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: 'What an SFTP or scp request does to which file. Every key given must match (AND); within a list, any entry (OR).',
+  },
+);
+
 const SshConditionSchema = Type.Object(
   {
     actions: Type.Array(StringEnum(SSH_ACTIONS, { description: 'An SSH session action.' }), {
@@ -715,6 +742,7 @@ const RuleSchema = Type.Object(
         sql: Type.Optional(SqlConditionSchema),
         shell: Type.Optional(ShellConditionSchema),
         ssh: Type.Optional(SshConditionSchema),
+        files: Type.Optional(FilesConditionSchema),
       },
       {
         additionalProperties: false,

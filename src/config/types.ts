@@ -294,6 +294,16 @@ export interface RuleConditions {
   /** Optional so that rules built in code (tests, benches) need not spell the conditions of other protocols. */
   readonly shell?: ShellCondition | undefined;
   readonly ssh?: SshCondition | undefined;
+  readonly files?: FilesCondition | undefined;
+}
+
+export type FileAction = 'read' | 'write' | 'list' | 'stat' | 'mkdir' | 'remove' | 'rmdir' | 'rename' | 'setstat' | 'symlink';
+
+/** Conditions on an SFTP request (src/protocols/ssh/sftp-bridge.ts). */
+export interface FilesCondition {
+  readonly actions: readonly FileAction[] | undefined;
+  /** Globs on absolute, normalized paths (`*` crosses `/`). */
+  readonly paths: readonly string[] | undefined;
 }
 
 /** Conditions on an SSH command line's inspector facts (src/inspect/shell). */

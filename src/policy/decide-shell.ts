@@ -6,7 +6,7 @@ import type { SshAction } from '../config/types.js';
 import type { Identity } from '../identity/identity.js';
 import type { ShellCommand, ShellInspection } from '../inspect/shell/facts.js';
 import { BUILTIN_RULE } from './builtin.js';
-import { applicableRules, quoteSql, ruleReason, SEVERITY, type CompiledConnection } from './evaluate.js';
+import { applicableRules, defaultDecision, quoteSql, ruleReason, SEVERITY, type CompiledConnection } from './evaluate.js';
 import type { Decision, Effect } from './operation.js';
 import type { CompiledRule } from './rules.js';
 import { matchesCommand, matchesFlags } from './shell-rules.js';
@@ -15,7 +15,7 @@ type Verdict = { readonly effect: Effect; readonly rule: CompiledRule | undefine
 
 /** A rule with SQL or SSH-action conditions is not about command lines. */
 function aboutCommands(rule: CompiledRule): boolean {
-  return rule.sql === undefined && rule.ssh === undefined;
+  return rule.sql === undefined && rule.ssh === undefined && rule.files === undefined;
 }
 
 function commandVerdict(rules: readonly CompiledRule[], command: ShellCommand, defaultEffect: 'allow' | 'deny'): Verdict {
@@ -128,7 +128,7 @@ export function decideSshAction(connection: CompiledConnection, identity: Identi
   let allow: CompiledRule | undefined;
   for (const rule of rules) {
     const named = rule.ssh?.actions.has(action) === true;
-    const generic = rule.sql === undefined && rule.shell === undefined && rule.ssh === undefined;
+    const generic = rule.sql === undefined && rule.shell === undefined && rule.ssh === undefined && rule.files === undefined;
     if (!named && !generic) continue;
     if (rule.effect === 'deny') return { effect: 'deny', rule: rule.name, reason: ruleReason('deny', rule, () => whatAction(action, text)) };
     if (rule.effect === 'review') review ??= rule;
@@ -145,16 +145,12 @@ export function decideSshAction(connection: CompiledConnection, identity: Identi
         `a rule of connection "${connection.name}" allows "${action}" by name. Ask a Portcullis administrator if you need it.`,
     };
   }
-  if (connection.defaultEffect === 'allow') {
-    return { effect: 'allow', rule: BUILTIN_RULE.default, reason: `Allowed: no rule matched and connection "${connection.name}" allows by default.` };
-  }
-  return {
-    effect: 'deny',
-    rule: BUILTIN_RULE.default,
-    reason:
+  return defaultDecision(
+    connection,
+    () =>
       `Refused ${whatAction(action, text)}: no rule of connection "${connection.name}" allows ${ACTION_WORDS[action]}, and the connection ` +
       'refuses by default. Run single commands instead (ssh HOST \'command\'), or ask a Portcullis administrator for a rule that allows it.',
-  };
+  );
 }
 
 function whatAction(action: SshAction, text: string): string {

@@ -150,6 +150,14 @@ function withStop(text: string): string {
  * Allowed statements are the hot path and nobody needs their text repeated, so an allow
  * reason does not quote it.
  */
+/** No rule matched: the connection's default decides; `refusal` says what was refused and what to do instead. */
+export function defaultDecision(connection: CompiledConnection, refusal: () => string): Decision {
+  if (connection.defaultEffect === 'allow') {
+    return { effect: 'allow', rule: BUILTIN_RULE.default, reason: `Allowed: no rule matched and connection "${connection.name}" allows by default.` };
+  }
+  return { effect: 'deny', rule: BUILTIN_RULE.default, reason: refusal() };
+}
+
 export function ruleReason(effect: Effect, rule: CompiledRule, what: () => string): string {
   if (effect === 'allow') return `Allowed by rule "${rule.name}".`;
   const why = withStop(rule.reason ?? 'no reason was configured');

@@ -58,7 +58,10 @@
  * `unparseable-command` unless a review rule with `unparseable: true` matches. An `ssh`
  * operation (shell, sftp, port_forward, agent_forward, x11) is matched by rules listing the
  * action and by rules without protocol conditions; forwarding is only allowed by a rule
- * naming it (built-in `forwarding`), whatever the default.
+ * naming it (built-in `forwarding`), whatever the default. A `file` operation (one SFTP
+ * request; paths absolute and normalized by the front door) is matched by rules with `files`
+ * conditions (action, path globs: in an allow rule every path named — both ends of a rename —
+ * must match; in deny/review any) and by rules without protocol conditions.
  *
  * Reasons are written for the agent (often an LLM): the statement (quoted, cut to ~200
  * characters), the rule, and what it can do next.
@@ -68,6 +71,7 @@ import type { Identity } from '../identity/identity.js';
 import { isGrantedAccess } from './access.js';
 import { BUILTIN_RULE } from './builtin.js';
 import { decideShell, decideSshAction } from './decide-shell.js';
+import { decideFile } from './file-rules.js';
 import { decideSql, type CompiledConnection } from './evaluate.js';
 import type { Decision, Gate, Operation } from './operation.js';
 import { compileRule, type CompiledRule } from './rules.js';
@@ -126,6 +130,10 @@ export function createGate(connections: readonly ConnectionConfig[]): Gate {
     if (operation.kind === 'ssh') {
       if (operation.action === undefined) return notInspected('SSH request');
       return decideSshAction(connection.compiled, identity, operation.action, operation.text);
+    }
+    if (operation.kind === 'file') {
+      if (operation.file === undefined) return notInspected('file request');
+      return decideFile(connection.compiled, identity, operation.file);
     }
     if (operation.kind === 'shell') {
       if (operation.shell === undefined) return notInspected('command');

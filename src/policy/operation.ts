@@ -1,14 +1,22 @@
 import type { Identity } from '../identity/identity.js';
-import type { SshAction } from '../config/types.js';
+import type { FileAction, SshAction } from '../config/types.js';
 import type { ShellCommand, ShellInspection } from '../inspect/shell/facts.js';
 import type { SqlInspection, StatementFacts } from '../inspect/sql/facts.js';
 
 /**
  * Protocol-neutral description of one attempted action (see DESIGN.md): `shell` is a
  * command line (an SSH exec, or a line typed in an SSH shell); `ssh` is something an SSH
- * session asks for besides a command (a shell, SFTP, forwarding).
+ * session asks for besides a command (a shell, SFTP, forwarding); `file` is one SFTP request.
  */
-export type OperationKind = 'session' | 'sql' | 'shell' | 'ssh';
+export type OperationKind = 'session' | 'sql' | 'shell' | 'ssh' | 'file';
+
+/** An SFTP request, as the gate sees it: paths absolute and normalized by the front door. */
+export interface FileRequest {
+  readonly action: FileAction;
+  readonly path: string;
+  /** The new path, for `rename` and `symlink`. */
+  readonly target?: string;
+}
 
 export interface ConnectionRef {
   /** Connection name from config. */
@@ -39,6 +47,8 @@ export interface Operation {
   readonly shell?: ShellInspection;
   /** What an `ssh` operation asks for; `text` then describes it (e.g. `127.0.0.1:5432` for a forward). */
   readonly action?: SshAction;
+  /** What a `file` operation does (`text` then describes it, e.g. `write /tmp/x`). */
+  readonly file?: FileRequest;
 }
 
 export type Effect = 'allow' | 'deny' | 'review';

@@ -8,6 +8,7 @@ import type { Identity } from '../identity/identity.js';
 import type { FunctionCall, SqlClass, SqlFlag, StatementFacts, TableAccess } from '../inspect/sql/facts.js';
 import { BUILTIN_RULE } from './builtin.js';
 import { compileQualifiedGlob, type QualifiedGlob } from './glob.js';
+import { compileFilesCondition, type CompiledFiles } from './file-rules.js';
 import { compileShellCondition, compileSshCondition, type CompiledShell, type CompiledSsh } from './shell-rules.js';
 
 /** The built-in guards a statement can trip; each is lifted only by an allow rule that names it. */
@@ -25,6 +26,7 @@ export interface CompiledRule {
   readonly sql: CompiledSql | undefined;
   readonly shell: CompiledShell | undefined;
   readonly ssh: CompiledSsh | undefined;
+  readonly files: CompiledFiles | undefined;
   /** Guards this rule lifts when it is an allow rule and matches. */
   readonly lifts: ReadonlySet<Guard>;
 }
@@ -47,7 +49,7 @@ interface CompiledSql {
 const setOf = <T>(list: readonly T[] | undefined): ReadonlySet<T> | undefined => (list === undefined ? undefined : new Set(list));
 
 export function compileRule(rule: RuleConfig): CompiledRule {
-  const { identity, sql, shell, ssh } = rule.when;
+  const { identity, sql, shell, ssh, files } = rule.when;
   const lifts = new Set<Guard>();
   if (rule.effect === 'allow' && sql !== undefined) {
     if (sql.unparseable) lifts.add(BUILTIN_RULE.unparseable);
@@ -73,6 +75,7 @@ export function compileRule(rule: RuleConfig): CompiledRule {
           },
     shell: shell === undefined ? undefined : compileShellCondition(shell),
     ssh: ssh === undefined ? undefined : compileSshCondition(ssh),
+    files: files === undefined ? undefined : compileFilesCondition(files),
     lifts,
   };
 }
@@ -101,7 +104,7 @@ export function matchesUnparseable(rule: CompiledRule): boolean {
 
 /** A rule with shell or SSH conditions is about SSH operations: it never matches a statement. */
 function forOtherProtocol(rule: CompiledRule): boolean {
-  return rule.shell !== undefined || rule.ssh !== undefined;
+  return rule.shell !== undefined || rule.ssh !== undefined || rule.files !== undefined;
 }
 
 /** Every sql condition given holds for this statement (the identity was checked before). */

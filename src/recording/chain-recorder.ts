@@ -18,8 +18,9 @@
  * Recovery is safe because the in-memory heads are restored to the turn's start — which is
  * exactly what the store holds after the rollback; that is checked against the store, and
  * if it does not match, the recorder refuses everything until restart. Records nobody waits
- * for (outcomes, session ends, authentication failures, approval steps) are kept and written
- * again at the start of the next turn that can write, so they are not lost to a passing fault.
+ * for (outcomes, terminal data, session ends, authentication failures, approval steps) are
+ * kept and written again at the start of the next turn that can write, so they are not lost
+ * to a passing fault.
  */
 import {
   AUDIT_GENESIS,
@@ -45,9 +46,11 @@ import {
   type Recorder,
   type SessionEndEvent,
   type SessionStartEvent,
+  type TerminalEvent,
 } from './recorder.js';
 import { selectExpired, type PruneLimits, type RetentionPolicy } from './retention.js';
 import type { AuditEntryRow, AuditEntryType, ChainHead, EventRow, EventType, KeyStore, RecordingStore } from './store.js';
+import { terminalPayload, terminalPayloadProblem } from './terminal-event.js';
 import { silentLogger, type Logger } from '../log.js';
 
 export interface ChainRecorderOptions {
@@ -86,6 +89,7 @@ interface Batch {
 /** A record whose caller does not wait for it to be durable. */
 type Deferred =
   | { readonly kind: 'outcome'; readonly event: OutcomeEvent }
+  | { readonly kind: 'terminal'; readonly event: TerminalEvent }
   | { readonly kind: 'end'; readonly event: SessionEndEvent }
   | { readonly kind: 'auth-failure'; readonly event: AuthFailureEvent }
   | { readonly kind: 'approval'; readonly event: ApprovalEvent };
@@ -201,6 +205,13 @@ export class ChainRecorder implements Recorder {
     this.deferrable({ kind: 'outcome', event });
   }
 
+  terminal(event: TerminalEvent): void {
+    // Checked here, not when written: a malformed event must throw to its caller, never sit in the retry queue.
+    const problem = terminalPayloadProblem(terminalPayload(event));
+    if (problem !== undefined) throw new RecorderError(`cannot record terminal data in session ${JSON.stringify(event.sessionId)}: ${problem}`);
+    this.deferrable({ kind: 'terminal', event });
+  }
+
   sessionEnded(event: SessionEndEvent): void {
     this.deferrable({ kind: 'end', event });
   }
@@ -313,10 +324,7 @@ export class ChainRecorder implements Recorder {
     switch (record.kind) {
       case 'outcome': {
         const { event } = record;
-        const head = this.open.get(event.sessionId);
-        if (head !== undefined && !(Number.isInteger(event.operationSeq) && event.operationSeq > 1 && event.operationSeq <= head.seq)) {
-          throw new RecorderError(`cannot record an outcome in session ${event.sessionId}: operationSeq ${event.operationSeq} is not an event of it`);
-        }
+        this.checkOperationSeq(event.sessionId, event.operationSeq, 'an outcome');
         this.append(event.sessionId, 'outcome', {
           operationSeq: event.operationSeq,
           ...(event.command === undefined ? {} : { command: event.command }),
@@ -327,6 +335,12 @@ export class ChainRecorder implements Recorder {
           durationMs: event.durationMs,
           ...(event.error === undefined ? {} : { error: event.error }),
         });
+        break;
+      }
+      case 'terminal': {
+        const { event } = record;
+        this.checkOperationSeq(event.sessionId, event.operationSeq, 'terminal data');
+        this.append(event.sessionId, 'terminal', terminalPayload(event));
         break;
       }
       case 'end': {
@@ -355,6 +369,14 @@ export class ChainRecorder implements Recorder {
       }
     }
     this.batch?.retry.push(record);
+  }
+
+  /** An outcome or terminal data names an event before it (the operation); an unknown session is refused when appended. */
+  private checkOperationSeq(sessionId: string, operationSeq: number, what: string): void {
+    const head = this.open.get(sessionId);
+    if (head !== undefined && !(Number.isInteger(operationSeq) && operationSeq > 1 && operationSeq <= head.seq)) {
+      throw new RecorderError(`cannot record ${what} in session ${sessionId}: operationSeq ${operationSeq} is not an event of it`);
+    }
   }
 
   /** The session-end event, the index update and the seal, in one transaction. */

@@ -86,6 +86,49 @@ export interface OutcomeEvent {
   readonly error?: { readonly code: string; readonly message: string };
 }
 
+/**
+ * What an SSH terminal showed, in asciicast's event codes: `o` output the agent received
+ * (stdout and stderr as a terminal shows them, masked), `i` input the agent sent, `r` the
+ * terminal size as `COLSxROWS`, `x` the exit status (a decimal number, or the signal name).
+ */
+export type TerminalCode = 'o' | 'i' | 'r' | 'x';
+
+/** Some of an operation's terminal data, `offsetMs` after the operation's first terminal event. */
+export type TerminalPiece = readonly [offsetMs: number, text: string];
+
+/**
+ * Terminal I/O of one SSH operation (a command or a shell), coalesced: consecutive pieces of
+ * one code, each with its offset from `start`, so replay keeps the pacing.
+ */
+export interface TerminalDataEvent {
+  readonly sessionId: string;
+  /** The `seq` returned by `operation()` for the command or shell. */
+  readonly operationSeq: number;
+  /** Epoch ms of the operation's first terminal event: every piece's offset counts from it. */
+  readonly start: number;
+  readonly code: TerminalCode;
+  /** At least one, offsets non-decreasing. */
+  readonly pieces: readonly TerminalPiece[];
+}
+
+/**
+ * Recorded instead of output and input beyond the recording's per-operation limit, so nobody
+ * mistakes a cut recording for the whole one: how many bytes (UTF-8) were not recorded.
+ */
+export interface TerminalOmittedEvent {
+  readonly sessionId: string;
+  readonly operationSeq: number;
+  readonly start: number;
+  readonly code: 'omitted';
+  /** Offset (from `start`) of the first byte not recorded. */
+  readonly offsetMs: number;
+  readonly omittedBytes: number;
+  /** The limit that applied: bytes of output and input recorded per operation. */
+  readonly limitBytes: number;
+}
+
+export type TerminalEvent = TerminalDataEvent | TerminalOmittedEvent;
+
 export interface SessionEndEvent {
   readonly sessionId: string;
   readonly endedBy: EndedBy;
@@ -120,6 +163,8 @@ export interface Recorder {
   /** Returns the event's sequence number within the session. */
   operation(event: OperationEvent): number;
   outcome(event: OutcomeEvent): void;
+  /** Like `outcome`, nobody waits for it to be durable (a failed write is kept and written again). */
+  terminal(event: TerminalEvent): void;
   sessionEnded(event: SessionEndEvent): void;
   authFailure(event: AuthFailureEvent): void;
   /** Nobody waits for it to be durable: under group commit a failed write is kept and written again, like `authFailure`. */

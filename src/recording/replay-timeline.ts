@@ -16,8 +16,10 @@ export interface ReplayStep {
   readonly delayMs: number;
   /** The event shown (for `sessions export`), or null for the closing note of a session still open. */
   readonly seq: number | null;
-  /** One or more lines, without a final newline. */
+  /** One or more lines, without a final newline; or, with `terminal`, recorded terminal output. */
   readonly text: string;
+  /** The text is terminal output (made safe, see terminal-text.ts): printed as it is, no newline added. */
+  readonly terminal?: true;
 }
 
 export interface ReplayPacing {
@@ -34,8 +36,7 @@ export class ReplayPacingError extends RangeError {
 
 /** The steps of one session's events (in seq order): a header, each statement and outcome, and the end. */
 export function replayTimeline(events: readonly DecodedEvent[], pacing: ReplayPacing): ReplayStep[] {
-  if (!(pacing.speed > 0 && Number.isFinite(pacing.speed))) throw new ReplayPacingError(`replay speed must be a finite number greater than 0, got ${pacing.speed}`);
-  if (!(pacing.maxIdleMs >= 0)) throw new ReplayPacingError(`replay idle limit must be 0 ms or more, got ${pacing.maxIdleMs}`);
+  checkPacing(pacing);
   const steps: ReplayStep[] = [];
   const operations = new Map<number, OperationPayload>();
   let prompt = '?';
@@ -43,8 +44,9 @@ export function replayTimeline(events: readonly DecodedEvent[], pacing: ReplayPa
   let previous: DecodedEvent | undefined;
   let ended = false;
   for (const event of events) {
-    const gap = previous === undefined ? 0 : Math.max(0, event.time - previous.time);
-    const delayMs = Math.round(Math.min(gap / pacing.speed, pacing.maxIdleMs));
+    // Terminal data belongs to SSH sessions (see terminal-replay.ts).
+    if (event.type === 'terminal') continue;
+    const delayMs = pacedDelay(previous?.time, event.time, pacing);
     let lines: string[];
     switch (event.type) {
       case 'session-start':
@@ -71,17 +73,33 @@ export function replayTimeline(events: readonly DecodedEvent[], pacing: ReplayPa
     steps.push({ delayMs, seq: event.seq, text: lines.join('\n') });
     previous = event;
   }
-  if (!ended && events.length > 0) steps.push({ delayMs: 0, seq: null, text: '\n(session still open: replayed what is recorded so far)' });
+  if (!ended && events.length > 0) steps.push({ delayMs: 0, seq: null, text: STILL_OPEN });
   return steps;
 }
 
-function headerLines(sessionId: string, time: number, start: StartPayload): string[] {
+export const STILL_OPEN = '\n(session still open: replayed what is recorded so far)';
+
+/** Throws ReplayPacingError when `speed` or `maxIdleMs` is out of range. */
+export function checkPacing(pacing: ReplayPacing): void {
+  if (!(pacing.speed > 0 && Number.isFinite(pacing.speed))) throw new ReplayPacingError(`replay speed must be a finite number greater than 0, got ${pacing.speed}`);
+  if (!(pacing.maxIdleMs >= 0)) throw new ReplayPacingError(`replay idle limit must be 0 ms or more, got ${pacing.maxIdleMs}`);
+}
+
+/** The wait before something recorded at `time`, after what was shown at `previous`: the gap divided by the speed, capped. */
+export function pacedDelay(previous: number | undefined, time: number, pacing: ReplayPacing): number {
+  const gap = previous === undefined ? 0 : Math.max(0, time - previous);
+  return Math.round(Math.min(gap / pacing.speed, pacing.maxIdleMs));
+}
+
+export function headerLines(sessionId: string, time: number, start: StartPayload): string[] {
   const { subject, clientId, groups } = start.identity;
   const client = clientId === null ? '' : `, client ${visible(clientId)}`;
   const groupList = groups.length === 0 ? '' : `, groups ${groups.map(visible).join(', ')}`;
+  // SSH is always encrypted; TLS is a PostgreSQL connection's choice.
+  const tls = start.protocol === 'ssh' ? '' : `, ${start.tls ? 'TLS' : 'no TLS'}`;
   return [
     `Session ${visible(sessionId)}: ${visible(subject)}${client}${groupList}`,
-    `connection ${visible(start.connection)} (${visible(start.protocol)}) from ${visible(start.clientAddress)}, ${start.tls ? 'TLS' : 'no TLS'}`,
+    `connection ${visible(start.connection)} (${visible(start.protocol)}) from ${visible(start.clientAddress)}${tls}`,
     `started ${new Date(time).toISOString()}`,
   ];
 }
@@ -129,7 +147,7 @@ function outcomeLines(outcome: OutcomePayload): string[] {
   return lines;
 }
 
-function endLine(time: number, startedAt: number | undefined, end: EndPayload): string {
+export function endLine(time: number, startedAt: number | undefined, end: EndPayload): string {
   const after = startedAt === undefined ? '' : `, after ${((time - startedAt) / 1000).toFixed(3)}s`;
   return `Session ended by ${visible(end.endedBy)}: ${visible(end.reason)} (${new Date(time).toISOString()}${after})`;
 }

@@ -10,6 +10,7 @@
  */
 import type { OperationEvent, OutcomeEvent } from './recorder.js';
 import type { EventRow, EventType, SessionRow, SessionStore } from './store.js';
+import type { TerminalPayload } from './terminal-event.js';
 
 export type SessionReader = Pick<SessionStore, 'session' | 'sessionEvents' | 'findSessions'>;
 
@@ -38,6 +39,7 @@ export type DecodedEvent =
   | (EventBase & { readonly type: 'session-start'; readonly data: StartPayload })
   | (EventBase & { readonly type: 'operation'; readonly data: OperationPayload })
   | (EventBase & { readonly type: 'outcome'; readonly data: OutcomePayload })
+  | (EventBase & { readonly type: 'terminal'; readonly data: TerminalPayload })
   | (EventBase & { readonly type: 'session-end'; readonly data: EndPayload });
 
 interface EventBase {
@@ -144,7 +146,7 @@ function emptySummary(row: SessionRow): Mutable<SessionSummary> {
 function addEvent(summary: Mutable<SessionSummary>, row: EventRow): void {
   summary.events++;
   const type: EventType = row.type;
-  if (type === 'outcome') return;
+  if (type === 'outcome' || type === 'terminal') return;
   const event = decodeEvent(row);
   switch (event.type) {
     case 'session-start':

@@ -1,7 +1,7 @@
 /**
  * One session's view of the recorder, used the same way by every front door: start,
  * one event per decided operation (written before the operation is forwarded), its
- * outcome (written after it), end.
+ * terminal I/O (SSH; coalesced, written as it goes), its outcome (written after it), end.
  * A recorder failure is returned to the caller, which must refuse the operation — never
  * forward what could not be recorded (fail closed).
  */
@@ -10,7 +10,17 @@ import type { Logger } from '../log.js';
 import type { ShellInspection } from '../inspect/shell/facts.js';
 import type { SqlInspection } from '../inspect/sql/facts.js';
 import type { Decision, Operation } from '../policy/operation.js';
-import { RecorderError, recordedValueChars, type EndedBy, type OutcomeEvent, type Recorder, type RecordedParameter, type RecordedProtocol } from './recorder.js';
+import {
+  RecorderError,
+  recordedValueChars,
+  type EndedBy,
+  type OutcomeEvent,
+  type Recorder,
+  type RecordedParameter,
+  type RecordedProtocol,
+  type TerminalCode,
+} from './recorder.js';
+import { DEFAULT_MAX_TERMINAL_BYTES, TerminalCoalescer, type TerminalRecord } from './terminal-coalescer.js';
 
 export const RECORDING_UNAVAILABLE: Decision = {
   effect: 'deny',
@@ -32,8 +42,19 @@ export const OUTCOME_FLUSH_MS = 100;
  */
 export const OUTCOME_FLUSH_CHARS = 1_048_576;
 
+export interface SessionRecordingOptions {
+  /**
+   * Bytes (UTF-8) of terminal output and input recorded per operation (default 1 MiB); beyond
+   * them an `omitted` event counts what was not recorded.
+   */
+  readonly maxTerminalBytes?: number;
+  /** Epoch ms, for the timing of terminal data (tests inject a clock). */
+  readonly now?: () => number;
+}
+
 export class SessionRecording {
   private started = false;
+  private readonly terminals: TerminalCoalescer;
   private outcomes: OutcomeEvent[] = [];
   /** Characters of result rows in `outcomes`. */
   private outcomeChars = 0;
@@ -44,7 +65,14 @@ export class SessionRecording {
     readonly sessionId: string,
     private readonly log: Logger,
     private readonly protocol: RecordedProtocol = 'postgres',
-  ) {}
+    options: SessionRecordingOptions = {},
+  ) {
+    this.terminals = new TerminalCoalescer({
+      maxBytes: options.maxTerminalBytes ?? DEFAULT_MAX_TERMINAL_BYTES,
+      now: options.now ?? Date.now,
+      write: (record) => this.writeTerminal(record),
+    });
+  }
 
   /** Throws RecorderError: a session that cannot be recorded must not open. */
   start(connection: string, identity: Identity, clientAddress: string, tls: boolean): void {
@@ -64,6 +92,7 @@ export class SessionRecording {
    * statement); returns its event's seq, or undefined when it could not be recorded (refuse it).
    */
   operation(operation: Operation, decision: Decision, parameters?: readonly RecordedParameter[]): number | undefined {
+    this.flushTerminal(() => this.terminals.flush());
     this.flushOutcomes();
     try {
       return this.recorder.operation({
@@ -89,6 +118,7 @@ export class SessionRecording {
    */
   outcome(outcome: Omit<OutcomeEvent, 'sessionId'>): void {
     if (!this.started) return;
+    this.flushTerminal(() => this.terminals.finish(outcome.operationSeq));
     this.outcomes.push({ sessionId: this.sessionId, ...outcome });
     for (const row of outcome.resultRows ?? []) for (const value of row) this.outcomeChars += recordedValueChars(value);
     if (this.outcomeChars >= OUTCOME_FLUSH_CHARS) this.flushOutcomes();
@@ -112,8 +142,43 @@ export class SessionRecording {
     }
   }
 
+  /**
+   * Terminal I/O of one SSH operation as the agent saw it (already masked): `o` output (stdout
+   * and stderr as a terminal shows them), `i` input, `r` the terminal size as `COLSxROWS` (at
+   * the start when there is a PTY, and at each window change), `x` the exit status (a decimal
+   * number or the signal name). Coalesced and recorded in the session's chain; never throws
+   * (a recording failure is logged, like an outcome's: the data path goes on).
+   */
+  terminal(operationSeq: number, code: TerminalCode, data: string): void {
+    if (!this.started) return;
+    try {
+      this.terminals.add(operationSeq, code, data);
+    } catch (err) {
+      this.log.error('recording terminal data failed', { error: err });
+    }
+  }
+
+  /** Writes waiting terminal data (with `fn`), so it precedes what is recorded next; never throws. */
+  private flushTerminal(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error('recording terminal data failed', { error: err });
+    }
+  }
+
+  private writeTerminal(record: TerminalRecord): void {
+    try {
+      this.recorder.terminal({ sessionId: this.sessionId, ...record });
+    } catch (err) {
+      // The operation itself is recorded; only some of what its terminal showed is lost.
+      this.log.error('recording terminal data failed', { error: err, operationSeq: record.operationSeq, code: record.code });
+    }
+  }
+
   end(endedBy: EndedBy, reason: string): void {
     if (!this.started) return;
+    this.flushTerminal(() => this.terminals.finish());
     this.flushOutcomes();
     this.started = false;
     try {

@@ -8,8 +8,11 @@
  */
 import type { KeyObject } from 'node:crypto';
 
-/** Event types within one session's chain, in the order they may appear. */
-export const EVENT_TYPES = ['session-start', 'operation', 'outcome', 'session-end'] as const;
+/**
+ * Event types within one session's chain, in the order they may appear (`terminal`: an SSH
+ * operation's terminal I/O, between the operation and its outcome).
+ */
+export const EVENT_TYPES = ['session-start', 'operation', 'outcome', 'terminal', 'session-end'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** Entries of the global audit chain. */

@@ -7,7 +7,8 @@
  *   - each session's chain: seqs 1…n without gaps, each event's hash recomputed from its
  *     contents, each `prevHash` equal to the previous event's hash (the first one's to the
  *     session genesis, which commits to the session id), a session-start first and nothing
- *     after a session-end;
+ *     after a session-end; terminal events (an SSH operation's terminal I/O) well-formed and
+ *     naming an earlier event as their operation;
  *   - the global chain the same way, and each `session-seal` against its session's last
  *     event (so a deleted, truncated, extended or rewritten session shows), and every ended
  *     session has a seal (so deleting global entries shows while their sessions remain);
@@ -59,6 +60,7 @@ import {
   type SealPayload,
 } from './chain.js';
 import { AUDIT_ENTRY_TYPES, EVENT_TYPES, type AuditSource, type EventRow, type SessionRow } from './store.js';
+import { terminalPayloadProblem } from './terminal-event.js';
 
 export type ProblemCode =
   | 'event-missing'
@@ -570,6 +572,10 @@ function checkEvent(walk: SessionWalk, event: EventRow, report: Report): void {
       problem: seq === 1 ? `the first event is ${event.type}, not session-start` : 'a second session-start: it was inserted',
     });
   }
+  if (event.type === 'terminal') {
+    const problem = terminalProblem(event);
+    if (problem !== undefined) report({ code: 'event-invalid', sessionId: id, seq, problem: `terminal event: ${problem}` });
+  }
   if (walk.end !== undefined) {
     report({ code: 'event-after-end', sessionId: id, seq, problem: `follows the session's end (event ${walk.end.seq}): it was inserted` });
   }
@@ -578,6 +584,20 @@ function checkEvent(walk: SessionWalk, event: EventRow, report: Report): void {
   walk.previousHash = event.hash;
   walk.expected = Math.max(walk.expected, seq + 1);
   walk.last = event;
+}
+
+/** Why a terminal event cannot be read back (replay and export rely on its shape), or undefined. */
+function terminalProblem(event: EventRow): string | undefined {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(event.payload);
+  } catch {
+    return 'its payload is not JSON';
+  }
+  const problem = terminalPayloadProblem(payload);
+  if (problem !== undefined) return problem;
+  const operationSeq = (payload as { operationSeq: number }).operationSeq;
+  return operationSeq < event.seq ? undefined : `operationSeq ${operationSeq} does not name an earlier event`;
 }
 
 /** The index row must say what the hashed events say (listing trusts the index). */

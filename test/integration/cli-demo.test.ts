@@ -2,7 +2,7 @@
  * The real executable: `portcullis demo` (what `npm start` runs) and `portcullis serve`,
  * as child processes, driven by the commands the demo prints.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -45,7 +45,7 @@ describe('portcullis demo (npm start)', () => {
   let dir: string;
   let demo: ChildProcess;
   let printed: string;
-  const ports = { idp: 0, pg: 0, gateway: 0 };
+  const ports = { idp: 0, pg: 0, gateway: 0, ssh: 0, sshTarget: 0 };
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'portcullis-demo-'));
@@ -53,13 +53,17 @@ describe('portcullis demo (npm start)', () => {
     ports.idp = await freePort();
     ports.pg = await freePort();
     ports.gateway = await freePort();
+    ports.ssh = await freePort();
+    ports.sshTarget = await freePort();
     const example = readFileSync(path.join(ROOT, 'examples/portcullis.yaml'), 'utf8');
     const config = example
       .replace('data_dir: ../.portcullis', `data_dir: ${dir}/state`)
       .replace('http://127.0.0.1:9000', `http://127.0.0.1:${ports.idp}`)
       .replaceAll('port: 54329', `port: ${ports.pg}`)
       .replace('address: 127.0.0.1:6432', `address: 127.0.0.1:${ports.gateway}`)
-      .replace('listen: 127.0.0.1:6480', 'listen: 127.0.0.1:0');
+      .replace('listen: 127.0.0.1:6480', 'listen: 127.0.0.1:0')
+      .replace('address: 127.0.0.1:2222', `address: 127.0.0.1:${ports.ssh}`)
+      .replace('port: 52222', `port: ${ports.sshTarget}`);
     expect(config).not.toBe(example);
     writeFileSync(path.join(dir, 'portcullis.yaml'), config);
     demo = spawn(process.execPath, [BIN, 'demo', '--config', path.join(dir, 'portcullis.yaml')], {
@@ -135,6 +139,23 @@ describe('portcullis demo (npm start)', () => {
     } finally {
       await client.end();
     }
+  });
+
+  it.skipIf(spawnSync('ssh', ['-V']).status !== 0)('prints ssh commands that work: output masked, a delete refused with exit status 126', async () => {
+    const line = (marker: string): string => printed.split('\n').find((l) => l.includes('ssh -p') && l.includes(marker))!.trim().replace(/\s+#.*$/, '');
+    expect(printed).toContain(`connection "demo-ssh" reaches a local`);
+    const cat = await exec('sh', ['-c', line('app.log')], { cwd: ROOT });
+    expect(cat.stdout).toContain('paid by [EMAIL] with card');
+    expect(cat.stdout).not.toContain('alice@example.com');
+    expect(cat.stdout).not.toContain('4111 1111 1111 1111');
+    expect(cat.stdout).not.toContain('wJalrXUtnFEMI');
+    const rm = await exec('sh', ['-c', line('rm -rf')], { cwd: ROOT }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(rm.code).toBe(126);
+    expect(rm.stderr).toContain('rule "shell-no-deletes"');
+    expect(existsSync('/tmp/portcullis-demo/app.log')).toBe(true);
   });
 
   it('prints a policy check command that decides offline like the gateway', async () => {

@@ -72,7 +72,12 @@ describe('recording through the gateway', () => {
         .replaceAll('port: 54329', `port: ${target.pg.port}`)
         .replaceAll('${env:DEMO_DB_PASSWORD}', AGENT_DB_PASSWORD)
         .replace('address: 127.0.0.1:6432', `address: 127.0.0.1:${port}`)
-        .replace('listen: 127.0.0.1:6480', 'listen: 127.0.0.1:0'),
+        .replace('listen: 127.0.0.1:6480', 'listen: 127.0.0.1:0')
+        // The example's SSH connection is not used here: credentials that only need to parse.
+        .replace('address: 127.0.0.1:2222', 'address: 127.0.0.1:0')
+        .replace('${env:DEMO_SSH_USER}', 'nobody')
+        .replace('${env:DEMO_SSH_KEY}', '"-----BEGIN OPENSSH PRIVATE KEY-----\\nunused\\n-----END OPENSSH PRIVATE KEY-----"')
+        .replace('${env:DEMO_SSH_HOST_KEY}', 'SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8'),
     );
     token = (await fetchAccessToken({ issuer: idp.issuer, clientId: AGENT.clientId, clientSecret: AGENT.clientSecret })).accessToken;
   }, 120_000);

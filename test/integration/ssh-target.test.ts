@@ -7,7 +7,7 @@ import path from 'node:path';
 import ssh2 from 'ssh2';
 import type { ConnectConfig, SFTPWrapper } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fingerprintOf, startSshTarget, type SshTarget } from '../support/ssh-target.js';
+import { fingerprintOf, startSshTarget, type SshTarget } from '../../src/demo/ssh-target.js';
 
 const HAVE_SSHD = existsSync('/usr/sbin/sshd');
 const KINDS: ReadonlyArray<'openssh' | 'ssh2'> = HAVE_SSHD ? ['openssh', 'ssh2'] : ['ssh2'];

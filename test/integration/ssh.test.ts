@@ -311,6 +311,57 @@ describe('interactive shells and forwarding', () => {
 });
 
 describe('recording', () => {
+  it('replays a recorded shell and exports it as asciicast v3, masked as the agent saw it', { timeout: 60_000 }, async () => {
+    const client = await stack.connect();
+    await new Promise<void>((resolve, reject) => {
+      client.shell({ term: 'xterm', rows: 30, cols: 100 }, (err, channel) => {
+        if (err) return reject(err);
+        let seen = '';
+        channel.on('data', (d: Buffer) => (seen += d.toString()));
+        channel.on('close', () => resolve());
+        // Each line once the previous one's output arrived: a login shell may take a while to start.
+        const type = async (line: string, after: RegExp): Promise<void> => {
+          await pollUntil(async () => after.test(seen), (ok) => ok, { what: `${after} before typing ${line}`, timeoutMs: 20_000 });
+          channel.write(`${line}\n`);
+        };
+        void (async () => {
+          await type('echo replay-$((6*7)) carol@example.com', /[#$] $/m);
+          await type('rm -rf /nonexistent-replay', /replay-42/);
+          await type('exit', /portcullis: Refused/);
+        })().catch(reject);
+      });
+    });
+    client.end();
+    const cli = async (...args: string[]): Promise<string> => {
+      let out = '';
+      await main(args, { out: (t) => (out += t), err: () => undefined }, new AbortController().signal);
+      return out;
+    };
+    const id = await pollUntil(
+      async () => {
+        const sessions = JSON.parse(await cli('sessions', 'list', '-d', stack.dataDir, '--json')) as Array<{ id: string; protocol: string; endedAt: unknown }>;
+        for (const s of sessions.filter((x) => x.protocol === 'ssh' && x.endedAt !== null)) {
+          if ((await cli('sessions', 'show', s.id, '-d', stack.dataDir)).includes('replay-')) return s.id;
+        }
+        return undefined;
+      },
+      (found) => found !== undefined,
+      { what: 'the recorded shell session' },
+    );
+    const replayed = await cli('replay', id!, '-d', stack.dataDir, '--no-wait');
+    expect(replayed).toContain('replay-42');
+    expect(replayed).toContain('[EMAIL]');
+    expect(replayed).not.toContain('carol@example.com');
+    expect(replayed).toContain('portcullis: Refused command "rm -rf /nonexistent-replay"');
+    const cast = (await cli('sessions', 'export', id!, '-d', stack.dataDir, '--format', 'asciicast')).trimEnd().split('\n');
+    expect(JSON.parse(cast[0]!)).toMatchObject({ version: 3, term: { cols: 100, rows: 30 } });
+    const events = cast.slice(1).map((line) => JSON.parse(line) as [number, string, string]);
+    expect(events.every(([interval, code]) => interval >= 0 && ['o', 'i', 'r', 'm', 'x'].includes(code))).toBe(true);
+    const output = events.filter(([, code]) => code === 'o').map(([, , data]) => data).join('');
+    expect(output).toContain('replay-42');
+    expect(output).not.toContain('carol@example.com');
+  });
+
   it('records SSH sessions with every command, its decision and its exit status', async () => {
     const client = await stack.connect();
     await execOn(client, 'echo recorded-command');

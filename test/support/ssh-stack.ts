@@ -15,7 +15,7 @@ import { fetchAccessToken } from '../../src/identity/token-client.js';
 import { createLogger, silentLogger } from '../../src/log.js';
 import { fingerprintOf } from '../../src/protocols/ssh/host-key.js';
 import { startGateway, type Gateway } from '../../src/server/gateway.js';
-import { startSshTarget, type SshTarget } from './ssh-target.js';
+import { startSshTarget, type SshTarget } from '../../src/demo/ssh-target.js';
 import { AGENT, APPROVER, AUDITOR, issuerConfig, OUTSIDER } from './stack.js';
 
 export interface SshStackOptions {

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { finished } from 'node:stream/promises';
+import { StringDecoder } from 'node:string_decoder';
 import type ssh2 from 'ssh2';
 import { approvalRefusal, approvalsUnavailable, heldMessage } from '../../approvals/held.js';
 import { operationHash } from '../../approvals/binding.js';
@@ -18,11 +19,12 @@ import type { Logger } from '../../log.js';
 import type { MaskingPolicies, MaskingPolicy } from '../../masking/policy.js';
 import { StreamMasker, streamValueMasker } from '../../masking/stream-masker.js';
 import type { GatewayMetrics } from '../../metrics/gateway-metrics.js';
-import type { ConnectionRef, Decision, Gate, Operation } from '../../policy/operation.js';
+import type { ConnectionRef, Decision, FileRequest, Gate, Operation } from '../../policy/operation.js';
 import type { EndedBy, Recorder } from '../../recording/recorder.js';
 import { RECORDING_UNAVAILABLE, SessionRecording } from '../../recording/session-recording.js';
 import type { TokenVerifierLike } from '../postgres/session.js';
 import { MaskedOutput } from './masked-output.js';
+import { bridgeSftp } from './sftp-bridge.js';
 import { connectTarget, SshUpstreamError } from './upstream.js';
 
 export interface SshSessionDeps {
@@ -221,9 +223,10 @@ export class SshSession {
       this.refuseAction('x11', '', 'x11-req');
       reject?.();
     });
-    session.on('sftp', (_accept, reject) => {
-      this.refuseAction('sftp', 'sftp', 'subsystem', 'SFTP is not available through this gateway yet');
-      reject?.();
+    session.on('sftp', (accept, reject) => {
+      if (started) return reject?.();
+      started = true;
+      this.onSftp(accept, reject);
     });
     session.on('subsystem', (_accept, reject, info) => {
       this.log.info('subsystem refused', { name: info.name });
@@ -251,13 +254,42 @@ export class SshSession {
     channel.on('error', (err: Error) => this.log.info('channel error', { error: err.message }));
   }
 
-  /** Refuses a forwarding-style request, recorded with the gate's reason (or `unsupported`). */
-  private refuseAction(action: 'agent_forward' | 'x11' | 'sftp', text: string, via: string, unsupported?: string): void {
+  /** Refuses agent or X11 forwarding, recorded with the gate's reason (or `unsupported` when a rule would allow it). */
+  private refuseAction(action: 'agent_forward' | 'x11', text: string, via: string): void {
     const operation: Operation = { kind: 'ssh', connection: this.connectionRef!, text, via, action };
     let decision = this.decide(operation);
-    if (decision.effect === 'allow' && unsupported !== undefined) decision = { effect: 'deny', rule: 'unsupported', reason: `${unsupported}.` };
-    else if (decision.effect !== 'deny') decision = { effect: 'deny', rule: 'unsupported', reason: `${action} is not offered through this gateway.` };
+    if (decision.effect !== 'deny') decision = { effect: 'deny', rule: 'unsupported', reason: `${action} is not offered through this gateway.` };
     this.recording.operation(operation, decision);
+  }
+
+  /**
+   * The SFTP subsystem (also what scp uses): itself an operation, then bridged request by
+   * request, each decided and recorded (sftp-bridge.ts). A refusal cannot carry words in
+   * SFTP's subsystem request: it is recorded and logged with the rule's reason.
+   */
+  private onSftp(accept: () => ssh2.SFTPWrapper, reject: (() => void) | undefined): void {
+    const operation: Operation = { kind: 'ssh', connection: this.connectionRef!, text: 'sftp', via: 'subsystem', action: 'sftp' };
+    let decision = this.decide(operation);
+    if (decision.effect === 'review') {
+      decision = { ...decision, effect: 'deny', reason: `${decision.reason} An SFTP session cannot be held for approval as a whole; ask for a rule that allows SFTP.` };
+    }
+    const seq = this.recording.operation(operation, decision);
+    if (seq === undefined || decision.effect !== 'allow') return reject?.();
+    // Accepted at once: OpenSSH's clients send SFTP's first packet without waiting for the
+    // reply to the subsystem request, and ssh2 drops channel data that comes before accept().
+    // The bridge holds the agent's requests until the target's SFTP session is open, which is
+    // only once the decision is durable (invariant 2).
+    const agent = accept();
+    const started = Date.now();
+    const target = new Promise<ssh2.SFTPWrapper>((resolve, fail) => {
+      this.deps.recorder.whenDurable((durable) => {
+        if (!durable) return fail(new Error('the SFTP session could not be recorded'));
+        this.target().then((client) => client.sftp((err, sftp) => (err ? fail(err) : resolve(sftp))), fail);
+      });
+    });
+    void bridgeSftp(agent, target, { authorize: (request, signal) => this.authorize(request, signal), log: this.log }).finally(() => {
+      this.recording.outcome({ operationSeq: seq, command: 'sftp closed', durationMs: Date.now() - started });
+    });
   }
 
   private decide(operation: Operation): Decision {
@@ -279,7 +311,7 @@ export class SshSession {
     const seq = this.recording.operation(operation, decision);
     const eol = pty === undefined ? '\n' : '\r\n';
     if (seq === undefined) return this.refuse(channel, RECORDING_UNAVAILABLE, eol);
-    if (decision.effect === 'deny') return this.refuse(channel, decision, eol);
+    if (decision.effect === 'deny') return this.refuse(channel, decision, eol, seq);
     const run = (): void => this.afterDurable(channel, eol, () => this.runExec(channel, command, pty, resizes, seq));
     if (decision.effect === 'allow') return run();
     this.hold(channel, operation, decision, seq, eol, run);
@@ -290,9 +322,15 @@ export class SshSession {
     this.deps.recorder.whenDurable((durable) => (durable ? run() : this.refuse(channel, RECORDING_UNAVAILABLE, eol)));
   }
 
-  private refuse(channel: ssh2.ServerChannel, decision: Decision, eol: string): void {
+  /** Tells the agent why on stderr, exit status 126; recorded as what its terminal showed when the operation was. */
+  private refuse(channel: ssh2.ServerChannel, decision: Decision, eol: string, seq?: number): void {
+    const message = `portcullis: ${decision.reason} [rule: ${decision.rule}]${eol}`;
+    if (seq !== undefined) {
+      this.recording.terminal(seq, 'o', message);
+      this.recording.terminal(seq, 'x', String(REFUSED_EXIT_STATUS));
+    }
     try {
-      channel.stderr.write(`portcullis: ${decision.reason} [rule: ${decision.rule}]${eol}`);
+      channel.stderr.write(message);
       channel.exit(REFUSED_EXIT_STATUS);
       channel.end();
     } catch {
@@ -302,10 +340,35 @@ export class SshSession {
 
   // ------------------------------------------------------------------ approvals
 
+  /** Holds a command for approval, telling the agent on stderr; runs it once approved, else refuses it. */
   private hold(channel: ssh2.ServerChannel, operation: Operation, decision: Decision, seq: number, eol: string, run: () => void): void {
+    const abort = new AbortController();
+    channel.once('close', () => abort.abort());
+    const told = (request: ApprovalRequest, timeoutMs: number): void => {
+      const held = heldMessage(request, timeoutMs, 'command');
+      channel.stderr.write(`${held.message}.${eol}portcullis: ${held.detail}${eol}portcullis: ${held.hint}${eol}`);
+    };
+    void this.approval(operation, decision, seq, abort.signal, told).then((outcome) => {
+      if (outcome === 'approved') run();
+      else if (outcome !== 'aborted') this.refuse(channel, outcome, eol, seq);
+    });
+  }
+
+  /**
+   * An operation the gate sent to review: released by an earlier approval, or held until an
+   * approver decides (`told` hears of the new request first). Resolves `approved`, `aborted`
+   * (the agent went away), or the refusal to give the agent; never rejects.
+   */
+  private async approval(
+    operation: Operation,
+    decision: Decision,
+    seq: number,
+    signal: AbortSignal,
+    told: (request: ApprovalRequest, timeoutMs: number) => void,
+  ): Promise<'approved' | 'aborted' | Decision> {
     const approvals = this.deps.approvals;
     const review: ReviewConfig | undefined = this.connection!.rules.find((r) => r.name === decision.rule)?.review;
-    if (approvals === undefined || review === undefined) return this.refuse(channel, approvalsUnavailable(decision), eol);
+    if (approvals === undefined || review === undefined) return approvalsUnavailable(decision);
     const identity = this.identity!;
     const binding = {
       subject: identity.subject,
@@ -318,38 +381,58 @@ export class SshSession {
     try {
       const granted = approvals.redeem(binding);
       if (granted !== undefined) {
-        this.log.info('held command released by an earlier approval', { request: granted.id, rule: binding.rule });
-        return run();
+        this.log.info('held operation released by an earlier approval', { request: granted.id, rule: binding.rule });
+        return 'approved';
       }
       request = approvals.request({ ...binding, groups: identity.groups, text: operation.text, parameters: undefined, sessionId: this.id, reason: decision.reason, review });
     } catch (err) {
-      this.log.error('could not create an approval request; refusing the command', { error: err });
-      return this.refuse(channel, approvalsUnavailable(decision), eol);
+      this.log.error('could not create an approval request; refusing the operation', { error: err });
+      return approvalsUnavailable(decision);
     }
-    const held = heldMessage(request, review.timeoutMs, 'command');
-    channel.stderr.write(`${held.message}.${eol}portcullis: ${held.detail}${eol}portcullis: ${held.hint}${eol}`);
-    this.log.info('command held for approval', { request: request.id, rule: binding.rule });
+    told(request, review.timeoutMs);
+    this.log.info('operation held for approval', { request: request.id, rule: binding.rule });
     const abort = new AbortController();
+    const onAbort = (): void => abort.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
     this.waits.add(abort);
-    channel.once('close', () => abort.abort());
-    approvals.wait(request.id, abort.signal).then(
-      (decided) => {
-        this.waits.delete(abort);
-        if (abort.signal.aborted || decided.status === 'pending') return;
-        if (decided.status === 'approved' && this.redeem(decided)) {
-          this.log.info('held command approved; running it', { request: decided.id });
-          return run();
-        }
-        const refusal = approvalRefusal(decision, decided);
-        this.recording.outcome({ operationSeq: seq, durationMs: Math.max(0, Date.now() - decided.createdAt), error: { code: 'refused', message: refusal.reason } });
-        this.refuse(channel, refusal, eol);
-      },
-      (err: unknown) => {
-        this.waits.delete(abort);
-        this.log.error('waiting for an approval failed; refusing the command', { error: err });
-        this.refuse(channel, approvalsUnavailable(decision), eol);
-      },
-    );
+    try {
+      const decided = await approvals.wait(request.id, abort.signal);
+      if (abort.signal.aborted || decided.status === 'pending') return 'aborted';
+      if (decided.status === 'approved' && this.redeem(decided)) {
+        this.log.info('held operation approved; running it', { request: decided.id });
+        return 'approved';
+      }
+      const refusal = approvalRefusal(decision, decided);
+      this.recording.outcome({ operationSeq: seq, durationMs: Math.max(0, Date.now() - decided.createdAt), error: { code: 'refused', message: refusal.reason } });
+      return refusal;
+    } catch (err) {
+      this.log.error('waiting for an approval failed; refusing the operation', { error: err });
+      return approvalsUnavailable(decision);
+    } finally {
+      this.waits.delete(abort);
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * One SFTP request, decided, recorded (durably) and, under review, held until an approver
+   * decides — the agent's SFTP client simply waits. Resolves with the refusal's reason, or
+   * undefined when the request may go to the target.
+   */
+  private async authorize(request: FileRequest, signal: AbortSignal): Promise<string | undefined> {
+    const text = `${request.action} ${request.path}${request.target === undefined ? '' : ` -> ${request.target}`}`;
+    const operation: Operation = { kind: 'file', connection: this.connectionRef!, text, via: 'sftp', file: request };
+    const decision = this.decide(operation);
+    const seq = this.recording.operation(operation, decision);
+    if (seq === undefined) return `${RECORDING_UNAVAILABLE.reason} [rule: ${RECORDING_UNAVAILABLE.rule}]`;
+    if (decision.effect === 'deny') return `${decision.reason} [rule: ${decision.rule}]`;
+    if (decision.effect === 'review') {
+      const outcome = await this.approval(operation, decision, seq, signal, () => undefined);
+      if (outcome === 'aborted') return 'the SFTP session ended while the request waited for approval';
+      if (outcome !== 'approved') return `${outcome.reason} [rule: ${outcome.rule}]`;
+    }
+    const durable = await new Promise<boolean>((resolve) => this.deps.recorder.whenDurable(resolve));
+    return durable ? undefined : `${RECORDING_UNAVAILABLE.reason} [rule: ${RECORDING_UNAVAILABLE.rule}]`;
   }
 
   private redeem(request: ApprovalRequest): boolean {
@@ -394,11 +477,11 @@ export class SshSession {
     }
   }
 
-  private outputs(channel: ssh2.ServerChannel, upstream: ssh2.ClientChannel): { out: MaskedOutput; err: MaskedOutput } {
+  private outputs(channel: ssh2.ServerChannel, upstream: ssh2.ClientChannel, seq: number): { out: MaskedOutput; err: MaskedOutput } {
     const masker = (): StreamMasker | undefined => (this.masking === undefined ? undefined : new StreamMasker(streamValueMasker(this.masking)));
     const flushMs = this.deps.listener.outputFlushMs;
-    const out = new MaskedOutput(masker(), flushMs);
-    const err = new MaskedOutput(masker(), flushMs);
+    const out = new MaskedOutput(masker(), flushMs, this.terminalTap(seq, 'o'));
+    const err = new MaskedOutput(masker(), flushMs, this.terminalTap(seq, 'o'));
     upstream.pipe(out).pipe(channel, { end: false });
     upstream.stderr.pipe(err).pipe(channel.stderr, { end: false });
     return { out, err };
@@ -412,17 +495,39 @@ export class SshSession {
         const options: ssh2.ExecOptions = pty === undefined ? {} : { pty: { term: pty.term, rows: pty.rows, cols: pty.cols, height: pty.height, width: pty.width } };
         client.exec(command, options, (err, upstream) => {
           if (err) return this.targetFailed(channel, err, eol);
-          this.relay(channel, upstream, resizes, seq, started);
+          this.relay(channel, upstream, pty, resizes, seq, started);
         });
       },
       (err: unknown) => this.targetFailed(channel, err, eol),
     );
   }
 
+  /** Records a stream's bytes as terminal data, decoded as one UTF-8 stream (characters split across chunks stay whole). */
+  private terminalTap(seq: number, code: 'o' | 'i'): (chunk: Buffer) => void {
+    const decoder = new StringDecoder('utf8');
+    return (chunk) => {
+      const text = decoder.write(chunk);
+      if (text !== '') this.recording.terminal(seq, code, text);
+    };
+  }
+
   /** Pipes a started command or shell both ways until it exits; then passes its exit status on and records the outcome. */
-  private relay(channel: ssh2.ServerChannel, upstream: ssh2.ClientChannel, resizes: ResizeList, seq: number, started: number, input?: (chunk: Buffer) => Buffer | undefined): void {
-    const { out, err } = this.outputs(channel, upstream);
-    resizes.push((rows, cols, height, width) => upstream.setWindow(rows, cols, height, width));
+  private relay(
+    channel: ssh2.ServerChannel,
+    upstream: ssh2.ClientChannel,
+    pty: PtyInfo | undefined,
+    resizes: ResizeList,
+    seq: number,
+    started: number,
+    input?: (chunk: Buffer) => Buffer | undefined,
+  ): void {
+    const { out, err } = this.outputs(channel, upstream, seq);
+    if (pty !== undefined) this.recording.terminal(seq, 'r', `${pty.cols}x${pty.rows}`);
+    resizes.push((rows, cols, height, width) => {
+      this.recording.terminal(seq, 'r', `${cols}x${rows}`);
+      upstream.setWindow(rows, cols, height, width);
+    });
+    channel.on('data', this.terminalTap(seq, 'i'));
     if (input === undefined) channel.pipe(upstream);
     else {
       channel.on('data', (chunk: Buffer) => {
@@ -446,6 +551,7 @@ export class SshSession {
 
   private exited(channel: ssh2.ServerChannel, exit: { code: number } | { signal: string }, seq: number, started: number, bytes: number): void {
     const durationMs = Date.now() - started;
+    this.recording.terminal(seq, 'x', 'code' in exit ? String(exit.code) : exit.signal);
     this.recording.outcome({ operationSeq: seq, command: 'code' in exit ? `exit ${exit.code}` : `signal ${exit.signal}`, bytes, durationMs });
     this.deps.metrics.operationCompleted('ssh', this.connectionRef!.name, durationMs / 1000);
     try {
@@ -463,7 +569,7 @@ export class SshSession {
     const seq = this.recording.operation(operation, decision);
     const eol = '\r\n';
     if (seq === undefined) return this.refuse(channel, RECORDING_UNAVAILABLE, eol);
-    if (decision.effect === 'deny') return this.refuse(channel, decision, eol);
+    if (decision.effect === 'deny') return this.refuse(channel, decision, eol, seq);
     const run = (): void =>
       this.afterDurable(channel, eol, () => {
         const started = Date.now();
@@ -472,8 +578,8 @@ export class SshSession {
             const window = pty === undefined ? false : { term: pty.term, rows: pty.rows, cols: pty.cols, height: pty.height, width: pty.width };
             client.shell(window, (err, upstream) => {
               if (err) return this.targetFailed(channel, err, eol);
-              const lines = new ShellLineChecker((line) => this.checkShellLine(channel, line));
-              this.relay(channel, upstream, resizes, seq, started, (chunk) => lines.input(chunk));
+              const lines = new ShellLineChecker((line) => this.checkShellLine(channel, line, seq));
+              this.relay(channel, upstream, pty, resizes, seq, started, (chunk) => lines.input(chunk));
             });
           },
           (err: unknown) => this.targetFailed(channel, err, eol),
@@ -488,7 +594,7 @@ export class SshSession {
    * keystrokes: recorded, and refused (not submitted) when the gate denies or would hold it.
    * Defence in depth only: line editing, history and completion happen on the target.
    */
-  private checkShellLine(channel: ssh2.ServerChannel, line: string): boolean {
+  private checkShellLine(channel: ssh2.ServerChannel, line: string, shellSeq: number): boolean {
     const operation: Operation = { kind: 'shell', connection: this.connectionRef!, text: line, via: 'shell-line', shell: this.deps.inspect(line) };
     const decision = this.decide(operation);
     const seq = this.recording.operation(operation, decision);
@@ -499,7 +605,9 @@ export class SshSession {
         : decision.effect === 'review'
           ? { ...decision, reason: `${decision.reason} Commands that need approval cannot be held inside an interactive shell: run it as a single command (ssh … '<command>') to ask for approval.` }
           : decision;
-    channel.write(`\r\nportcullis: ${refusal.reason} [rule: ${refusal.rule}]\r\n`);
+    const message = `\r\nportcullis: ${refusal.reason} [rule: ${refusal.rule}]\r\n`;
+    this.recording.terminal(shellSeq, 'o', message);
+    channel.write(message);
     return false;
   }
 
@@ -552,13 +660,15 @@ type ResizeList = Array<(rows: number, cols: number, height: number, width: numb
  */
 export class ShellLineChecker {
   private line = '';
+  /** Keystrokes arrive in arbitrary chunks: a character split across two stays whole. */
+  private readonly decoder = new StringDecoder('utf8');
 
   constructor(private readonly submit: (line: string) => boolean) {}
 
   /** What to forward to the target for this input. */
   input(chunk: Buffer): Buffer {
     let forwarded = '';
-    const text = chunk.toString('utf8');
+    const text = this.decoder.write(chunk);
     for (const char of text) {
       if (char === '\r' || char === '\n') {
         const line = this.line.trim();

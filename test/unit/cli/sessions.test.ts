@@ -240,7 +240,7 @@ describe('portcullis sessions export', () => {
     expect(plain.stdout.trimEnd().split('\n')).toHaveLength(4);
     const csv = await run('sessions', 'export', 's-b', '-f', 'csv', '-d', dir);
     expect(csv.code).toBe(2);
-    expect(csv.stderr).toContain('--format "csv": only "jsonl" is supported');
+    expect(csv.stderr).toContain('--format "csv": expected "jsonl" or "asciicast"');
     const unknown = await run('sessions', 'export', 'nope', '-d', dir);
     expect(unknown.code).toBe(1);
     expect(unknown.stdout).toBe('');

@@ -340,8 +340,17 @@ describe('examples/portcullis.yaml', () => {
   const file = fileURLToPath(new URL('../../../examples/portcullis.yaml', import.meta.url));
 
   it('loads, with a read-only policy for agents on "demo"', async () => {
-    const config = await loadConfig(file, { env: { DEMO_DB_PASSWORD: 'pw' } });
+    const env = {
+      DEMO_DB_PASSWORD: 'pw',
+      DEMO_SSH_USER: 'demo',
+      DEMO_SSH_KEY: '-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----',
+      DEMO_SSH_HOST_KEY: 'SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8',
+    };
+    const config = await loadConfig(file, { env });
     const demo = config.connections.find((c) => c.name === 'demo');
+    const ssh = config.connections.find((c) => c.name === 'demo-ssh');
+    expect(ssh).toMatchObject({ type: 'ssh', defaultEffect: 'deny', target: { hostKeys: [env.DEMO_SSH_HOST_KEY] } });
+    expect(ssh?.rules.find((r) => r.name === 'shell-no-deletes')).toMatchObject({ effect: 'deny', when: { shell: { programs: ['rm', 'shred', 'unlink', 'dd'] } } });
     expect(demo?.defaultEffect).toBe('deny');
     const byName = new Map(demo?.rules.map((r) => [r.name, r]));
     expect([...byName.keys()].sort()).toEqual(

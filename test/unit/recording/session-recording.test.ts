@@ -11,6 +11,7 @@ function notingRecorder(): { recorder: Recorder; outcomes: OutcomeEvent[] } {
     sessionStarted: () => undefined,
     operation: () => 2,
     outcome: (event) => void outcomes.push(event),
+    terminal: () => undefined,
     sessionEnded: () => undefined,
     authFailure: () => undefined,
     approvalEvent: () => undefined,

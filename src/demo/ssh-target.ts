@@ -1,13 +1,15 @@
 /**
- * A real SSH target for integration tests of the SSH front door.
+ * A local SSH target for the demo and the integration tests of the SSH front door.
  *
  * The preferred target is OpenSSH's own sshd, run as the current user from a temp dir with its
- * own config, a generated host key and a generated client key (the system's sshd is untouched). Where sshd is not installed (or
- * PORTCULLIS_TEST_SSHD=ssh2), a small `ssh2`-based server stands in: that one is a TEST DOUBLE,
- * good enough to drive exec, a pipe-backed shell and SFTP against the real filesystem, and used
- * only where sshd can't run. Behaviour the gateway relies on must be proven against OpenSSH.
+ * own config, a generated host key and a generated client key (the system's sshd is untouched).
+ * Where sshd is not installed (or PORTCULLIS_TEST_SSHD=ssh2), a small built-in `ssh2`-based
+ * server stands in: a stand-in, good enough to drive exec, a pipe-backed shell and SFTP against
+ * the real filesystem, used only where sshd can't run. Behaviour the gateway relies on is
+ * proven against OpenSSH. Either runs commands as the current user on this machine: only the
+ * gateway's policy stands between an agent and them.
  */
-import { fingerprintOf } from '../../src/protocols/ssh/host-key.js';
+import { fingerprintOf } from '../protocols/ssh/host-key.js';
 import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, constants as fsConstants, type Stats } from 'node:fs';
@@ -40,6 +42,8 @@ export interface SshTarget {
 
 export interface StartSshTargetOptions {
   readonly prefer?: 'openssh' | 'ssh2';
+  /** Listen on this port (default: a free one). */
+  readonly port?: number;
 }
 
 export class SshTargetError extends Error {
@@ -60,8 +64,8 @@ const BIND_ATTEMPTS = 4;
  */
 export async function startSshTarget(options: StartSshTargetOptions = {}): Promise<SshTarget> {
   const prefer = options.prefer ?? (process.env.PORTCULLIS_TEST_SSHD === 'ssh2' ? 'ssh2' : 'openssh');
-  if (prefer === 'openssh' && existsSync(SSHD_PATH)) return startOpenSsh();
-  return startSsh2Target();
+  if (prefer === 'openssh' && existsSync(SSHD_PATH)) return startOpenSsh(options.port);
+  return startSsh2Target(options.port);
 }
 
 export { fingerprintOf };
@@ -139,18 +143,21 @@ function sshdConfig(dir: string, port: number): string {
     // Keep session output to what the command printed.
     'PrintMotd no',
     'PrintLastLog no',
+    // A login shell's rc files may run `pyenv rehash`, which waits up to 60 s for a lock left
+    // by a session that was cut off (as tests do): wait 1 s at most.
+    'SetEnv PYENV_REHASH_TIMEOUT=1',
     'LogLevel VERBOSE',
     '',
   ].join('\n');
 }
 
-async function startOpenSsh(): Promise<SshTarget> {
+async function startOpenSsh(fixedPort: number | undefined): Promise<SshTarget> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'portcullis-sshd-'));
   try {
     const hostKeyPath = path.join(dir, 'host_ed25519');
     const privateKeyPath = path.join(dir, 'client_ed25519');
-    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'portcullis-test-host', '-f', hostKeyPath]);
-    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'portcullis-test-client', '-f', privateKeyPath]);
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'portcullis-target-host', '-f', hostKeyPath]);
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'portcullis-target-client', '-f', privateKeyPath]);
     await writeFile(path.join(dir, 'authorized_keys'), await readFile(`${privateKeyPath}.pub`, 'utf8'), { mode: 0o600 });
     const hostKeyFingerprint = fingerprintOf(blobOfPublicKeyLine(await readFile(`${hostKeyPath}.pub`, 'utf8')));
     const privateKey = await readFile(privateKeyPath, 'utf8');
@@ -159,7 +166,7 @@ async function startOpenSsh(): Promise<SshTarget> {
 
     const configPath = path.join(dir, 'sshd_config');
     for (let attempt = 1; ; attempt++) {
-      const port = await freePort();
+      const port = fixedPort ?? (await freePort());
       await writeFile(configPath, sshdConfig(dir, port), { mode: 0o600 });
       const started = await launchSshd(configPath, port);
       if (started.ok) {
@@ -179,7 +186,7 @@ async function startOpenSsh(): Promise<SshTarget> {
         };
       }
       // Someone took the port between our probe and sshd's bind: pick another.
-      if (!started.bindFailed || attempt >= BIND_ATTEMPTS) throw new SshTargetError(started.message);
+      if (!started.bindFailed || fixedPort !== undefined || attempt >= BIND_ATTEMPTS) throw new SshTargetError(started.message);
     }
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
@@ -384,12 +391,12 @@ function sameBytes(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-async function startSsh2Target(): Promise<SshTarget> {
+async function startSsh2Target(fixedPort: number | undefined): Promise<SshTarget> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'portcullis-ssh2-'));
   try {
     const user = currentUser();
-    const host = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'portcullis-test-host' });
-    const client = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'portcullis-test-client' });
+    const host = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'portcullis-target-host' });
+    const client = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'portcullis-target-client' });
     const privateKeyPath = path.join(dir, 'client_ed25519');
     await writeFile(privateKeyPath, client.private, { mode: 0o600 });
     await writeFile(`${privateKeyPath}.pub`, `${client.public}\n`, { mode: 0o644 });
@@ -401,7 +408,7 @@ async function startSsh2Target(): Promise<SshTarget> {
     const connections = new Set<Connection>();
     // Each command leads its own process group, so close() can find what it started in turn.
     const groups = new Set<number>();
-    const server = new ssh2.Server({ hostKeys: [host.private], ident: 'portcullis-test-ssh2' }, (conn) => {
+    const server = new ssh2.Server({ hostKeys: [host.private], ident: 'portcullis-builtin-target' }, (conn) => {
       connections.add(conn);
       conn.on('close', () => connections.delete(conn));
       conn.on('error', () => {
@@ -427,7 +434,7 @@ async function startSsh2Target(): Promise<SshTarget> {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, HOST, () => resolve());
+      server.listen(fixedPort ?? 0, HOST, () => resolve());
     });
     const { port } = server.address() as net.AddressInfo;
 
