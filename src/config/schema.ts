@@ -701,7 +701,7 @@ const SshConditionSchema = Type.Object(
       uniqueItems: true,
       description:
         'The session asks for any of these: "shell" (an interactive shell), "sftp" (the SFTP subsystem, also used by scp), ' +
-        '"port_forward", "agent_forward", "x11". Forwarding is refused unless an allow rule lists it here.',
+        '"port_forward" (-L and -R), "agent_forward" (-A), "x11" (never offered). Forwarding is refused unless an allow rule lists it here.',
     }),
   },
   { additionalProperties: false, description: 'What an SSH session asks for besides running a command.' },

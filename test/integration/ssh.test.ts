@@ -3,11 +3,12 @@
  * ssh2 stand-in; the test prints which), the dev OIDC issuer, the gateway, and agents driving
  * it with ssh2's client and the OpenSSH `ssh` client.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type ssh2 from 'ssh2';
+import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RuleConfig, ShellCondition } from '../../src/config/types.js';
 import type { Identity } from '../../src/identity/identity.js';
@@ -70,7 +71,10 @@ beforeAll(async () => {
       }),
       sshConnection(target, {
         name: 'fwd',
-        rules: [{ name: 'tunnels-ok', effect: 'allow', reason: undefined, review: undefined, when: { identity: undefined, sql: undefined, ssh: { actions: ['port_forward'] } } }],
+        rules: [
+          { name: 'tunnels-ok', effect: 'allow', reason: undefined, review: undefined, when: { identity: undefined, sql: undefined, ssh: { actions: ['port_forward', 'agent_forward'] } } },
+          shellRule('agent-tools', 'allow', { programs: ['ssh-add', 'echo'] }),
+        ],
       }),
     ],
   });
@@ -295,6 +299,79 @@ describe('interactive shells and forwarding', () => {
       expect(banner).toMatch(/^SSH-2\.0-/);
     } finally {
       client.end();
+    }
+  });
+
+  it('relays remote port forwarding (ssh -R) where a rule allows it, and refuses it elsewhere', async () => {
+    const client = await stack.connect({ connection: 'fwd' });
+    try {
+      client.on('tcp connection', (_info, accept) => {
+        const channel = accept();
+        channel.end('pong from the agent side');
+      });
+      const port = await new Promise<number>((resolve, reject) => client.forwardIn('127.0.0.1', 0, (err, bound) => (err ? reject(err) : resolve(bound))));
+      expect(port).toBeGreaterThan(0);
+      // The target listens on that port (the target runs on this machine): connect as the target's side would.
+      const reply = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(port, '127.0.0.1');
+        let text = '';
+        socket.on('data', (d: Buffer) => (text += d.toString()));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      expect(reply).toBe('pong from the agent side');
+    } finally {
+      client.end();
+    }
+    const box = await stack.connect();
+    try {
+      await expect(new Promise((resolve, reject) => box.forwardIn('127.0.0.1', 0, (err, bound) => (err ? reject(err) : resolve(bound))))).rejects.toThrow();
+    } finally {
+      box.end();
+    }
+  });
+
+  it.skipIf(spawnSync('ssh-agent', ['-h']).error !== undefined)('forwards the agent\'s SSH agent where a rule allows it, and not elsewhere', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'portcullis-agent-'));
+    const socket = path.join(dir, 'agent.sock');
+    const agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
+    try {
+      await pollUntil(async () => existsSync(socket), (ok) => ok, { what: 'ssh-agent socket' });
+      spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'agent-forwarding-key', '-f', path.join(dir, 'key')]);
+      expect(spawnSync('ssh-add', [path.join(dir, 'key')], { env: { ...process.env, SSH_AUTH_SOCK: socket } }).status).toBe(0);
+      const run = async (connection: string, command: string): Promise<{ stdout: string; code: number | null }> => {
+        const password = await stack.token();
+        return new Promise((resolve, reject) => {
+          const client = new ssh2.Client();
+          client.once('error', reject);
+          client.once('ready', () =>
+            client.exec(command, { agentForward: true } as ssh2.ExecOptions, (err, channel) => {
+              if (err) {
+                client.end();
+                return reject(err);
+              }
+              let stdout = '';
+              let code: number | null = null;
+              channel.on('data', (d: Buffer) => (stdout += d.toString()));
+              channel.stderr.on('data', () => undefined);
+              channel.on('exit', (c: number | null) => (code = c));
+              channel.on('close', () => {
+                client.end();
+                resolve({ stdout, code });
+              });
+            }),
+          );
+          client.connect({ host: '127.0.0.1', port: stack.port, username: connection, password, agent: socket, agentForward: true, hostVerifier: () => true });
+        });
+      };
+      const listed = await run('fwd', 'ssh-add -l');
+      expect(listed.code).toBe(0);
+      expect(listed.stdout).toContain('agent-forwarding-key');
+      // Where no rule allows it the request is refused (ssh2's client then gives up the command; OpenSSH's warns and goes on).
+      await expect(run('box', 'echo "sock=$SSH_AUTH_SOCK"')).rejects.toThrow(/agent forwarding/);
+    } finally {
+      agent.kill();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

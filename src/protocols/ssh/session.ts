@@ -25,6 +25,7 @@ import { RECORDING_UNAVAILABLE, SessionRecording } from '../../recording/session
 import type { TokenVerifierLike } from '../postgres/session.js';
 import { MaskedOutput } from './masked-output.js';
 import { bridgeSftp } from './sftp-bridge.js';
+import { ForwardedAgent } from './agent-forward.js';
 import { connectTarget, SshUpstreamError } from './upstream.js';
 
 export interface SshSessionDeps {
@@ -188,14 +189,41 @@ export class SshSession {
     this.log.info('session opened', { connection: connection.name, subject: this.identity?.subject, clientId: this.identity?.clientId });
     this.conn.on('session', (accept) => this.onSessionChannel(accept()));
     this.conn.on('tcpip', (accept, reject, info) => this.onDirectTcpip(accept, reject, info));
-    this.conn.on('request', (accept, reject, name, info) => {
-      // Remote forwarding makes the target reach back into the agent's network: decided like any forward.
-      const text = 'bindAddr' in info ? `${info.bindAddr}:${info.bindPort}` : '';
-      const decision = this.decide({ kind: 'ssh', connection: this.connectionRef!, text, via: name, action: 'port_forward' });
-      this.recording.operation({ kind: 'ssh', connection: this.connectionRef!, text, via: name, action: 'port_forward' }, decision);
-      // Allowing it would need the target side to listen on the agent's behalf: not offered by this gateway.
-      reject?.();
-      void accept;
+    this.conn.on('request', (accept, reject, name, info) => this.onGlobalRequest(accept, reject, name, info));
+  }
+
+  /**
+   * Remote forwarding (`ssh -R`): the target listens on the agent's behalf and its connections
+   * come back to the agent — decided like any forward. Unix-socket forwarding is not offered.
+   */
+  private onGlobalRequest(accept: ((port?: number) => void) | undefined, reject: (() => void) | undefined, name: string, info: unknown): void {
+    if ((name !== 'tcpip-forward' && name !== 'cancel-tcpip-forward') || typeof info !== 'object' || info === null || !('bindAddr' in info)) {
+      return reject?.();
+    }
+    const { bindAddr, bindPort } = info as ssh2.TcpipBindInfo;
+    if (name === 'cancel-tcpip-forward') {
+      if (this.upstreamClient === undefined) return reject?.();
+      return void this.upstreamClient.unforwardIn(bindAddr, bindPort, (err) => (err ? reject?.() : accept?.()));
+    }
+    const operation: Operation = { kind: 'ssh', connection: this.connectionRef!, text: `remote ${bindAddr}:${bindPort}`, via: name, action: 'port_forward' };
+    const decision = this.decide(operation);
+    const seq = this.recording.operation(operation, decision);
+    if (seq === undefined || decision.effect !== 'allow') return reject?.();
+    this.deps.recorder.whenDurable((durable) => {
+      if (!durable) return reject?.();
+      this.target().then(
+        (client) => client.forwardIn(bindAddr, bindPort, (err, port) => (err ? reject?.() : accept?.(port))),
+        () => reject?.(),
+      );
+    });
+  }
+
+  /** A connection to a port the target listens on for the agent (`ssh -R`): relayed to the agent. */
+  private onForwardedConnection(info: ssh2.TcpConnectionDetails, accept: () => ssh2.ClientChannel, reject: () => void): void {
+    this.conn.forwardOut(info.destIP, info.destPort, info.srcIP, info.srcPort, (err, agent) => {
+      if (err) return reject();
+      const target = accept();
+      agent.pipe(target).pipe(agent);
     });
   }
 
@@ -204,6 +232,7 @@ export class SshSession {
   private onSessionChannel(session: ssh2.Session): void {
     let pty: PtyInfo | undefined;
     let started = false;
+    let agentForward = false;
     const resizes: Array<(rows: number, cols: number, height: number, width: number) => void> = [];
     session.on('pty', (accept, _reject, info) => {
       pty = info;
@@ -215,9 +244,14 @@ export class SshSession {
     });
     // The agent's environment could change what the command does (LD_PRELOAD, PATH…): not passed on.
     session.on('env', (_accept, reject) => reject?.());
-    session.on('auth-agent', (_accept, reject) => {
-      this.refuseAction('agent_forward', '', 'auth-agent-req');
-      reject?.();
+    session.on('auth-agent', (accept, reject) => {
+      const operation: Operation = { kind: 'ssh', connection: this.connectionRef!, text: '', via: 'auth-agent-req', action: 'agent_forward' };
+      const decision = this.decide(operation);
+      const seq = this.recording.operation(operation, decision);
+      // Asked for before the command or shell it serves, which carries it on to the target.
+      if (seq === undefined || decision.effect !== 'allow') return reject?.();
+      agentForward = true;
+      accept?.();
     });
     session.on('x11', (_accept, reject) => {
       this.refuseAction('x11', '', 'x11-req');
@@ -237,14 +271,14 @@ export class SshSession {
       started = true;
       const channel = accept();
       this.track(channel);
-      this.onExec(channel, info.command, pty, resizes);
+      this.onExec(channel, info.command, pty, resizes, agentForward);
     });
     session.on('shell', (accept, reject) => {
       if (started) return reject?.();
       started = true;
       const channel = accept();
       this.track(channel);
-      this.onShell(channel, pty, resizes);
+      this.onShell(channel, pty, resizes, agentForward);
     });
   }
 
@@ -254,8 +288,8 @@ export class SshSession {
     channel.on('error', (err: Error) => this.log.info('channel error', { error: err.message }));
   }
 
-  /** Refuses agent or X11 forwarding, recorded with the gate's reason (or `unsupported` when a rule would allow it). */
-  private refuseAction(action: 'agent_forward' | 'x11', text: string, via: string): void {
+  /** Refuses X11 forwarding, recorded with the gate's reason (or `unsupported` when a rule would allow it). */
+  private refuseAction(action: 'x11', text: string, via: string): void {
     const operation: Operation = { kind: 'ssh', connection: this.connectionRef!, text, via, action };
     let decision = this.decide(operation);
     if (decision.effect !== 'deny') decision = { effect: 'deny', rule: 'unsupported', reason: `${action} is not offered through this gateway.` };
@@ -299,7 +333,7 @@ export class SshSession {
     return decision;
   }
 
-  private onExec(channel: ssh2.ServerChannel, command: string, pty: PtyInfo | undefined, resizes: ResizeList): void {
+  private onExec(channel: ssh2.ServerChannel, command: string, pty: PtyInfo | undefined, resizes: ResizeList, agentForward: boolean): void {
     const operation: Operation = {
       kind: 'shell',
       connection: this.connectionRef!,
@@ -312,7 +346,7 @@ export class SshSession {
     const eol = pty === undefined ? '\n' : '\r\n';
     if (seq === undefined) return this.refuse(channel, RECORDING_UNAVAILABLE, eol);
     if (decision.effect === 'deny') return this.refuse(channel, decision, eol, seq);
-    const run = (): void => this.afterDurable(channel, eol, () => this.runExec(channel, command, pty, resizes, seq));
+    const run = (): void => this.afterDurable(channel, eol, () => this.runExec(channel, command, pty, resizes, seq, agentForward));
     if (decision.effect === 'allow') return run();
     this.hold(channel, operation, decision, seq, eol, run);
   }
@@ -448,8 +482,10 @@ export class SshSession {
   // ------------------------------------------------------------------ running on the target
 
   private target(): Promise<ssh2.Client> {
-    this.upstream ??= connectTarget(this.connection!.target).then((client) => {
+    this.upstream ??= connectTarget(this.connection!.target, new ForwardedAgent(this.conn)).then((client) => {
       this.upstreamClient = client;
+      // Only ports this session asked the target to listen on (and the gate allowed) come here.
+      client.on('tcp connection', (info, accept, reject) => this.onForwardedConnection(info, accept, reject));
       client.on('close', () => {
         if (this.ending === undefined) this.terminate(`the connection to the target of "${this.connection?.name}" closed`, 'upstream');
       });
@@ -487,12 +523,15 @@ export class SshSession {
     return { out, err };
   }
 
-  private runExec(channel: ssh2.ServerChannel, command: string, pty: PtyInfo | undefined, resizes: ResizeList, seq: number): void {
+  private runExec(channel: ssh2.ServerChannel, command: string, pty: PtyInfo | undefined, resizes: ResizeList, seq: number, agentForward: boolean): void {
     const eol = pty === undefined ? '\n' : '\r\n';
     const started = Date.now();
     this.target().then(
       (client) => {
-        const options: ssh2.ExecOptions = pty === undefined ? {} : { pty: { term: pty.term, rows: pty.rows, cols: pty.cols, height: pty.height, width: pty.width } };
+        const options: ssh2.ExecOptions & { agentForward?: boolean } = {
+          ...(pty === undefined ? {} : { pty: { term: pty.term, rows: pty.rows, cols: pty.cols, height: pty.height, width: pty.width } }),
+          ...(agentForward ? { agentForward: true } : {}),
+        };
         client.exec(command, options, (err, upstream) => {
           if (err) return this.targetFailed(channel, err, eol);
           this.relay(channel, upstream, pty, resizes, seq, started);
@@ -563,7 +602,7 @@ export class SshSession {
     }
   }
 
-  private onShell(channel: ssh2.ServerChannel, pty: PtyInfo | undefined, resizes: ResizeList): void {
+  private onShell(channel: ssh2.ServerChannel, pty: PtyInfo | undefined, resizes: ResizeList, agentForward: boolean): void {
     const operation: Operation = { kind: 'ssh', connection: this.connectionRef!, text: pty?.term ?? '', via: 'shell', action: 'shell' };
     const decision = this.decide(operation);
     const seq = this.recording.operation(operation, decision);
@@ -576,7 +615,7 @@ export class SshSession {
         this.target().then(
           (client) => {
             const window = pty === undefined ? false : { term: pty.term, rows: pty.rows, cols: pty.cols, height: pty.height, width: pty.width };
-            client.shell(window, (err, upstream) => {
+            client.shell(window, agentForward ? ({ agentForward: true } as ssh2.ShellOptions) : {}, (err, upstream) => {
               if (err) return this.targetFailed(channel, err, eol);
               const lines = new ShellLineChecker((line) => this.checkShellLine(channel, line, seq));
               this.relay(channel, upstream, pty, resizes, seq, started, (chunk) => lines.input(chunk));

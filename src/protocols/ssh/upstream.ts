@@ -18,7 +18,11 @@ export class SshUpstreamError extends Error {
   }
 }
 
-export function connectTarget(target: SshTarget): Promise<ssh2.Client> {
+/**
+ * `agent`, when given, only serves agent forwarding the gateway allowed: the gateway's own
+ * login uses the configured credentials alone, never an agent's keys.
+ */
+export function connectTarget(target: SshTarget, agent?: ssh2.BaseAgent): Promise<ssh2.Client> {
   return new Promise((resolve, reject) => {
     const client = new ssh2.Client();
     let presented: string | undefined;
@@ -57,6 +61,8 @@ export function connectTarget(target: SshTarget): Promise<ssh2.Client> {
       ...(target.privateKey === undefined ? {} : { privateKey: target.privateKey }),
       ...(target.passphrase === undefined ? {} : { passphrase: target.passphrase }),
       ...(target.password === undefined ? {} : { password: target.password }),
+      ...(agent === undefined ? {} : { agent }),
+      authHandler: [...(target.privateKey === undefined ? [] : ['publickey' as const]), ...(target.password === undefined ? [] : ['password' as const])],
       readyTimeout: target.connectTimeoutMs,
       keepaliveInterval: 15_000,
       hostVerifier: (key: Buffer) => {
