@@ -52,6 +52,8 @@ const MASKING = maskingProfile('secrets');
 /** The OpenSSH client drives the gateway where it is installed (.ci/run installs it). */
 const HAVE_OPENSSH_CLIENT = spawnSync('ssh', ['-V']).status === 0;
 
+const GATED = { approvers: ['approvers'], minApprovals: 1, timeoutMs: 60_000, maxDurationMs: 3_600_000 };
+
 function approver(subject: string): Identity {
   return { subject, clientId: subject, groups: ['approvers'], scopes: [], issuer: 'https://idp.example', expiresAt: Date.now() + 3_600_000 };
 }
@@ -68,6 +70,11 @@ beforeAll(async () => {
         name: 'wrong-key',
         rules: RULES,
         target: { ...sshConnection(target).target, hostKeys: ['SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'] },
+      }),
+      sshConnection(target, {
+        name: 'gated',
+        rules: RULES,
+        access: { groups: ['agents'], subjects: [], clients: [], requireApproval: GATED },
       }),
       sshConnection(target, {
         name: 'fwd',
@@ -172,6 +179,29 @@ describe('authentication', () => {
   it('refuses an identity outside the connection\'s access list, and an unknown connection', async () => {
     await expect(stack.connect({ token: await stack.token(OUTSIDER) })).rejects.toThrow(/authentication methods failed/);
     await expect(stack.connect({ connection: 'no-such-box' })).rejects.toThrow(/authentication methods failed/);
+  });
+});
+
+describe('access requests', () => {
+  it('admits an identity to a connection with require_approval only once its access request is approved, and ends the session on revocation', async () => {
+    await expect(stack.connect({ connection: 'gated' })).rejects.toThrow(/authentication methods failed/);
+    const approvals = stack.gateway.approvals;
+    const request = approvals.requestAccess({
+      subject: 'agent',
+      clientId: 'agent',
+      groups: ['agents'],
+      connection: 'gated',
+      durationMs: 600_000,
+      reason: 'incident 7: look at the box',
+      config: GATED,
+    });
+    approvals.decide(request.id, approver('approver-1'), 'approve', 'go ahead');
+    const client = await stack.connect({ connection: 'gated' });
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    expect(await execOn(client, 'echo admitted')).toMatchObject({ stdout: 'admitted\n', code: 0 });
+    approvals.revoke(request.id, approver('approver-1'), 'incident over', false);
+    await closed;
+    await expect(stack.connect({ connection: 'gated' })).rejects.toThrow(/authentication methods failed/);
   });
 });
 
