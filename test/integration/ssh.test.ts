@@ -72,6 +72,11 @@ beforeAll(async () => {
         target: { ...sshConnection(target).target, hostKeys: ['SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'] },
       }),
       sshConnection(target, {
+        name: 'unreachable',
+        rules: RULES,
+        target: { ...sshConnection(target).target, port: 1, connectTimeoutMs: 2_000 },
+      }),
+      sshConnection(target, {
         name: 'gated',
         rules: RULES,
         access: { groups: ['agents'], subjects: [], clients: [], requireApproval: GATED },
@@ -202,6 +207,49 @@ describe('access requests', () => {
     approvals.revoke(request.id, approver('approver-1'), 'incident over', false);
     await closed;
     await expect(stack.connect({ connection: 'gated' })).rejects.toThrow(/authentication methods failed/);
+  });
+});
+
+describe('bad input and failures', () => {
+  it('survives garbage, truncated handshakes and clients vanishing mid-authentication, and keeps serving others', async () => {
+    const send = (bytes: Buffer, end: 'end' | 'destroy'): Promise<void> =>
+      new Promise((resolve) => {
+        const socket = net.connect(stack.port, '127.0.0.1');
+        socket.on('error', () => resolve());
+        socket.on('close', () => resolve());
+        socket.on('connect', () => {
+          socket.write(bytes);
+          if (end === 'end') socket.end();
+          else setTimeout(() => socket.destroy(), 50);
+        });
+        socket.setTimeout(5_000, () => socket.destroy());
+      });
+    let seed = 7;
+    const random = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 0xff));
+    await Promise.all([
+      send(random(4096), 'end'),
+      send(Buffer.concat([Buffer.from('SSH-2.0-fuzz\r\n'), random(2048)]), 'end'),
+      send(Buffer.from('SSH-2.0-fuzz\r\n\x00\x00\xff\xff'), 'destroy'),
+      send(Buffer.from('GET / HTTP/1.1\r\n\r\n'), 'end'),
+      send(Buffer.alloc(0), 'destroy'),
+    ]);
+    // A client that disappears right after sending its token.
+    const token = await stack.token();
+    await new Promise<void>((resolve) => {
+      const client = new ssh2.Client();
+      client.on('error', () => resolve());
+      client.on('close', () => resolve());
+      client.on('handshake', () => setTimeout(() => (client as unknown as { _sock: net.Socket })._sock.destroy(), 5));
+      client.connect({ host: '127.0.0.1', port: stack.port, username: 'box', password: token, hostVerifier: () => true });
+    });
+    expect(await stack.exec('echo still-serving')).toMatchObject({ stdout: 'still-serving\n', code: 0 });
+  });
+
+  it('tells the agent when the target cannot be reached (exit 255, retry later)', async () => {
+    const result = await stack.exec('echo x', { connection: 'unreachable' });
+    expect(result.code).toBe(255);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^portcullis: could not connect to the target of connection "unreachable": .*; retry later\n$/);
   });
 });
 
