@@ -34,7 +34,11 @@ import { scoreDetectors, type DetectorScore } from './mask/quality.js';
 import { measureThroughput, sensitiveShare, textShapes } from './mask/throughput.js';
 import { PHONE_REGIONS } from './mask/values.js';
 import { intEnv } from './support/env.js';
+import { commandOf, reportFigures, type Figure } from './support/report.js';
 import { fmt, markdownTable, mb, median } from './support/table.js';
+
+/** The key figures, for `npm run bench`'s RESULTS.md. */
+const figures: Figure[] = [];
 
 const settings = {
   seed: intEnv('BENCH_MASK_SEED', 20250601, 0),
@@ -84,6 +88,11 @@ function qualitySection(): string[] {
       'left', 'right', 'right', 'right', 'right', 'right', 'left',
     ]),
   );
+  const structured = scores.filter((s) => STRUCTURED.has(s.detector));
+  figures.push(
+    { name: 'lowest precision of a structured detector', value: Math.min(...structured.map((s) => s.precision)), unit: '', target: { op: '>=', value: TARGET_PRECISION }, issue: '6' },
+    { name: 'lowest recall of a structured detector', value: Math.min(...structured.map((s) => s.recall)), unit: '', target: { op: '>=', value: TARGET_RECALL }, issue: '6' },
+  );
   for (const s of scores) {
     for (const m of s.falsePositiveExamples) console.log(`  FP ${s.detector}: ${JSON.stringify(m.value)} (over ${m.overlapping})`);
     for (const m of s.falseNegativeExamples) console.log(`  FN ${s.detector}: ${JSON.stringify(m.value)} (found: ${m.overlapping})`);
@@ -110,6 +119,7 @@ function throughputRows(documents: readonly LabelledDocument[], gated: boolean, 
     const runs = measureThroughput(s, DEFAULT_DETECTORS, settings.runs).map((r) => r.mbPerSecond);
     const mbps = median(runs);
     if (gated && mbps < TARGET_MB_PER_SECOND) missed.push(`throughput, ${s.name}: ${fmt(mbps, 1)} MB/s (target ≥ ${TARGET_MB_PER_SECOND})`);
+    if (gated) figures.push({ name: `masker throughput, mixed text as ${s.name}, one core`, value: mbps, unit: 'MB/s', target: { op: '>=', value: TARGET_MB_PER_SECOND }, issue: '6' });
     return [s.name, fmt(s.texts.length), mb(s.bytes), fmt(s.bytes / s.texts.length), fmt(mbps, 1), fmt(Math.max(...runs), 1), gated ? (mbps >= TARGET_MB_PER_SECOND ? 'met' : 'MISSED') : 'not gated'];
   });
 }
@@ -152,6 +162,8 @@ async function endToEndSection(): Promise<string[]> {
     const bytes = of[0]!.outputBytes;
     const leaked = Math.max(...of.map((r) => r.leakedEmails));
     if (p === 'gateway, masking') {
+      figures.push({ name: `${fmt(rows)}-row SELECT with masking, time ÷ direct`, value: seconds / direct, unit: '×', target: { op: '<=', value: TARGET_E2E_RATIO }, issue: '6' });
+      if (peak !== undefined) figures.push({ name: 'gateway peak RSS during the masked SELECT', value: peak / 1e6, unit: 'MB', target: { op: '<=', value: TARGET_RSS_BYTES / 1e6 }, issue: '6' });
       if (seconds / direct > TARGET_E2E_RATIO) missed.push(`end to end: masked ${fmt(seconds / direct, 2)}× direct (target ≤ ${TARGET_E2E_RATIO}×)`);
       if (leaked > 0) missed.push(`end to end: ${leaked} e-mail addresses passed the masking gateway`);
     }
@@ -183,6 +195,7 @@ async function main(): Promise<void> {
   const missed: string[] = [];
   const only = process.env['BENCH_MASK_ONLY']?.split(',');
   for (const [name, section] of SECTIONS) if (only === undefined || only.includes(name)) missed.push(...(await section()));
+  reportFigures({ bench: 'bench:mask', command: commandOf('bench:mask', 'BENCH_MASK_'), figures });
   if (missed.length === 0) console.log('all targets met');
   else {
     console.log(`TARGETS MISSED:\n${missed.map((m) => `  - ${m}`).join('\n')}`);

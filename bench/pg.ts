@@ -48,6 +48,7 @@ import {
 } from './support/pgbench.js';
 import { pgbouncerVersion, startPgbouncer, type Pgbouncer } from './support/pgbouncer.js';
 import { freePort, machineBusyMs, pgEnv, processCpu, run } from './support/process.js';
+import { reportFigures, type Figure } from './support/report.js';
 import { fmt, markdownTable, mb, median } from './support/table.js';
 import { intEnv } from './support/env.js';
 
@@ -341,6 +342,7 @@ async function main(): Promise<void> {
   const report = renderReport({
     started, machine, samples, endpoints, idle, profiles, commands, gateway, bouncer, bouncerNote, maxConnections, policyChecks, recorded, durability,
   });
+  reportFigures({ bench: 'bench:pg', command: reproduce(), figures: keyFigures(samples, idle) });
   const outDir = path.join(root, 'bench', 'out');
   mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `pg-${stamp(started)}.md`);
@@ -1009,6 +1011,36 @@ function recordingCost(r: ReportInput, rounds: readonly number[], med: (target: 
       'the unrecorded gateway left its data directory empty.',
     '',
   ];
+}
+
+/** Issue 8's throughput target: with every control on, at least PgBouncer's TPS (session mode). */
+const TARGET_VS_PGBOUNCER_FULL = 1.0;
+/** Issue 8's memory target per idle session. */
+const TARGET_IDLE_KB = 30;
+
+/** The figures `npm run bench` puts in bench/RESULTS.md (medians over rounds). */
+function keyFigures(samples: readonly Sample[], idle: IdleResult | undefined): Figure[] {
+  const tps = (target: string, mode: QueryMode): number => median(samples.filter((x) => x.target === target && x.mode === mode).map((x) => x.tps));
+  const load = `pgbench -S -c ${settings.clients} -j ${settings.threads}`;
+  const figures: Figure[] = [];
+  for (const mode of MODES) {
+    const portcullis = tps(PORTCULLIS, mode);
+    if (samples.some((x) => x.target === 'pgbouncer')) {
+      figures.push({ name: `${load} -M ${mode}: Portcullis ÷ PgBouncer TPS`, value: portcullis / tps('pgbouncer', mode), unit: '×', target: { op: '>=', value: TARGET_VS_PGBOUNCER_FULL }, issue: '8' });
+    }
+    figures.push({ name: `${load} -M ${mode}: Portcullis ÷ direct TPS`, value: portcullis / tps('direct', mode), unit: '×' });
+    if (samples.some((x) => x.target === UNRECORDED)) {
+      figures.push({ name: `${load} -M ${mode}: recorded ÷ unrecorded gateway TPS`, value: portcullis / tps(UNRECORDED, mode), unit: '×', target: { op: '>=', value: TARGET_RECORDED_VS_UNRECORDED }, issue: '4' });
+    }
+  }
+  if (idle !== undefined && idle.opened > 0) {
+    // Against the lower of the RSS before opening and after closing them: the heap may have shrunk meanwhile.
+    const added = idle.rssWith - Math.min(idle.rssBefore, idle.rssAfterClose);
+    // A negative difference means the sessions were lost in the noise: no figure rather than a false one.
+    const perSession = added > 0 ? added / idle.opened / 1024 : NaN;
+    figures.push({ name: `memory per idle session (${fmt(idle.opened)} open)`, value: perSession, unit: 'KiB', target: { op: '<=', value: TARGET_IDLE_KB }, issue: '8' });
+  }
+  return figures;
 }
 
 function stamp(date: Date): string {

@@ -27,6 +27,7 @@ import { startGateway } from '../src/server/gateway.js';
 import { maskingProfile } from '../test/support/masking-profile.js';
 import { sshConnection } from '../test/support/ssh-stack.js';
 import { intEnv } from './support/env.js';
+import { commandOf, reportFigures } from './support/report.js';
 import { fmt, markdownTable, median } from './support/table.js';
 
 const settings = {
@@ -191,6 +192,15 @@ async function main(): Promise<void> {
       ),
     );
     console.log(`\nEach short command is a new ssh connection (handshake, authentication, one exec); through the gateway also a token check, a policy decision and a recorded operation.`);
+    reportFigures({
+      bench: 'bench:ssh',
+      command: commandOf('bench:ssh', 'BENCH_SSH_'),
+      figures: [
+        { name: `${settings.megabytes} MB cat with masking, throughput ÷ direct`, value: ratio, unit: '×', target: { op: '>=', value: TARGET_RATIO }, issue: '7' },
+        { name: `${settings.megabytes} MB cat without masking, throughput ÷ direct`, value: mbps('gateway, no masking') / mbps('direct'), unit: '×' },
+        { name: 'short commands (new connection each), gateway ÷ direct commands/s', value: median(execSeconds.direct) / median(execSeconds.gateway), unit: '×' },
+      ],
+    });
     if (ratio < TARGET_RATIO || maskedLeak) process.exitCode = 1;
   } finally {
     await gateway.close();
