@@ -8,7 +8,7 @@
  * once here), with $BENCH_REPORT naming a file it appends its figures to.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,6 +78,8 @@ async function main(): Promise<void> {
       runs.push(await runBenchmark(bench, { ...process.env, ...(quick ? bench.quick : {}), [REPORT_ENV]: reportFile }));
     }
     const reports = parseReports(readFileSync(reportFile, 'utf8'));
+    if (!quick) mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });
+    if (!quick) copyFileSync(reportFile, path.join(root, 'bench', 'out', 'figures.jsonl'));
     if (quick) {
       const rows = reports.flatMap((r) =>
         r.figures.map((f) => {

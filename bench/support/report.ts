@@ -68,6 +68,8 @@ export function targetMet(figure: Figure): boolean | undefined {
   return figure.target.op === '>=' ? figure.value >= figure.target.value : figure.value <= figure.target.value;
 }
 
+const withUnit = (value: string, unit: string): string => (unit === '' ? value : `${value} ${unit}`);
+
 export interface Machine {
   readonly cores: number;
   readonly cpu: string;
@@ -88,15 +90,18 @@ export interface BenchRun {
 /** The whole RESULTS.md: machine, one table of every figure against its target, the commands, what failed to run. */
 export function renderResults(input: { readonly date: Date; readonly machine: Machine; readonly runs: readonly BenchRun[]; readonly reports: readonly BenchReport[] }): string {
   const { machine } = input;
-  const digits = (value: number, unit: string): number => (unit === '×' ? 2 : Math.abs(value) >= 100 ? 0 : 1);
+  // Ratios to 2 places, scores (no unit: precision, recall) to 4, sizes and rates to 1 or none.
+  const digits = (value: number, unit: string): number => (unit === '×' ? 2 : unit === '' ? 4 : Math.abs(value) >= 100 ? 0 : 1);
   const rows = input.reports.flatMap((report) =>
     report.figures.map((f) => {
       const met = targetMet(f);
       return [
         report.bench,
         f.name,
-        `${fmt(f.value, digits(f.value, f.unit))} ${f.unit}`,
-        f.target === undefined ? '—' : `${f.target.op === '>=' ? '≥' : '≤'} ${fmt(f.target.value, digits(f.target.value, f.unit))} ${f.unit}${f.issue === undefined ? '' : ` (issue ${f.issue})`}`,
+        withUnit(fmt(f.value, digits(f.value, f.unit)), f.unit),
+        f.target === undefined
+          ? '—'
+          : `${f.target.op === '>=' ? '≥' : '≤'} ${withUnit(fmt(f.target.value, digits(f.target.value, f.unit)), f.unit)}${f.issue === undefined ? '' : ` (issue ${f.issue})`}`,
         met === undefined ? '—' : met ? 'met' : '**missed**',
       ];
     }),
@@ -119,7 +124,7 @@ export function renderResults(input: { readonly date: Date; readonly machine: Ma
     '',
     rows.length === 0 ? '(no benchmark reported figures)' : markdownTable(['bench', 'figure', 'measured', 'target', 'verdict'], rows, ['left', 'left', 'right', 'left', 'left']),
     '',
-    missed.length === 0 ? 'Every target was met.' : `Targets missed (${missed.length}): ${missed.join('; ')}. See each benchmark's own output below for the profile and detail.`,
+    missed.length === 0 ? 'Every target was met.' : `Targets missed (${missed.length}): ${missed.join('; ')}. Each benchmark's own output has its profile and detail (bench:pg also writes bench/out/pg-<time>.md).`,
     '',
     '## Commands',
     '',

@@ -47,13 +47,16 @@ describe('bench results', () => {
     expect(text).toContain('| bench:pg  | pgbench -S -c 8 -j 2 -M simple: Portcullis ÷ PgBouncer TPS |   0.81 × | ≥ 1.00 × (issue 8)   | **missed** |');
     expect(text).toContain('| bench:pg  | memory per idle session (1,000 open)                       | 21.4 KiB | ≤ 30.0 KiB (issue 8) | met        |');
     expect(text).toContain('| bench:ssh | short commands                                             |   1.10 × | —                    | —          |');
-    expect(text).toContain('Targets missed (1): bench:pg: pgbench -S -c 8 -j 2 -M simple: Portcullis ÷ PgBouncer TPS.');
+    expect(text).toContain('Targets missed (1): bench:pg: pgbench -S -c 8 -j 2 -M simple: Portcullis ÷ PgBouncer TPS. Each benchmark');
     expect(text).toContain('| bench:pg     | `npm run bench:pg`                  |    1 |     312 |');
     expect(text).toContain('Did not report (failed before its figures): bench:verify.');
   });
 
   it('says so when every target was met', () => {
-    const text = renderResults({ date: new Date(0), machine: MACHINE, runs: [], reports: [REPORTS[1]!] });
+    const scores: BenchReport = { bench: 'bench:mask', command: 'npm run bench:mask', figures: [{ name: 'lowest recall', value: 0.995, unit: '', target: { op: '>=', value: 0.99 }, issue: '6' }] };
+    const text = renderResults({ date: new Date(0), machine: MACHINE, runs: [], reports: [REPORTS[1]!, scores] });
     expect(text).toContain('Every target was met.');
+    // Scores keep the digits their targets are stated in.
+    expect(text).toContain('| bench:mask | lowest recall  |   0.9950 | ≥ 0.9900 (issue 6) | met     |');
   });
 });
