@@ -26,6 +26,7 @@ import { loadHostKey } from '../src/protocols/ssh/host-key.js';
 import { startGateway } from '../src/server/gateway.js';
 import { maskingProfile } from '../test/support/masking-profile.js';
 import { sshConnection } from '../test/support/ssh-stack.js';
+import { issuerConfig } from '../test/support/stack.js';
 import { intEnv } from './support/env.js';
 import { commandOf, reportFigures } from './support/report.js';
 import { fmt, markdownTable, median } from './support/table.js';
@@ -101,20 +102,7 @@ async function main(): Promise<void> {
     file: '<bench>',
     dataDir: path.join(dir, 'data'),
     log: { level: 'warn' },
-    identity: {
-      issuers: [
-        {
-          issuer: idp.issuer,
-          audiences: ['portcullis'],
-          jwksUri: undefined,
-          groupsClaim: 'groups',
-          algorithms: ['RS256', 'ES256', 'PS256', 'EdDSA'],
-          clockSkewMs: 60_000,
-          maxTokenAgeMs: 86_400_000,
-          strictTyp: false,
-        },
-      ],
-    },
+    identity: { issuers: [issuerConfig(idp.issuer, { maxTokenAgeMs: 86_400_000 })] },
     postgres: undefined,
     ssh: { host: '127.0.0.1', port: 0, hostKeyFile: undefined, tokenExpiryGraceMs: 0, authTimeoutMs: 30_000, outputFlushMs: 50 },
     sql: { extraDangerousFunctions: [] },

@@ -10,6 +10,7 @@
  * gateway's policy stands between an agent and them.
  */
 import { fingerprintOf } from '../protocols/ssh/host-key.js';
+import { SftpStatus } from '../protocols/ssh/sftp-status.js';
 import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, constants as fsConstants, type Stats } from 'node:fs';
@@ -553,15 +554,6 @@ const { STATUS_CODE, OPEN_MODE } = ssh2.utils.sftp;
 const READ_CHUNK_MAX = 256 * 1024;
 const READDIR_BATCH = 100;
 
-class SftpStatus extends Error {
-  override readonly name = 'SftpStatus';
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 function statusOf(err: unknown): { code: number; message: string } {
   if (err instanceof SftpStatus) return { code: err.code, message: err.message };

@@ -12,6 +12,7 @@
 import type ssh2 from 'ssh2';
 import type { Logger } from '../../log.js';
 import type { FileRequest } from '../../policy/operation.js';
+import { SftpStatus, STATUS } from './sftp-status.js';
 import { decodeHandle, encodeHandle, openAction, parsePathPair, resolveAgentPath, resolveLinkTarget, SftpPathError } from './sftp-paths.js';
 
 export interface SftpBridgeOptions {
@@ -33,29 +34,6 @@ export const MAX_READ_LENGTH = 64 * 1024;
 /** How long the target's handles get to close after the agent went away, before its channel is closed anyway. */
 const CLOSE_GRACE_MS = 2_000;
 
-/** SFTP v3 status codes (SSH_FX_*). */
-const STATUS = {
-  OK: 0,
-  EOF: 1,
-  NO_SUCH_FILE: 2,
-  PERMISSION_DENIED: 3,
-  FAILURE: 4,
-  BAD_MESSAGE: 5,
-  NO_CONNECTION: 6,
-  CONNECTION_LOST: 7,
-  OP_UNSUPPORTED: 8,
-} as const;
-
-/** A status reply for the agent: the bridge's own refusal, or the target's error passed on. */
-class SftpStatus extends Error {
-  override readonly name = 'SftpStatus';
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** The target's error as a status for the agent, its code and words kept. */
 function targetStatus(err: Error): SftpStatus {

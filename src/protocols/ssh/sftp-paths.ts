@@ -4,13 +4,14 @@
  * handle strings, and the arguments of the one extended request it understands.
  */
 import path from 'node:path';
+import ssh2 from 'ssh2';
 
 export class SftpPathError extends Error {
   override readonly name = 'SftpPathError';
 }
 
-/** SFTP v3 open flags (SSH_FXF_*). */
-export const OPEN_FLAG = { READ: 0x01, WRITE: 0x02, APPEND: 0x04, CREAT: 0x08, TRUNC: 0x10, EXCL: 0x20 } as const;
+/** SFTP v3 open flags (SSH_FXF_*), as ssh2 defines them. */
+export const OPEN_FLAG = ssh2.utils.sftp.OPEN_MODE;
 
 /** Any of these can change the file, so opening with one is a `write` (even together with READ). */
 const MODIFYING = OPEN_FLAG.WRITE | OPEN_FLAG.APPEND | OPEN_FLAG.CREAT | OPEN_FLAG.TRUNC;
