@@ -27,7 +27,11 @@ interface Benchmark {
 }
 
 const BENCHMARKS: readonly Benchmark[] = [
-  { script: 'bench:pg', entry: 'pg.js', quick: { BENCH_ROUNDS: '1', BENCH_SECONDS: '5', BENCH_WARMUP_SECONDS: '1', BENCH_IDLE_SESSIONS: '1000', BENCH_UNRECORDED: '0' } },
+  {
+    script: 'bench:pg',
+    entry: 'pg.js',
+    quick: { BENCH_ROUNDS: '1', BENCH_SECONDS: '5', BENCH_WARMUP_SECONDS: '1', BENCH_IDLE_SESSIONS: '1000', BENCH_UNRECORDED: '0', BENCH_MODES: 'simple', BENCH_TPCB: '0', BENCH_LATENCY_SECONDS: '3' },
+  },
   { script: 'bench:mask', entry: 'mask.js', quick: { BENCH_MASK_ONLY: 'throughput', BENCH_MASK_RUNS: '3', BENCH_MASK_THROUGHPUT_DOCUMENTS: '2000' } },
   { script: 'bench:ssh', entry: 'ssh.js', quick: { BENCH_SSH_MB: '50', BENCH_SSH_RUNS: '1', BENCH_SSH_EXECS: '3' } },
   { script: 'bench:inspect', entry: 'inspect.js' },

@@ -106,7 +106,7 @@ async function main(): Promise<void> {
     postgres: undefined,
     ssh: { host: '127.0.0.1', port: 0, hostKeyFile: undefined, tokenExpiryGraceMs: 0, authTimeoutMs: 30_000, outputFlushMs: 50 },
     sql: { extraDangerousFunctions: [] },
-    recording: { durability: 'process' },
+    recording: { durability: 'process', writer: 'thread' },
     rules: RULES,
     masking: [MASKING],
     connections: [connection('masked', target, [MASKING]), connection('plain', target, [])],

@@ -8,7 +8,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import type { BenchPolicy } from './policy.js';
+import type { BenchPolicy, PolicyRule } from './policy.js';
 import { Service, waitForPort } from './process.js';
 
 /** Env var the generated config reads the target password from (a `${env:…}` reference). */
@@ -29,6 +29,16 @@ export interface GatewayConfigOptions {
   readonly masking?: readonly Record<string, unknown>[];
   /** A second connection to the same target, named so, without masking. */
   readonly unmaskedConnection?: string;
+  /** Further connections to the same target, each with its own rules (also under the top-level `rules:`) and masking. */
+  readonly extraConnections?: readonly ExtraConnection[];
+  /** TLS on the PostgreSQL listener (mode "allow": the client chooses). */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+}
+
+export interface ExtraConnection {
+  readonly name: string;
+  readonly rules: readonly PolicyRule[];
+  readonly masking?: readonly string[];
 }
 
 /** Writes the YAML config and returns its text (secret-free: the password is an env reference). */
@@ -41,29 +51,41 @@ export function writeGatewayConfig(options: GatewayConfigOptions): string {
       issuers: [{ issuer: options.issuer, audience: options.audience, groups_claim: 'groups', max_token_age: '24h' }],
     },
     listen: {
-      postgres: { address: `127.0.0.1:${options.port}`, tls: { mode: 'disable' }, auth_timeout: '60s' },
+      postgres: {
+        address: `127.0.0.1:${options.port}`,
+        tls: options.tls === undefined ? { mode: 'disable' } : { mode: 'allow', cert_file: options.tls.certFile, key_file: options.tls.keyFile },
+        auth_timeout: '60s',
+      },
     },
-    connections: [options.connection, ...(options.unmaskedConnection === undefined ? [] : [options.unmaskedConnection])].map((name) => ({
-        name,
-        type: 'postgres',
-        target: {
-          host: '127.0.0.1',
-          port: options.target.port,
-          database: options.target.database,
-          user: options.target.user,
-          password: `\${env:${PASSWORD_ENV}}`,
-          tls: 'disable',
-          connect_timeout: '10s',
-        },
-        access: { groups: [options.group] },
-        rules: policy.rules.map((r) => r.name),
-        default: policy.defaultEffect,
-        ...(options.masking === undefined || name !== options.connection ? {} : { masking: options.masking.map((m) => m['name']) }),
-      })),
+    connections: [
+      ...[options.connection, ...(options.unmaskedConnection === undefined ? [] : [options.unmaskedConnection])].map((name) =>
+        connection(name, policy.rules, options.masking === undefined || name !== options.connection ? undefined : options.masking.map((m) => String(m['name']))),
+      ),
+      ...(options.extraConnections ?? []).map((c) => connection(c.name, c.rules, c.masking)),
+    ],
     ...(options.masking === undefined ? {} : { masking: options.masking }),
     ...(policy.sql ? { sql: policy.sql } : {}),
-    rules: policy.rules,
+    rules: [...policy.rules, ...(options.extraConnections ?? []).flatMap((c) => c.rules)],
   };
+  function connection(name: string, rules: readonly PolicyRule[], masking: readonly string[] | undefined): Record<string, unknown> {
+    return {
+      name,
+      type: 'postgres',
+      target: {
+        host: '127.0.0.1',
+        port: options.target.port,
+        database: options.target.database,
+        user: options.target.user,
+        password: `\${env:${PASSWORD_ENV}}`,
+        tls: 'disable',
+        connect_timeout: '10s',
+      },
+      access: { groups: [options.group] },
+      rules: rules.map((r) => r.name),
+      default: policy.defaultEffect,
+      ...(masking === undefined ? {} : { masking }),
+    };
+  }
   const text = stringify(doc);
   writeFileSync(options.file, text, { mode: 0o600 });
   return text;

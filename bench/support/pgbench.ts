@@ -1,9 +1,28 @@
 /** Runs pgbench against one endpoint and parses what it reports. */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { mergeTransactionLogs, parseTransactionLog, type TransactionLog } from './latency.js';
 import { pgEnv, run } from './process.js';
 
 export const PGBENCH = process.env.PGBENCH ?? 'pgbench';
 
-export type QueryMode = 'simple' | 'extended';
+/** pgbench's -M: simple Query messages, unnamed Parse/Bind/Execute each time, or named statements parsed once per connection. */
+export const QUERY_MODES = ['simple', 'extended', 'prepared'] as const;
+export type QueryMode = (typeof QUERY_MODES)[number];
+
+/** pgbench's built-in scripts the benches run: -S, or the default TPC-B-like one (writes). */
+export type Script = 'select-only' | 'tpcb-like';
+
+/** A comma-separated list of query modes (e.g. an env setting); `fallback` when empty. Throws on an unknown or repeated mode. */
+export function parseQueryModes(raw: string | undefined, fallback: readonly QueryMode[] = QUERY_MODES): QueryMode[] {
+  if (raw === undefined || raw.trim() === '') return [...fallback];
+  const modes = raw.split(',').map((m) => m.trim());
+  for (const [i, m] of modes.entries()) {
+    if (!(QUERY_MODES as readonly string[]).includes(m)) throw new Error(`unknown query mode ${JSON.stringify(m)}: use ${QUERY_MODES.join(', ')}`);
+    if (modes.indexOf(m) !== i) throw new Error(`query mode ${m} is listed twice`);
+  }
+  return modes as QueryMode[];
+}
 
 export interface Endpoint {
   /** Label in reports, e.g. "direct". */
@@ -23,6 +42,10 @@ export interface LoadSpec {
   readonly clients: number;
   readonly threads: number;
   readonly seconds: number;
+  /** Default select-only (-S). */
+  readonly script?: Script;
+  /** Write a per-transaction log (-l) to files named `<logPrefix>.<pid>[.<thread>]`. */
+  readonly logPrefix?: string;
 }
 
 export interface PgbenchResult {
@@ -35,8 +58,10 @@ export interface PgbenchResult {
 export function pgbenchArgs(endpoint: Endpoint, load: LoadSpec): string[] {
   return [
     '-h', '127.0.0.1', '-p', String(endpoint.port), '-U', endpoint.user,
-    '-S', '-c', String(load.clients), '-j', String(load.threads), '-T', String(load.seconds), '-n',
-    ...(load.mode === 'extended' ? ['-M', 'extended'] : []),
+    ...((load.script ?? 'select-only') === 'select-only' ? ['-S'] : []),
+    '-c', String(load.clients), '-j', String(load.threads), '-T', String(load.seconds), '-n',
+    ...(load.mode === 'simple' ? [] : ['-M', load.mode]),
+    ...(load.logPrefix === undefined ? [] : ['-l', `--log-prefix=${load.logPrefix}`]),
     endpoint.database,
   ];
 }
@@ -49,7 +74,7 @@ export function pgbenchCommand(endpoint: Endpoint, load: LoadSpec): string {
 export async function runPgbench(endpoint: Endpoint, load: LoadSpec): Promise<PgbenchResult> {
   const result = await run(PGBENCH, pgbenchArgs(endpoint, load), { env: pgEnv({ PGPASSWORD: endpoint.password }) });
   if (result.code !== 0) {
-    throw new Error(`pgbench against ${endpoint.name} (${load.mode}) exited with ${result.code ?? result.signal}:\n${tail(result.stderr || result.stdout)}`);
+    throw new Error(`pgbench against ${endpoint.name} (${load.script ?? 'select-only'}, ${load.mode}) exited with ${result.code ?? result.signal}:\n${tail(result.stderr || result.stdout)}`);
   }
   return parsePgbenchOutput(result.stdout);
 }
@@ -66,6 +91,18 @@ export function parsePgbenchOutput(text: string): PgbenchResult {
     throw new Error(`cannot parse pgbench output:\n${tail(text)}`);
   }
   return { tps, latencyMs, transactions, failed: number(/^number of failed transactions: (\d+)/m) ?? 0 };
+}
+
+/**
+ * The per-transaction logs a run with `logPrefix` wrote (one file per worker thread), parsed
+ * and merged. Throws when there are none: a latency figure must not come from nothing.
+ */
+export function readTransactionLogs(logPrefix: string): TransactionLog {
+  const dir = path.dirname(logPrefix);
+  const base = `${path.basename(logPrefix)}.`;
+  const files = readdirSync(dir).filter((f) => f.startsWith(base) && /^\d+(\.\d+)?$/.test(f.slice(base.length)));
+  if (files.length === 0) throw new Error(`pgbench wrote no per-transaction log ${logPrefix}.<pid> in ${dir}`);
+  return mergeTransactionLogs(files.map((f) => parseTransactionLog(readFileSync(path.join(dir, f), 'utf8'))));
 }
 
 function tail(text: string): string {

@@ -95,6 +95,73 @@ export function benchPolicy(root: string, group: string, tables: readonly string
   return { source: `${EXAMPLE_CONFIG}, connection ${EXAMPLE_CONNECTION}`, rules, defaultEffect, tables, sql: doc.sql ?? undefined };
 }
 
+export interface BenchMasking {
+  /** Where it came from, for the report. */
+  readonly source: string;
+  /** The profiles the example connection lists, in config-file syntax (what goes under the YAML `masking:`). */
+  readonly profiles: readonly Record<string, unknown>[];
+}
+
+/** The masking profile the example attaches to its agents' connection; the benchmark measures with it on. */
+export const EXAMPLE_MASKING_PROFILE = 'pii-for-agents';
+
+/**
+ * Reads the masking profiles the example's connection `demo` lists from
+ * `root/examples/portcullis.yaml`, unchanged: its column rules may name tables the benchmark
+ * does not have (they then simply never match), its content detectors run on every text value.
+ * Throws when the connection no longer lists `pii-for-agents`, lists an undefined profile, or
+ * a profile's `for` would exclude `group` (masking would then be off for the agent).
+ */
+export function benchMasking(root: string, group: string): BenchMasking {
+  const doc = parse(readFileSync(path.join(root, EXAMPLE_CONFIG), 'utf8')) as {
+    connections?: Array<{ name?: string; masking?: string[] }>;
+    masking?: Array<Record<string, unknown>>;
+  };
+  const fail = (message: string): never => {
+    throw new Error(`${EXAMPLE_CONFIG}: ${message} — the benchmark runs with the example's masking on; update bench/support/policy.ts`);
+  };
+  const connection = doc.connections?.find((c) => c.name === EXAMPLE_CONNECTION) ?? fail(`no connection "${EXAMPLE_CONNECTION}"`);
+  const names = connection.masking ?? [];
+  if (!names.includes(EXAMPLE_MASKING_PROFILE)) fail(`connection "${EXAMPLE_CONNECTION}" does not list masking profile "${EXAMPLE_MASKING_PROFILE}"`);
+  const profiles = names.map((name) => {
+    const profile = doc.masking?.find((m) => m['name'] === name) ?? fail(`connection "${EXAMPLE_CONNECTION}" names undefined masking profile "${name}"`);
+    const groups = (profile['for'] as { groups?: unknown } | undefined)?.groups;
+    if (Array.isArray(groups) && !groups.includes(group)) fail(`masking profile "${name}" is not for group "${group}"`);
+    return profile;
+  });
+  return { source: `${EXAMPLE_CONFIG}, connection ${EXAMPLE_CONNECTION}: ${names.join(', ')}`, profiles };
+}
+
+/** The example's deny rule for writes, which the TPC-B connection leaves out. */
+const NO_WRITES = 'no-writes';
+/** Prefix of the TPC-B connection's copies of the example rules: rule names are unique in a config. */
+export const TPCB_RULE_PREFIX = 'tpcb-';
+/** Statement kinds pgbench's TPC-B-like script writes with (UPDATE accounts/tellers/branches, INSERT history). */
+const TPCB_WRITE_KINDS = ['update', 'insert'] as const;
+
+/**
+ * The rules for a connection that runs pgbench's default TPC-B-like script: the benchmark
+ * policy without `no-writes` (it denies every write, and the most restrictive matching rule
+ * wins, so no allow rule could lift it), plus one allow rule for UPDATE and INSERT on the
+ * pgbench tables for `group`. Every other rule keeps its effect — dangerous functions, DDL,
+ * admin and session changes stay denied, and win over the new allow — and anything else
+ * (DELETE, TRUNCATE, writes to other tables) still falls to the default, deny. Rules are
+ * renamed with TPCB_RULE_PREFIX so both connections fit in one config.
+ */
+export function tpcbPolicy(base: BenchPolicy, group: string, tables: readonly string[] = BENCH_TABLES): BenchPolicy {
+  const noWrites = base.rules.find((r) => r.name === NO_WRITES);
+  if (noWrites === undefined || noWrites.effect !== 'deny' || !noWrites.when.sql?.class?.includes('write')) {
+    throw new Error(`the benchmark policy has no deny rule "${NO_WRITES}" for class write; update tpcbPolicy in bench/support/policy.ts`);
+  }
+  const kept = base.rules.filter((r) => r !== noWrites).map((r) => ({ ...r, name: `${TPCB_RULE_PREFIX}${r.name}` }));
+  const writes: PolicyRule = {
+    name: `${TPCB_RULE_PREFIX}pgbench-writes`,
+    when: { identity: { groups: [group] }, sql: { class: ['write'], kind: [...TPCB_WRITE_KINDS], tables: [...tables] } },
+    effect: 'allow',
+  };
+  return { ...base, source: `${base.source}, without ${NO_WRITES}, plus ${writes.name}`, rules: [...kept, writes] };
+}
+
 /** One line per rule, for reports: `name: effect <conditions>`. */
 export function describeRule(rule: PolicyRule): string {
   const parts: string[] = [];

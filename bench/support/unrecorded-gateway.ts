@@ -19,6 +19,7 @@
  * PrometheusMetrics, PostgresFrontDoor, the config's logger — except that the recorder is
  * `NullRecorder`, so the difference to the real gateway is the recorder alone. Keep it in
  * step with startGateway when that composition changes, or the measured cost drifts.
+ * Masking is composed as in the real gateway (a catalog cache per masked connection).
  * No admin API and no retention (the bench config has neither). The front door logs the
  * same "postgres front door listening" line as the real gateway (at info, so only when
  * log.level allows); the bench waits for the port either way. SIGINT/SIGTERM close it
@@ -32,6 +33,7 @@ import { createSqlInspector } from '../../src/inspect/sql-inspector.js';
 import { createLogger } from '../../src/log.js';
 import { PrometheusMetrics } from '../../src/metrics/prometheus.js';
 import { createGate } from '../../src/policy/gate.js';
+import { catalogCacheFor, type CatalogCache } from '../../src/protocols/postgres/catalog-cache.js';
 import { PostgresFrontDoor } from '../../src/protocols/postgres/front-door.js';
 import type { Recorder } from '../../src/recording/recorder.js';
 import { maskingDeps } from '../../src/server/gateway.js';
@@ -79,11 +81,13 @@ async function main(): Promise<void> {
 
   const logger = createLogger(config.log.level, { gateway: 'unrecorded-bench' });
   logger.warn('BENCHMARK-ONLY gateway: recording is OFF, operations are forwarded unrecorded; never use it for real traffic');
-  if (config.connections.some((c) => c.masking.length > 0)) {
-    throw new UsageError('this unrecorded gateway does not mask results; benchmark masking with npm run bench:mask');
+  // Masking as the real gateway does it: one catalog cache per masked connection.
+  const catalogs = new Map<string, CatalogCache>();
+  for (const c of config.connections) {
+    if (c.type === 'postgres' && c.masking.length > 0) catalogs.set(c.name, catalogCacheFor(c, { maxFrameBytes: config.postgres.maxMessageBytes }));
   }
   const frontDoor = new PostgresFrontDoor({
-    masking: maskingDeps(new Map()),
+    masking: maskingDeps(catalogs),
     listener: config.postgres,
     connections: config.connections.filter((c) => c.type === 'postgres'),
     verifier: new TokenVerifier(config.identity.issuers, { logger: logger.child({ component: 'identity' }) }),
@@ -100,6 +104,7 @@ async function main(): Promise<void> {
     process.once('SIGTERM', resolve);
   });
   await frontDoor.close();
+  for (const cache of catalogs.values()) cache.close();
 }
 
 main().catch((error: unknown) => {

@@ -125,6 +125,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): BuildResult {
     sql: { extraDangerousFunctions: buildDangerousFunctions(rawSql?.extra_dangerous_functions ?? [], issues) },
     recording: {
       durability: rawRecording?.durability ?? DEFAULTS.durability,
+      writer: rawRecording?.writer ?? DEFAULTS.recordingWriter,
       ...(rawRecording?.retention === undefined ? {} : { retentionMs: b.retention(rawRecording.retention, ['recording', 'retention']) ?? undefined }),
     },
     rules,

@@ -62,6 +62,7 @@ export const RULE_EFFECTS = ['allow', 'deny', 'review'] as const;
 export const DEFAULT_EFFECTS = ['allow', 'deny'] as const;
 /** `process`: survives the gateway process dying; `fsync`: also survives power loss (slower). */
 export const DURABILITY_MODES = ['process', 'fsync'] as const;
+export const RECORDING_WRITERS = ['thread', 'inline'] as const;
 /** Classes a configured dangerous function may put a statement in (a "read" would not be dangerous). */
 export const DANGEROUS_FUNCTION_CLASSES = ['write', 'ddl', 'admin', 'session'] as const;
 
@@ -89,6 +90,7 @@ export const DEFAULTS = {
   accessRequestTimeout: '1h',
   accessMaxDuration: '8h',
   durability: 'process',
+  recordingWriter: 'thread',
   adminAddress: '127.0.0.1:6480',
   sshListenAddress: '127.0.0.1:2222',
   sshTargetPort: 22,
@@ -808,6 +810,15 @@ const RecordingSchema = Type.Object(
           'survives the gateway process dying (kill -9, crash), not a power loss or OS crash; "fsync" — every write ' +
           'is flushed to disk first, so it also survives power loss, at a cost in latency.',
         default: DEFAULTS.durability,
+      }),
+    ),
+    writer: Type.Optional(
+      StringEnum(RECORDING_WRITERS, {
+        description:
+          'Where recorded events are committed: "thread" — on a writer thread, so sessions are served while a commit ' +
+          'runs (the default; uses a second core); "inline" — on the main thread (one-core machines). Either way an ' +
+          'operation is forwarded only once its event is written.',
+        default: DEFAULTS.recordingWriter,
       }),
     ),
     retention: Type.Optional(

@@ -83,6 +83,8 @@ export interface AdminConfig {
 export interface RecordingSettings {
   /** `process` (default): a recorded event survives the process dying; `fsync`: also power loss. */
   readonly durability: 'process' | 'fsync';
+  /** `thread` (default): group commits on a writer thread; `inline`: on the main thread. */
+  readonly writer: 'thread' | 'inline';
   /** `retention`: ended sessions are pruned this long (ms) after their end; undefined (default): kept forever. */
   readonly retentionMs?: number | undefined;
 }

@@ -84,6 +84,8 @@ interface Batch {
   writes: number;
   /** Checkpoints signed in it, logged (as anchors) once it is committed. */
   readonly checkpoints: { readonly globalSeq: number; readonly anchor: string }[];
+  /** Its turn ended while the batch before it was being committed off-thread: it is submitted once that one is answered. */
+  due: boolean;
 }
 
 /** A record whose caller does not wait for it to be durable. */
@@ -124,8 +126,12 @@ export class ChainRecorder implements Recorder {
   private globalHead: ChainHead | undefined;
   private lastCheckpoint: number;
   private closed = false;
+  /** Set while shutdown or retention commits on this thread: nothing is submitted off-thread meanwhile. */
+  private draining = false;
   /** Group commit: the transaction of this event-loop turn. */
   private batch: Batch | undefined;
+  /** Off-thread group commit (a store with `submit`): the batch being committed; the next one waits for its answer. */
+  private inFlight: Batch | undefined;
   /** Records of failed batches, written again at the start of the next batch. */
   private deferred: Deferred[] = [];
   /** In-memory heads could not be brought back in line with the store: nothing more is recorded. */
@@ -241,7 +247,7 @@ export class ChainRecorder implements Recorder {
    */
   pruneExpired(policy: RetentionPolicy, options: PruneLimits & { readonly now?: number } = {}): PruneBatch {
     this.assertUsable();
-    this.commitBatch(this.batch);
+    this.commitNow();
     this.assertUsable();
     const now = options.now ?? this.now();
     const { sessions, more } = selectExpired(this.store, policy, now, options, this.logger);
@@ -271,7 +277,7 @@ export class ChainRecorder implements Recorder {
    */
   close(): void {
     if (this.closed) return;
-    this.commitBatch(this.batch);
+    this.commitNow();
     try {
       try {
         this.replayDeferred();
@@ -508,6 +514,7 @@ export class ChainRecorder implements Recorder {
       failed: undefined,
       writes: 0,
       checkpoints: [],
+      due: false,
     };
     this.batch = batch;
     setImmediate(() => this.commitBatch(batch));
@@ -558,6 +565,9 @@ export class ChainRecorder implements Recorder {
    */
   private commitBatch(batch: Batch | undefined): void {
     if (batch === undefined || this.batch !== batch) return;
+    if (this.store.submit !== undefined && !this.draining && (this.inFlight !== undefined || this.store.offload?.() !== false)) {
+      return this.submitBatch(batch);
+    }
     this.batch = undefined;
     let failure = batch.failed;
     if (failure === undefined) {
@@ -577,8 +587,63 @@ export class ChainRecorder implements Recorder {
     for (const waiter of batch.waiters) waiter(durable);
   }
 
-  /** After a failed batch: the heads as they were at its start (what the store holds after the rollback), and its records kept. */
-  private recover(batch: Batch, cause: RecorderError): void {
+  /**
+   * Off-thread group commit: the batch goes to the store's writer while this thread serves
+   * sessions; its waiters hear when it is durable. While one batch is being committed the
+   * next one keeps collecting the turns' writes, and goes as soon as the first is answered —
+   * the slower the commits, the more each one carries.
+   */
+  private submitBatch(batch: Batch): void {
+    if (this.inFlight !== undefined) {
+      batch.due = true;
+      return;
+    }
+    this.batch = undefined;
+    if (batch.failed !== undefined) {
+      this.store.rollback();
+      this.recover(batch, batch.failed);
+      for (const waiter of batch.waiters) waiter(false);
+      return;
+    }
+    this.inFlight = batch;
+    this.store.submit!((error) => this.submitted(batch, error));
+  }
+
+  /** The answer for the batch in flight. A failure also fails the batch built on top of it, which is not submitted. */
+  private submitted(batch: Batch, failure: RecorderError | undefined): void {
+    this.inFlight = undefined;
+    if (failure === undefined) {
+      for (const signed of batch.checkpoints) this.logger.info('audit checkpoint signed', signed);
+      for (const waiter of batch.waiters) waiter(true);
+    } else {
+      this.logger.error('recording commit failed; the operations of this event-loop turn are refused (nothing of it was forwarded)', { error: failure });
+      const next = this.batch;
+      if (next !== undefined) {
+        // Chained onto events that were never written: undone too (newest first, so the heads end as they were before `batch`).
+        this.batch = undefined;
+        this.store.rollback();
+        this.restore(next);
+      }
+      this.recover(batch, failure, next === undefined ? [] : [...next.undo.keys()]);
+      for (const waiter of batch.waiters) waiter(false);
+      for (const waiter of next?.waiters ?? []) waiter(false);
+    }
+    if (this.batch?.due === true && !this.draining) this.submitBatch(this.batch);
+  }
+
+  /** Shutdown and retention write here and now: the batch in flight is answered first, then the open one is committed on this thread. */
+  private commitNow(): void {
+    this.draining = true;
+    try {
+      this.store.settle?.();
+      this.commitBatch(this.batch);
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** Undoes a batch in memory: the heads as they were at its start, its records kept for the next batch. */
+  private restore(batch: Batch): void {
     for (const [sessionId, head] of batch.undo) {
       if (head === undefined) this.open.delete(sessionId);
       else this.open.set(sessionId, head);
@@ -586,12 +651,17 @@ export class ChainRecorder implements Recorder {
     this.globalHead = batch.globalHead;
     this.lastCheckpoint = batch.lastCheckpoint;
     this.defer(batch.retry, true);
+  }
+
+  /** After a failed batch: the heads as they were at its start (what the store holds after the rollback), and its records kept. */
+  private recover(batch: Batch, cause: RecorderError, alsoChanged: readonly string[] = []): void {
+    this.restore(batch);
     try {
       const stored = this.store.auditHead();
       const mismatch =
         !sameHead(stored, this.globalHead) ||
         this.store.lastCheckpointSeq() !== this.lastCheckpoint ||
-        [...batch.undo.keys()].some((sessionId) => !sameHead(this.store.sessionHead(sessionId), this.open.get(sessionId)));
+        [...batch.undo.keys(), ...alsoChanged].some((sessionId) => !sameHead(this.store.sessionHead(sessionId), this.open.get(sessionId)));
       if (!mismatch) return;
       this.failure = new RecorderError(
         `recording stopped: after a failed write (${cause.message}) the database no longer matches the recorder's chain heads; restart the gateway`,

@@ -8,6 +8,8 @@ import { ChainRecorder, type ChainRecorderOptions } from './chain-recorder.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { FileKeyStore } from './key-store.js';
 import { SqliteStore, type Durability } from './sqlite-store.js';
+import type { RecordingStore } from './store.js';
+import { ThreadedStore, type Offload } from './threaded-store.js';
 
 export interface RecorderOptions extends Omit<ChainRecorderOptions, 'onClose'> {
   /** `config.recording.durability`; default `process`. */
@@ -20,7 +22,17 @@ export interface RecorderOptions extends Omit<ChainRecorderOptions, 'onClose'> {
    * operations of one turn, which the agent may retry) beats freezing every session.
    */
   readonly busyTimeoutMs?: number;
+  /**
+   * `thread`: group commits run on a writer thread (./threaded-store.ts) while the event loop
+   * serves sessions — the gateway's default; needs `groupCommit`. `inline` (default here): on
+   * the calling thread.
+   */
+  readonly writer?: RecordingWriter;
+  /** With the writer thread: `when-busy` (default) hands it batches while the event loop is busy, `always` every batch. */
+  readonly offload?: Offload;
 }
+
+export type RecordingWriter = 'thread' | 'inline';
 
 export const GROUP_COMMIT_BUSY_TIMEOUT_MS = 250;
 
@@ -34,10 +46,28 @@ export function openRecorder(dataDir: string, options: RecorderOptions = {}): Ch
   const lock = lockDataDir(dataDir, options.logger === undefined ? {} : { logger: options.logger });
   try {
     const busyTimeoutMs = options.busyTimeoutMs ?? (options.groupCommit === true ? GROUP_COMMIT_BUSY_TIMEOUT_MS : undefined);
-    const store = SqliteStore.open(dataDir, {
+    const sqlite = SqliteStore.open(dataDir, {
       ...(options.durability === undefined ? {} : { durability: options.durability }),
       ...(busyTimeoutMs === undefined ? {} : { busyTimeoutMs }),
     });
+    let store: RecordingStore = sqlite;
+    if (options.writer === 'thread') {
+      if (options.groupCommit !== true) {
+        sqlite.close();
+        throw new RangeError('a recording writer thread commits group-commit batches: it needs groupCommit');
+      }
+      try {
+        store = new ThreadedStore(sqlite, {
+          dataDir,
+          ...(options.durability === undefined ? {} : { durability: options.durability }),
+          ...(busyTimeoutMs === undefined ? {} : { busyTimeoutMs }),
+          ...(options.offload === undefined ? {} : { offload: options.offload }),
+        });
+      } catch (error) {
+        sqlite.close();
+        throw error;
+      }
+    }
     try {
       return new ChainRecorder(store, FileKeyStore.openOrCreate(dataDir), { ...options, onClose: () => lock.release() });
     } catch (error) {

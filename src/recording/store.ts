@@ -7,6 +7,7 @@
  * Stores throw `RecorderError` (from ./recorder.js) on every failure.
  */
 import type { KeyObject } from 'node:crypto';
+import type { RecorderError } from './recorder.js';
 
 /**
  * Event types within one session's chain, in the order they may appear (`terminal`: an SSH
@@ -138,6 +139,16 @@ export interface RecordingStore extends SessionStore, AuditLog {
   /** Runs `fn` against one consistent snapshot (for verification while the gateway writes). */
   snapshot<T>(fn: () => T): T;
   close(): void;
+  /**
+   * Off-thread group commit (a store that has it): commits the open `begin` transaction
+   * elsewhere and calls `done` when it is durable, or with the error when nothing of it was
+   * written — always from the event loop, or from within `settle`. One at a time.
+   */
+  submit?(done: (error: RecorderError | undefined) => void): void;
+  /** Waits (blocking) until the submitted transaction is answered, calling its `done` first. */
+  settle?(): void;
+  /** With `submit`: whether the next batch is better committed elsewhere (the event loop is busy) than here. */
+  offload?(): boolean;
 }
 
 /** What the verifier reads: the rows, nothing else. */

@@ -53,6 +53,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   const recorder = openRecorder(config.dataDir, {
     durability: config.recording.durability,
     groupCommit: true,
+    writer: config.recording.writer,
     logger: logger.child({ component: 'recorder' }),
   });
   let approvals: ApprovalService;

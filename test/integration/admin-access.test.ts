@@ -114,7 +114,7 @@ beforeAll(async () => {
     identity: { issuers: [issuerConfig(idp.issuer)] },
     postgres: undefined,
     sql: { extraDangerousFunctions: [] },
-    recording: { durability: 'process' },
+    recording: { durability: 'process', writer: 'thread' },
     rules: [],
     masking: [],
     connections: CONNECTIONS,

@@ -274,7 +274,7 @@ describe('the admin listener in the gateway\'s lifecycle', () => {
     identity: { issuers: [issuerConfig(auditIdp.issuer)] },
     postgres: undefined,
     sql: { extraDangerousFunctions: [] },
-    recording: { durability: 'process' },
+    recording: { durability: 'process', writer: 'thread' },
     rules: [],
     masking: [],
     connections: [],

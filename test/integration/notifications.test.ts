@@ -76,7 +76,7 @@ beforeAll(async () => {
     identity: { issuers: [issuerConfig(idp.issuer)] },
     postgres: listenerConfig(),
     sql: { extraDangerousFunctions: [] },
-    recording: { durability: 'process' },
+    recording: { durability: 'process', writer: 'thread' },
     rules: [RULE],
     masking: [],
     connections: [demoConnection(postgres, { rules: [RULE] })],

@@ -337,6 +337,20 @@ describe('PostgreSQL front door: a faithful relay', () => {
       }
     });
 
+    it('relays a COPY TO STDOUT larger than one read, its CopyData split across reads (no masking on the connection)', async () => {
+      const c = await raw();
+      try {
+        // ~3 MB of rows of uneven length: messages straddle the gateway's reads of the target socket.
+        const m = await c.query(`COPY (SELECT g, repeat('x', g % 997) FROM generate_series(1, 6000) g) TO STDOUT`);
+        const rows = m.filter((x) => x.type === 'd');
+        expect(rows).toHaveLength(6000);
+        expect(copyDataPayload(rows[5999]!).toString('utf8')).toBe(`6000\t${'x'.repeat(6000 % 997)}\n`);
+        expect(commandTag(only(m, 'C'))).toBe('COPY 6000');
+      } finally {
+        await c.close();
+      }
+    });
+
     it('relays COPY FROM STDIN (CopyData, CopyDone) and the rows land', async () => {
       const c = await raw();
       try {

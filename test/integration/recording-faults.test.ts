@@ -9,7 +9,8 @@
  * `SqliteStore.open`, no test hook in the product), and the lock is a second connection
  * holding `BEGIN EXCLUSIVE`.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -25,7 +26,7 @@ import { pollUntil } from '../support/poll.js';
 import { demoConnection, issuerConfig, listenerConfig, startStack, type Stack } from '../support/stack.js';
 import { verify } from '../unit/recording/support.js';
 
-describe('storage faults at the gateway', () => {
+describe('storage faults at the gateway (recording writer inline)', () => {
   let stack: Stack;
   let store: SqliteStore;
   let dataDir: string;
@@ -34,7 +35,8 @@ describe('storage faults at the gateway', () => {
 
   beforeAll(async () => {
     const open = vi.spyOn(SqliteStore, 'open');
-    stack = await startStack();
+    // Inline: the gateway's own connection (the one the spy reaches) is the one that writes.
+    stack = await startStack({ recording: { writer: 'inline' } });
     const index = open.mock.calls.findIndex(([, options]) => options?.readonly !== true);
     store = open.mock.results[index]?.value as SqliteStore;
     dataDir = open.mock.calls[index]?.[0] as string;
@@ -155,10 +157,136 @@ describe('storage faults at the gateway', () => {
       identity: { issuers: [issuerConfig(stack.idp.issuer)] },
       postgres: listenerConfig(),
       sql: { extraDangerousFunctions: [] },
-      recording: { durability: 'process' },
+      recording: { durability: 'process', writer: 'inline' },
       rules: [],
       masking: [],
       connections: [demoConnection(stack.postgres)],
     };
   }
+});
+
+/**
+ * The same faults with the gateway's default writer thread, whose connection no spy reaches:
+ * the disk really fills up — the data directory is a small tmpfs, filled with a file — and
+ * the lock is again a second connection. Mounting needs root (CI runs as root); elsewhere the
+ * disk-full case is skipped, saying why.
+ */
+describe('storage faults at the gateway (recording writer thread)', () => {
+  let stack: Stack;
+  let client: pg.Client;
+  let dataDir: string;
+  let mounted = false;
+  const filler = (): string => path.join(dataDir, 'filler');
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'portcullis-faults-tmpfs-'));
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0700', 'tmpfs', dataDir], { stdio: 'pipe' });
+      mounted = true;
+    } catch (error) {
+      console.warn(`recording-faults: cannot mount a tmpfs (${(error as Error).message.split('\n')[0]}); the real disk-full case is skipped`);
+    }
+    stack = await startStack({ dataDir });
+    client = await stack.connect();
+    client.on('error', () => undefined);
+  }, 120_000);
+
+  afterAll(async () => {
+    await client?.end().catch(() => undefined);
+    await stack?.close();
+    if (mounted) execFileSync('umount', [dataDir]);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function onTarget(marker: string): Promise<number> {
+    const rows = await stack.postgres.pg.query<{ n: number }>('SELECT count(*)::int AS n FROM orders WHERE status = $1', [marker], { database: 'app' });
+    return rows[0]?.n ?? -1;
+  }
+
+  /**
+   * With the writer thread a storage fault surfaces when the turn's batch is committed, after
+   * the statement was decided: the session cannot be answered statement by statement any more,
+   * so it ends with the recording-unavailable error (58000) — the statement never reaches the
+   * target — and the agent reconnects once the fault is gone.
+   */
+  async function endedBy(sql: string): Promise<{ code: string; message: string }> {
+    const error = (await client.query(sql).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as pg.DatabaseError | undefined;
+    expect(error, `${sql.slice(0, 60)} was not refused`).toBeInstanceOf(Error);
+    await client.end().catch(() => undefined);
+    return { code: error?.code ?? '', message: error?.message ?? '' };
+  }
+
+  /** A new session while the fault lasts: refused once its start cannot be committed. */
+  async function refusedSession(): Promise<{ code: string; message: string }> {
+    const second = new pg.Client(stack.clientConfig(await stack.token()));
+    second.on('error', () => undefined);
+    const error = (await second.connect().then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as pg.DatabaseError | undefined;
+    await second.end().catch(() => undefined);
+    return { code: error?.code ?? 'connected', message: error?.message ?? '' };
+  }
+
+  async function reconnect(): Promise<void> {
+    client = await stack.connect();
+    client.on('error', () => undefined);
+  }
+
+  const ENDED = { code: '58000', message: `Portcullis: ${RECORDING_UNAVAILABLE.reason}` };
+
+  it('a full disk: the statement is refused and never reaches the target; recording resumes once there is space', async (context) => {
+    if (!mounted) context.skip();
+    // Fill every free byte of the data directory's file system.
+    const fd = openSync(filler(), 'w');
+    try {
+      const chunk = Buffer.alloc(64 * 1024, 1);
+      for (;;) writeSync(fd, chunk);
+    } catch (error) {
+      expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      expect(await endedBy(`INSERT INTO orders (status) VALUES ('tmpfs-full') -- ${'x'.repeat(200_000)}`)).toEqual(ENDED);
+      expect(await refusedSession()).toEqual(ENDED);
+    } finally {
+      unlinkSync(filler());
+    }
+    await reconnect();
+    expect(await onTarget('tmpfs-full')).toBe(0);
+    await client.query(`INSERT INTO orders (status) VALUES ('after-tmpfs-full')`);
+    expect(await onTarget('after-tmpfs-full')).toBe(1);
+  });
+
+  it('a database locked by another connection: the statement is refused; the gateway recovers when it is released', async () => {
+    const other = new Database(path.join(dataDir, DATABASE_FILE), { timeout: 0 });
+    other.exec('BEGIN EXCLUSIVE');
+    try {
+      expect(await endedBy(`INSERT INTO orders (status) VALUES ('thread-locked')`)).toEqual(ENDED);
+      expect(await refusedSession()).toEqual(ENDED);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    await reconnect();
+    expect(await onTarget('thread-locked')).toBe(0);
+    await client.query(`INSERT INTO orders (status) VALUES ('after-thread-lock')`);
+    expect(await onTarget('after-thread-lock')).toBe(1);
+  });
+
+  it('the recording verifies after the faults', async () => {
+    await client.query('SELECT 1');
+    const result = verify(dataDir);
+    expect(result.problems).toEqual([]);
+    const reader = new Database(path.join(dataDir, DATABASE_FILE), { readonly: true });
+    const payloads = reader.prepare(`SELECT payload FROM events WHERE type = 'operation'`).pluck().all() as string[];
+    reader.close();
+    const recorded = payloads.map((payload) => (JSON.parse(payload) as { text: string }).text);
+    expect(recorded).toContain(`INSERT INTO orders (status) VALUES ('after-thread-lock')`);
+    expect(recorded.some((text) => text.includes("'tmpfs-full'") || text.includes("'thread-locked'"))).toBe(false);
+  });
 });

@@ -87,7 +87,7 @@ export async function startSshStack(options: SshStackOptions = {}): Promise<SshS
     postgres: undefined,
     ssh: { host: '127.0.0.1', port: 0, hostKeyFile: undefined, tokenExpiryGraceMs: 0, authTimeoutMs: 10_000, outputFlushMs: 50, ...options.listener },
     sql: { extraDangerousFunctions: [] },
-    recording: { durability: 'process' },
+    recording: { durability: 'process', writer: 'thread' },
     rules,
     masking: options.masking ?? [],
     connections: [

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import type { AdminConfig, Config, ConnectionConfig, IssuerConfig, PostgresConnectionConfig, PostgresListenerConfig, PostgresTarget } from '../../src/config/types.js';
+import type { AdminConfig, Config, ConnectionConfig, IssuerConfig, PostgresConnectionConfig, PostgresListenerConfig, PostgresTarget, RecordingSettings } from '../../src/config/types.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/demo/embedded-postgres.js';
 import { seedDemoDatabase } from '../../src/demo/seed.js';
 import { startDevIdp, type DevClient, type DevIdp } from '../../src/identity/dev-idp.js';
@@ -99,6 +99,10 @@ export interface StackOptions {
   readonly debugLogs?: boolean;
   /** Also serve the admin API (on 127.0.0.1, a free port unless given; groups `auditors` and `portcullis-admins` unless given). */
   readonly admin?: Partial<AdminConfig>;
+  /** Recording settings over the defaults (durability `process`, writer `thread`). */
+  readonly recording?: Partial<RecordingSettings>;
+  /** The gateway's data directory (default: a new temp dir). */
+  readonly dataDir?: string;
 }
 
 export function demoConnection(postgres: StartedPostgres, overrides: Partial<PostgresConnectionConfig> = {}): PostgresConnectionConfig {
@@ -124,7 +128,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const ownsPostgres = !options.postgres;
   const postgres = options.postgres ?? (await startTargetPostgres());
   const idp = await startDevIdp({ port: 0, clients: [AGENT, OUTSIDER, APPROVER, APPROVER_2, AUDITOR], audience: 'portcullis' });
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'portcullis-it-data-'));
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'portcullis-it-data-'));
   const config: Config = {
     file: '<test>',
     dataDir,
@@ -132,7 +136,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     identity: { issuers: [issuerConfig(idp.issuer), ...(options.extraIssuers ?? [])] },
     postgres: listenerConfig(options.listener),
     sql: { extraDangerousFunctions: [] },
-    recording: { durability: 'process' },
+    recording: { durability: 'process', writer: 'thread', ...options.recording },
     rules: [],
     masking: [],
     connections: options.connections ? options.connections(postgres) : [demoConnection(postgres)],
@@ -174,7 +178,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await gateway.close();
       await idp.close();
       if (ownsPostgres) await postgres.pg.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

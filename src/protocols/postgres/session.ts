@@ -507,6 +507,18 @@ export class PostgresSession implements Cancellable {
       this.log.error('recording unavailable; refusing the session', { error: err });
       return this.fail({ code: '58000', message: `Portcullis: ${RECORDING_UNAVAILABLE.reason}` });
     }
+    // The session is served once its start is recorded (a commit can still fail after the write was accepted).
+    this.deps.recorder.whenDurable((durable) => {
+      if (this.isClosed()) return;
+      if (!durable) {
+        this.log.error('recording unavailable; refusing the session', { reason: 'the session start could not be committed' });
+        return this.fail({ code: '58000', message: `Portcullis: ${RECORDING_UNAVAILABLE.reason}` });
+      }
+      this.openRelay(connection, identity, accessGrant, up);
+    });
+  }
+
+  private openRelay(connection: PostgresConnectionConfig, identity: Identity, accessGrant: AccessGrant | undefined, up: UpstreamConnection): void {
     const unsafe = unsafeSessionSettings(up.parameters);
     if (unsafe) {
       this.log.error('target session settings are unsafe to inspect', { connection: connection.name, unsafe });
@@ -571,7 +583,8 @@ export class PostgresSession implements Cancellable {
       );
     }, Math.max(untilExpiry, 0));
     up.socket.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
-    up.socket.on('error', (err) => this.log.warn('target socket error', { error: err }));
+    // Once the session is closing, a reset from a target that already hung up is expected.
+    up.socket.on('error', (err) => (this.phase === 'closed' ? this.log.debug : this.log.warn).call(this.log, 'target socket error', { error: err }));
     up.socket.on('close', () => this.onUpstreamClosed());
     up.socket.on('drain', () => this.socket.resume());
     up.socket.resume();
@@ -1010,25 +1023,25 @@ export class PostgresSession implements Cancellable {
           break;
         }
         case Be.NoData:
-          if (masking!.noData() === 'swallow') out = undefined;
+          if (masking?.noData() === 'swallow') out = undefined;
           break;
         case Be.BindComplete:
-          masking!.bindComplete();
+          masking?.bindComplete();
           break;
         case Be.CopyOutResponse:
-          masking!.copyOut();
+          masking?.copyOut();
           break;
         case Be.CopyData:
-          out = masking!.copyData(f.body) ?? f.raw;
+          out = masking?.copyData(f.body) ?? f.raw;
           break;
         case Be.CopyDone:
-          masking!.copyDone();
+          masking?.copyDone();
           break;
         case Be.NoticeResponse:
-          out = masking!.notice(f.type, f.body) ?? f.raw;
+          out = masking?.notice(f.type, f.body) ?? f.raw;
           break;
         case Be.NotificationResponse:
-          out = masking!.notification(f.body) ?? f.raw;
+          out = masking?.notification(f.body) ?? f.raw;
           break;
         case Be.CommandComplete:
           masking?.resultEnded();
@@ -1198,7 +1211,9 @@ export class PostgresSession implements Cancellable {
     if (wasRelaying && !this.clientTerminated && !this.targetSentFatal) this.cancelUpstream();
     if (up && !up.socket.destroyed) {
       if (up.socket.writable) {
-        up.socket.end(serializeTerminate());
+        // The client's own Terminate was relayed already: a second one would reach a closed backend.
+        if (this.clientTerminated) up.socket.end();
+        else up.socket.end(serializeTerminate());
         // A target blocked writing a result to us (we paused reading for a slow client)
         // never reads the Terminate; closing the socket is what ends its backend.
         setTimeout(() => up.socket.destroy(), 1000).unref();

@@ -106,7 +106,7 @@ describe('loadConfig: a valid file', () => {
         authTimeoutMs: 10_000,
       },
       sql: { extraDangerousFunctions: [] },
-      recording: { durability: 'process' },
+      recording: { durability: 'process', writer: 'thread' },
       rules: [],
       masking: [],
       connections: [

@@ -13,12 +13,12 @@ async function load(yaml: string) {
 
 describe('recording config', () => {
   it('defaults to durability "process"', async () => {
-    expect((await load('')).recording).toEqual({ durability: 'process' });
-    expect((await load('recording: {}\n')).recording).toEqual({ durability: 'process' });
+    expect((await load('')).recording).toEqual({ durability: 'process', writer: 'thread' });
+    expect((await load('recording: {}\n')).recording).toEqual({ durability: 'process', writer: 'thread' });
   });
 
   it('accepts "fsync"', async () => {
-    expect((await load('recording:\n  durability: fsync\n')).recording).toEqual({ durability: 'fsync' });
+    expect((await load('recording:\n  durability: fsync\n')).recording).toEqual({ durability: 'fsync', writer: 'thread' });
   });
 
   it('rejects an unknown durability and unknown settings, naming the path', async () => {
@@ -39,7 +39,7 @@ connections:
   - { name: plain, type: postgres, target: { host: h, database: d, user: u }, access: { groups: [g] } }
 `);
     const DAY = 86_400_000;
-    expect(config.recording).toEqual({ durability: 'process', retentionMs: 90 * DAY });
+    expect(config.recording).toEqual({ durability: 'process', writer: 'thread', retentionMs: 90 * DAY });
     expect(config.connections.map((c) => c.retentionMs)).toEqual([12 * 3_600_000, null, undefined]);
     const policy = retentionPolicy(config);
     expect(['short', 'keep', 'plain', 'removed-since'].map((name) => retentionFor(policy, name))).toEqual([
