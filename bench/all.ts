@@ -24,6 +24,8 @@ interface Benchmark {
   readonly entry: string;
   /** Settings for `--quick` (short runs); undefined: skipped there. */
   readonly quick?: Readonly<Record<string, string>>;
+  /** Settings for the full run, over the benchmark's own defaults. */
+  readonly full?: Readonly<Record<string, string>>;
 }
 
 const BENCHMARKS: readonly Benchmark[] = [
@@ -33,6 +35,18 @@ const BENCHMARKS: readonly Benchmark[] = [
     quick: { BENCH_ROUNDS: '1', BENCH_SECONDS: '5', BENCH_WARMUP_SECONDS: '1', BENCH_IDLE_SESSIONS: '1000', BENCH_UNRECORDED: '0', BENCH_MODES: 'simple', BENCH_TPCB: '0', BENCH_LATENCY_SECONDS: '3' },
   },
   { script: 'bench:mask', entry: 'mask.js', quick: { BENCH_MASK_ONLY: 'throughput', BENCH_MASK_RUNS: '3', BENCH_MASK_THROUGHPUT_DOCUMENTS: '2000' } },
+  {
+    script: 'bench:large',
+    entry: 'large.js',
+    quick: { BENCH_LARGE_ROWS: '300000', BENCH_LARGE_RUNS: '1', BENCH_LARGE_WARMUP_ROWS: '20000', BENCH_LARGE_SLOW: '0' },
+    // The gateway without masking too: what the relay costs apart from masking.
+    full: { BENCH_LARGE_UNMASKED: '1' },
+  },
+  {
+    script: 'bench:sessions',
+    entry: 'sessions.js',
+    quick: { BENCH_SESSIONS: '1000', BENCH_ACTIVE: '50', BENCH_SESSIONS_SECONDS: '5', BENCH_STORM: '300', BENCH_STORM_BASELINE: '0' },
+  },
   { script: 'bench:ssh', entry: 'ssh.js', quick: { BENCH_SSH_MB: '50', BENCH_SSH_RUNS: '1', BENCH_SSH_EXECS: '3' } },
   { script: 'bench:inspect', entry: 'inspect.js' },
   { script: 'bench:verify', entry: 'verify.js' },
@@ -45,7 +59,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 function runBenchmark(bench: Benchmark, env: NodeJS.ProcessEnv): Promise<BenchRun> {
   const started = process.hrtime.bigint();
   const settings = Object.entries(env)
-    .filter(([name]) => bench.quick !== undefined && name in bench.quick)
+    .filter(([name]) => name in (bench.quick ?? {}) || name in (bench.full ?? {}))
     .map(([name, value]) => `${name}=${value}`);
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(root, 'bench/out/build/bench', bench.entry)], { cwd: root, env, stdio: 'inherit' });
@@ -79,7 +93,7 @@ async function main(): Promise<void> {
     for (const bench of BENCHMARKS) {
       if (quick && bench.quick === undefined) continue;
       console.log(`\n=== ${bench.script}${quick ? ' (quick)' : ''} ===\n`);
-      runs.push(await runBenchmark(bench, { ...process.env, ...(quick ? bench.quick : {}), [REPORT_ENV]: reportFile }));
+      runs.push(await runBenchmark(bench, { ...process.env, ...(quick ? bench.quick : bench.full), [REPORT_ENV]: reportFile }));
     }
     const reports = parseReports(readFileSync(reportFile, 'utf8'));
     if (!quick) mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });

@@ -44,7 +44,6 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/demo/embedded-postgres.js';
 import { startDevIdp, type DevIdp } from '../src/identity/dev-idp.js';
 import { fetchAccessToken } from '../src/identity/token-client.js';
@@ -73,6 +72,7 @@ import { benchPolicy, type BenchPolicy } from './support/policy.js';
 import { freePort, processCpu, rssBytes } from './support/process.js';
 import { commandOf, reportFigures } from './support/report.js';
 import { fmt, mb } from './support/table.js';
+import { cleanupOnExit, progress, repoRoot } from './support/lifecycle.js';
 
 // ---------------------------------------------------------------- settings
 
@@ -106,39 +106,10 @@ const MARKER_TEXTS = MARKERS.map((m) => m.text);
 
 // ---------------------------------------------------------------- plumbing
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-/** The repository root: the first ancestor with a package.json (the script runs from bench/out/build/bench/). */
-const root = (() => {
-  for (let dir = here; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'package.json'))) return dir;
-    if (dir === path.dirname(dir)) return process.cwd();
-  }
-})();
-
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-async function cleanup(): Promise<void> {
-  while (cleanups.length > 0) {
-    const step = cleanups.pop()!;
-    try {
-      await step();
-    } catch (error) {
-      console.error(`cleanup step failed: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
-}
-let interrupted = false;
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    console.error(`\n${sig}: cleaning up…`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-function say(message: string): void {
-  process.stderr.write(`[bench:large] ${message}\n`);
-}
+const root = repoRoot(import.meta.url);
+const cleanups = cleanupOnExit();
+const cleanup = cleanups.run;
+const say = progress('bench:large');
 
 const stamp = (date: Date): string => date.toISOString().replace(/[:.]/g, '-');
 const cpuMs = (pid: number): number => {
@@ -525,7 +496,7 @@ async function profileGateway(
 main().then(
   () => cleanup(),
   async (error: unknown) => {
-    if (interrupted) return; // the signal handler is already cleaning up
+    if (cleanups.interrupted()) return; // the signal handler is already cleaning up
     console.error(`bench:large failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     process.exitCode = 1;
     await cleanup();

@@ -70,6 +70,7 @@ import { freePort, machineBusyMs, pgEnv, processCpu, run, type Service } from '.
 import { reportFigures, type Figure } from './support/report.js';
 import { fmt, markdownTable, mb, median } from './support/table.js';
 import { intEnv } from './support/env.js';
+import { cleanupOnExit, progress, repoRoot } from './support/lifecycle.js';
 
 // ---------------------------------------------------------------- settings
 
@@ -134,38 +135,10 @@ const GATEWAYS: readonly string[] = [PORTCULLIS, UNRECORDED];
 // ---------------------------------------------------------------- plumbing
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-/** The repository root: the first ancestor with a package.json (the script runs from bench/out/build/bench/). */
-const root = (() => {
-  for (let dir = here; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'package.json'))) return dir;
-    if (dir === path.dirname(dir)) return process.cwd();
-  }
-})();
-
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-async function cleanup(): Promise<void> {
-  while (cleanups.length > 0) {
-    const step = cleanups.pop()!;
-    try {
-      await step();
-    } catch (error) {
-      console.error(`cleanup step failed: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
-}
-let interrupted = false;
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    console.error(`\n${sig}: cleaning up…`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-function say(message: string): void {
-  process.stderr.write(`[bench] ${message}\n`);
-}
+const root = repoRoot(import.meta.url);
+const cleanups = cleanupOnExit();
+const cleanup = cleanups.run;
+const say = progress('bench');
 
 /** The gateway's statement rules: the example read-only policy, narrowed to pgbench's tables. */
 let policyCache: BenchPolicy | undefined;
@@ -388,7 +361,13 @@ async function main(): Promise<void> {
     ...(unrecorded ? [gatewayEndpoint(UNRECORDED, unrecorded, token)] : []),
   ];
   const tpcbEndpoints: Endpoint[] = [direct, ...(bouncerEndpoint ? [bouncerEndpoint] : []), gatewayEndpoint(PORTCULLIS, gateway, token, TPCB_CONNECTION)];
-  const latencyEndpoints: Endpoint[] = [direct, gatewayEndpoint(PORTCULLIS, gateway, token)];
+  // PgBouncer and the unrecorded gateway too: what a plain pooler adds, and what recording adds, to one client's latency.
+  const latencyEndpoints: Endpoint[] = [
+    direct,
+    ...(bouncerEndpoint ? [bouncerEndpoint] : []),
+    gatewayEndpoint(PORTCULLIS, gateway, token),
+    ...(unrecorded ? [gatewayEndpoint(UNRECORDED, unrecorded, token)] : []),
+  ];
   const load = (mode: QueryMode, seconds: number): LoadSpec => ({ mode, clients: settings.clients, threads: settings.threads, seconds });
   const tpcbLoad = (seconds: number): LoadSpec => ({ ...load('simple', seconds), script: 'tpcb-like' });
   const latencyDir = path.join(work, 'latency');
@@ -1508,7 +1487,8 @@ function latencySection(r: ReportInput): string[] {
   const rows = r.latencyEndpoints.map((e) => {
     const l = latencyOf(r.latencySamples, e.name);
     const list = r.latencySamples.filter((x) => x.target === e.name);
-    return [e.name, fmt(l.p50), fmt(l.p99), fmt(l.mean), fmt(l.tps), fmt(list.reduce((a, x) => a + x.logged, 0)), `${fmt(l.tps / direct.tps, 2)}×`];
+    const over = (v: number, d: number): string => (e.name === 'direct' ? '—' : `${fmt(v - d)}`);
+    return [e.name, fmt(l.p50), over(l.p50, direct.p50), fmt(l.p99), over(l.p99, direct.p99), fmt(l.mean), fmt(l.tps), fmt(list.reduce((a, x) => a + x.logged, 0)), `${fmt(l.tps / direct.tps, 2)}×`];
   });
   const gw = latencyOf(r.latencySamples, PORTCULLIS);
   const added = (label: string, value: number, paired: number, target: number): string[] => [
@@ -1522,9 +1502,9 @@ function latencySection(r: ReportInput): string[] {
     '## Single-client latency (pgbench -S -c 1 -j 1 -M simple)',
     '',
     markdownTable(
-      ['target', 'p50 µs (median)', 'p99 µs (median)', 'mean µs (median)', 'TPS (median)', 'transactions logged', 'TPS vs direct'],
+      ['target', 'p50 µs (median)', 'p50 added µs', 'p99 µs (median)', 'p99 added µs', 'mean µs (median)', 'TPS (median)', 'transactions logged', 'TPS vs direct'],
       rows,
-      ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
+      ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
     ),
     '',
     markdownTable(
@@ -1552,7 +1532,7 @@ function stamp(date: Date): string {
 main().then(
   () => cleanup(),
   async (error: unknown) => {
-    if (interrupted) return; // the signal handler is already cleaning up
+    if (cleanups.interrupted()) return; // the signal handler is already cleaning up
     console.error(`bench:pg failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     process.exitCode = 1;
     await cleanup();

@@ -31,6 +31,8 @@ export interface GatewayConfigOptions {
   readonly unmaskedConnection?: string;
   /** Further connections to the same target, each with its own rules (also under the top-level `rules:`) and masking. */
   readonly extraConnections?: readonly ExtraConnection[];
+  /** `recording.writer` (default: the product's default); BENCH_WRITER sets it for every bench gateway. */
+  readonly recordingWriter?: 'thread' | 'inline';
   /** TLS on the PostgreSQL listener (mode "allow": the client chooses). */
   readonly tls?: { readonly certFile: string; readonly keyFile: string };
 }
@@ -44,8 +46,10 @@ export interface ExtraConnection {
 /** Writes the YAML config and returns its text (secret-free: the password is an env reference). */
 export function writeGatewayConfig(options: GatewayConfigOptions): string {
   const { policy } = options;
+  const writer = options.recordingWriter ?? recordingWriterFromEnv();
   const doc = {
     data_dir: options.dataDir,
+    ...(writer === undefined ? {} : { recording: { writer } }),
     log: { level: 'warn' },
     identity: {
       issuers: [{ issuer: options.issuer, audience: options.audience, groups_claim: 'groups', max_token_age: '24h' }],
@@ -89,6 +93,13 @@ export function writeGatewayConfig(options: GatewayConfigOptions): string {
   const text = stringify(doc);
   writeFileSync(options.file, text, { mode: 0o600 });
   return text;
+}
+
+function recordingWriterFromEnv(): 'thread' | 'inline' | undefined {
+  const value = process.env['BENCH_WRITER'];
+  if (value === undefined || value === '') return undefined;
+  if (value !== 'thread' && value !== 'inline') throw new Error(`BENCH_WRITER must be "thread" or "inline", not ${JSON.stringify(value)}`);
+  return value;
 }
 
 export interface GatewayProcess {

@@ -3,9 +3,10 @@
  * idle on it (each with its upstream connection open). The clients live in a separate
  * process (bench/idle-clients.ts) so only the gateway's memory is counted.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { delay, rssBytes } from './process.js';
 import { median } from './table.js';
+import { nextMessage } from './child-message.js';
 
 export interface IdleClientsOptions {
   readonly script: string;
@@ -45,7 +46,7 @@ export async function openIdleSessions(options: IdleClientsOptions, timeoutMs = 
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const ready = await nextMessage(child, timeoutMs);
+  const ready = await nextMessage<ChildMessage>(child, timeoutMs, 'idle-clients');
   if (ready.type !== 'ready') {
     child.kill();
     throw new Error(`idle clients failed: ${ready.type === 'error' ? ready.message : ready.type}`);
@@ -56,7 +57,7 @@ export async function openIdleSessions(options: IdleClientsOptions, timeoutMs = 
     firstError: ready.firstError,
     async close() {
       if (child.connected) {
-        const closed = nextMessage(child, 120_000).catch(() => undefined);
+        const closed = nextMessage<ChildMessage>(child, 120_000, 'idle-clients').catch(() => undefined);
         child.send({ type: 'close' });
         await closed;
       }
@@ -67,22 +68,6 @@ export async function openIdleSessions(options: IdleClientsOptions, timeoutMs = 
   };
 }
 
-function nextMessage(child: ChildProcess, timeoutMs: number): Promise<ChildMessage> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => finish(new Error(`no message from the idle-clients process within ${timeoutMs} ms`)), timeoutMs);
-    const onMessage = (m: ChildMessage): void => finish(undefined, m);
-    const onExit = (code: number | null): void => finish(new Error(`the idle-clients process exited (${code}) unexpectedly`));
-    function finish(error: Error | undefined, message?: ChildMessage): void {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      if (error) reject(error);
-      else resolve(message!);
-    }
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-}
 
 /** Median of a few RSS samples, after letting the process settle. */
 export async function settledRss(pid: number, settleMs: number, samples = 5, intervalMs = 400): Promise<number> {

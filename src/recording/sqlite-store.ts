@@ -111,6 +111,20 @@ export class SqliteStore implements RecordingStore {
     }
   }
 
+  /**
+   * Commits on this connection no longer checkpoint the WAL (SQLite's default does, every
+   * 1000 pages, inside whichever commit crosses the mark — an fsync or two in that commit's
+   * latency); another connection's `checkpoint()` must then (the recording writer thread's).
+   */
+  stopAutoCheckpoint(): void {
+    this.guard('cannot configure', () => this.database.pragma('wal_autocheckpoint = 0'));
+  }
+
+  /** Copies committed WAL pages into the database file, waiting for no reader or writer (PASSIVE). */
+  checkpoint(): void {
+    this.guard('cannot checkpoint', () => this.database.pragma('wal_checkpoint(PASSIVE)'));
+  }
+
   /** The connection's `synchronous` setting, as SQLite reports it: 1 NORMAL, 2 FULL. */
   synchronousLevel(): number {
     return this.database.pragma('synchronous', { simple: true }) as number;

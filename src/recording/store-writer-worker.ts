@@ -10,6 +10,9 @@ import { SqliteStore } from './sqlite-store.js';
 import type { WriterAck, WriterData, WriterRequest } from './store-writer-protocol.js';
 import { applyWrite, CLOSED_ID } from './store-writer-protocol.js';
 
+/** How often the WAL is checkpointed into the database file. */
+const CHECKPOINT_EVERY_MS = 250;
+
 const data = workerData as WriterData;
 const counter = new Int32Array(data.signal);
 function reply(ack: WriterAck): void {
@@ -23,10 +26,21 @@ function reply(ack: WriterAck): void {
 let store: SqliteStore | undefined;
 try {
   store = SqliteStore.open(data.dataDir, { durability: data.durability, busyTimeoutMs: data.busyTimeoutMs });
+  store.stopAutoCheckpoint();
   reply({ id: 0 });
 } catch (error) {
   reply({ id: 0, error: error instanceof Error ? error.message : String(error) });
 }
+
+// Checkpoints are this thread's job, for both connections: no commit, here or on the main
+// thread, pays for one. A failed one (disk full, say) is tried again next time.
+setInterval(() => {
+  try {
+    store?.checkpoint();
+  } catch {
+    // The WAL keeps the data meanwhile; commits report their own failures.
+  }
+}, CHECKPOINT_EVERY_MS).unref();
 
 data.port.on('message', (request: WriterRequest) => {
   if (request.type === 'close') {

@@ -60,6 +60,7 @@ export class ThreadedStore implements RecordingStore {
     options: ThreadedStoreOptions,
   ) {
     this.always = options.offload === 'always';
+    inner.stopAutoCheckpoint();
     const channel = new MessageChannel();
     this.port = channel.port1;
     const data: WriterData = {

@@ -13,6 +13,7 @@ import { noopMetrics, type GatewayMetrics } from '../../metrics/gateway-metrics.
 import type { ApprovalService } from '../../approvals/types.js';
 import { CancelRegistry } from './cancel-registry.js';
 import { PostgresSession, type SessionMaskingDeps, type TokenVerifierLike } from './session.js';
+import { LISTEN_BACKLOG } from '../listen-backlog.js';
 
 export interface PostgresFrontDoorOptions {
   readonly listener: PostgresListenerConfig;
@@ -68,7 +69,7 @@ export class PostgresFrontDoor {
     const { host, port } = this.options.listener;
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen({ host, port }, () => {
+      this.server.listen({ host, port, backlog: LISTEN_BACKLOG }, () => {
         this.server.off('error', reject);
         const address = this.server.address() as net.AddressInfo;
         this.options.logger.info('postgres front door listening', { host: address.address, port: address.port });

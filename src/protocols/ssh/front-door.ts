@@ -15,6 +15,7 @@ import type { EndedBy, Recorder } from '../../recording/recorder.js';
 import type { TokenVerifierLike } from '../postgres/session.js';
 import type { HostKey } from './host-key.js';
 import { SshSession } from './session.js';
+import { LISTEN_BACKLOG } from '../listen-backlog.js';
 
 export interface SshFrontDoorOptions {
   readonly listener: SshListenerConfig;
@@ -60,7 +61,7 @@ export class SshFrontDoor {
     const { host, port } = this.options.listener;
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, host, () => {
+      this.server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
         this.server.off('error', reject);
         const address = this.server.address() as net.AddressInfo;
         this.options.logger.info('ssh front door listening', { host: address.address, port: address.port, hostKey: this.options.hostKey.fingerprint });

@@ -7,6 +7,7 @@
  * The writer thread runs the build's code (dist/), which `npm test` builds first.
  */
 import Database from 'better-sqlite3';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DATABASE_FILE } from '../../../src/recording/sqlite-store.js';
@@ -139,6 +140,23 @@ describe('group commit on the writer thread', () => {
       'SELECT idle',
       'SELECT busy',
     ]);
+    expect(verify(dir).ok).toBe(true);
+  });
+
+  it('commits do not checkpoint the WAL; the writer thread does, in the background', async () => {
+    const dir = tempDataDir();
+    const recorder = open(dir, { groupCommit: true, writer: 'thread' });
+    startSession(recorder, 's1');
+    // ~5 MB in one batch: well past SQLite's own autocheckpoint mark (1000 pages of 4 KiB).
+    for (let n = 0; n < 4000; n++) statement(recorder, 's1', `SELECT ${n} -- ${'x'.repeat(1000)}`);
+    expect(await durable(recorder)).toBe(true);
+    const file = join(dir, DATABASE_FILE);
+    const before = statSync(file).size;
+    expect(before).toBeLessThan(1_000_000);
+    expect(statSync(`${file}-wal`).size).toBeGreaterThan(4_000_000);
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect(statSync(file).size).toBeGreaterThan(4_000_000);
+    recorder.close();
     expect(verify(dir).ok).toBe(true);
   });
 
