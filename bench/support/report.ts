@@ -124,7 +124,9 @@ export function renderResults(input: { readonly date: Date; readonly machine: Ma
     '',
     rows.length === 0 ? '(no benchmark reported figures)' : markdownTable(['bench', 'figure', 'measured', 'target', 'verdict'], rows, ['left', 'left', 'right', 'left', 'left']),
     '',
-    missed.length === 0 ? 'Every target was met.' : `Targets missed (${missed.length}): ${missed.join('; ')}. Each benchmark's own output has its profile and detail (bench:pg also writes bench/out/pg-<time>.md).`,
+    missed.length === 0
+      ? 'Every target was met.'
+      : `Targets missed (${missed.length}): ${missed.join('; ')}. Where the time goes (profiles) and what would close each gap: bench/GAPS.md. Each benchmark's own output has its detail (bench:pg, bench:large and bench:sessions also write bench/out/<bench>-<time>.md).`,
     '',
     '## Commands',
     '',

@@ -47,7 +47,7 @@ describe('bench results', () => {
     expect(text).toContain('| bench:pg  | pgbench -S -c 8 -j 2 -M simple: Portcullis ÷ PgBouncer TPS |   0.81 × | ≥ 1.00 × (issue 8)   | **missed** |');
     expect(text).toContain('| bench:pg  | memory per idle session (1,000 open)                       | 21.4 KiB | ≤ 30.0 KiB (issue 8) | met        |');
     expect(text).toContain('| bench:ssh | short commands                                             |   1.10 × | —                    | —          |');
-    expect(text).toContain('Targets missed (1): bench:pg: pgbench -S -c 8 -j 2 -M simple: Portcullis ÷ PgBouncer TPS. Each benchmark');
+    expect(text).toContain('Targets missed (1): bench:pg: pgbench -S -c 8 -j 2 -M simple: Portcullis ÷ PgBouncer TPS. Where the time goes (profiles) and what would close each gap: bench/GAPS.md.');
     expect(text).toContain('| bench:pg     | `npm run bench:pg`                  |    1 |     312 |');
     expect(text).toContain('Did not report (failed before its figures): bench:verify.');
   });
