@@ -32,7 +32,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   {
     script: 'bench:pg',
     entry: 'pg.js',
-    quick: { BENCH_ROUNDS: '1', BENCH_SECONDS: '5', BENCH_WARMUP_SECONDS: '1', BENCH_IDLE_SESSIONS: '1000', BENCH_UNRECORDED: '0', BENCH_MODES: 'simple', BENCH_TPCB: '0', BENCH_LATENCY_SECONDS: '3' },
+    quick: { BENCH_ROUNDS: '1', BENCH_SECONDS: '5', BENCH_WARMUP_SECONDS: '1', BENCH_IDLE_SESSIONS: '1000', BENCH_UNRECORDED: '0', BENCH_MODES: 'simple', BENCH_TPCB: '0', BENCH_LATENCY_SECONDS: '2' },
     // Where the gateway's time goes, for the targets it misses (after the measured rounds).
     full: { BENCH_PROFILE: '1' },
   },
@@ -45,7 +45,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   {
     script: 'bench:large',
     entry: 'large.js',
-    quick: { BENCH_LARGE_ROWS: '300000', BENCH_LARGE_RUNS: '1', BENCH_LARGE_WARMUP_ROWS: '20000', BENCH_LARGE_SLOW: '0' },
+    quick: { BENCH_LARGE_ROWS: '150000', BENCH_LARGE_RUNS: '1', BENCH_LARGE_WARMUP_ROWS: '10000', BENCH_LARGE_SLOW: '0' },
     // The gateway without masking too (what the relay costs apart from masking); one round of
     // 10M rows per path keeps the whole run near half an hour (each read lasts tens of seconds).
     full: { BENCH_LARGE_UNMASKED: '1', BENCH_LARGE_RUNS: '1' },
@@ -53,7 +53,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   {
     script: 'bench:sessions',
     entry: 'sessions.js',
-    quick: { BENCH_SESSIONS: '1000', BENCH_ACTIVE: '50', BENCH_SESSIONS_SECONDS: '5', BENCH_STORM: '300', BENCH_STORM_BASELINE: '0' },
+    quick: { BENCH_SESSIONS: '500', BENCH_ACTIVE: '50', BENCH_SESSIONS_SECONDS: '3', BENCH_STORM: '200', BENCH_STORM_BASELINE: '0' },
   },
   { script: 'bench:ssh', entry: 'ssh.js', quick: { BENCH_SSH_MB: '50', BENCH_SSH_RUNS: '1', BENCH_SSH_EXECS: '3' } },
   { script: 'bench:inspect', entry: 'inspect.js' },
