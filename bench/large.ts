@@ -41,7 +41,7 @@
  *   BENCH_LARGE_PROFILE (0)                1 adds a --cpu-prof gateway and one profiled SELECT and COPY
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/demo/embedded-postgres.js';
@@ -65,7 +65,7 @@ import { renderLargeReport, type ProfiledRead } from './large/report.js';
 import { checkRun, keyFigures, rowsOf, summarise, type Expected, type PathName, type PathSummary, type RunSample } from './large/results.js';
 import { RssSampler, rssWindow } from './large/rss.js';
 import { WireClient, type WireEndpoint } from './large/wire-client.js';
-import { summariseCpuProfile } from './support/cpuprofile.js';
+import { keepProfile, summariseCpuProfile } from './support/cpuprofile.js';
 import { intEnv } from './support/env.js';
 import { startGatewayProcess, writeGatewayConfig, type GatewayProcess } from './support/gateway.js';
 import { benchPolicy, type BenchPolicy } from './support/policy.js';
@@ -481,11 +481,7 @@ async function profileGateway(
   } finally {
     await gw.process.service.stop(30_000);
   }
-  const produced = path.join(dir, name);
-  if (!existsSync(produced)) throw new Error(`the gateway wrote no profile (${produced}); it may not have exited cleanly:\n${gw.process.service.output()}`);
-  const kept = path.join(root, 'bench', 'out', `large-${stamp(started)}-${name}`);
-  mkdirSync(path.dirname(kept), { recursive: true });
-  copyFileSync(produced, kept);
+  const { produced, kept } = keepProfile(dir, name, root, `large-${stamp(started)}`, () => gw.process.service.output());
   const reads = windows.map((w) => ({ query: w.query, seconds: w.seconds, summary: summariseCpuProfile(produced, root, w) }));
   for (const r of reads) {
     say(`profile, ${r.query}: top self time — ${r.summary.bySelf.slice(0, 8).map((h) => `${h.name} ${fmt(100 * h.selfShare, 1)}%`).join(', ')}`);

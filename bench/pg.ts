@@ -40,7 +40,7 @@
  * PGBENCH (pgbench binary).
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,7 +49,7 @@ import { loadConfig } from '../src/config/load.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/demo/embedded-postgres.js';
 import { startDevIdp, type DevClient, type DevIdp } from '../src/identity/dev-idp.js';
 import { fetchAccessToken } from '../src/identity/token-client.js';
-import { summariseCpuProfile, type ProfileSummary } from './support/cpuprofile.js';
+import { keepProfile, summariseCpuProfile, type ProfileSummary } from './support/cpuprofile.js';
 import { gatewayEntry, startGatewayProcess, writeGatewayConfig, type GatewayProcess } from './support/gateway.js';
 import { openIdleSessions, settledRss } from './support/idle.js';
 import { summarizeLatencies, type LatencySummary } from './support/latency.js';
@@ -871,11 +871,7 @@ async function profileGateway(
   } finally {
     await gw.process.service.stop(30_000);
   }
-  const produced = path.join(dir, name);
-  if (!existsSync(produced)) throw new Error(`the gateway wrote no profile (${produced}); it may not have exited cleanly:\n${gw.process.service.output()}`);
-  const kept = path.join(root, 'bench', 'out', `pg-${stamp(started)}-${name}`);
-  mkdirSync(path.dirname(kept), { recursive: true });
-  copyFileSync(produced, kept);
+  const { produced, kept } = keepProfile(dir, name, root, `pg-${stamp(started)}`, () => gw.process.service.output());
   return { mode, tps: result.tps, file: kept, summary: summariseCpuProfile(produced, root, window) };
 }
 

@@ -2,7 +2,7 @@
  * Summarises a V8 .cpuprofile (from `node --cpu-prof`): self time per function and per
  * file, and total time per function (self + callees), as shares of the busy (non-idle) time.
  */
-import { readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { originalPosition } from './sourcemap.js';
@@ -176,4 +176,17 @@ export function summariseCpuProfile(
     byTotal,
     byFile,
   };
+}
+
+/**
+ * The profile a gateway wrote to `dir/name` when it stopped, copied to bench/out as
+ * `<prefix>-<name>` (kept with the report); throws, with the gateway's output, if it wrote none.
+ */
+export function keepProfile(dir: string, name: string, root: string, prefix: string, gatewayOutput: () => string): { produced: string; kept: string } {
+  const produced = path.join(dir, name);
+  if (!existsSync(produced)) throw new Error(`the gateway wrote no profile (${produced}); it may not have exited cleanly:\n${gatewayOutput()}`);
+  const kept = path.join(root, 'bench', 'out', `${prefix}-${name}`);
+  mkdirSync(path.dirname(kept), { recursive: true });
+  copyFileSync(produced, kept);
+  return { produced, kept };
 }

@@ -26,6 +26,12 @@ import { pollUntil } from '../support/poll.js';
 import { demoConnection, issuerConfig, listenerConfig, startStack, type Stack } from '../support/stack.js';
 import { verify } from '../unit/recording/support.js';
 
+/** Rows with this marker on the target, read directly (as the superuser), not through the gateway. */
+async function rowsOnTarget(stack: Stack, marker: string): Promise<number> {
+  const rows = await stack.postgres.pg.query<{ n: number }>('SELECT count(*)::int AS n FROM orders WHERE status = $1', [marker], { database: 'app' });
+  return rows[0]?.n ?? -1;
+}
+
 describe('storage faults at the gateway (recording writer inline)', () => {
   let stack: Stack;
   let store: SqliteStore;
@@ -51,11 +57,7 @@ describe('storage faults at the gateway (recording writer inline)', () => {
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  /** Rows with this marker on the target, read directly (as the superuser), not through the gateway. */
-  async function onTarget(marker: string): Promise<number> {
-    const rows = await stack.postgres.pg.query<{ n: number }>('SELECT count(*)::int AS n FROM orders WHERE status = $1', [marker], { database: 'app' });
-    return rows[0]?.n ?? -1;
-  }
+  const onTarget = (marker: string): Promise<number> => rowsOnTarget(stack, marker);
 
   /** What node-postgres gives the agent for a refused statement. */
   async function refusal(sql: string): Promise<{ code: string; message: string; detail: string }> {
@@ -198,10 +200,7 @@ describe('storage faults at the gateway (recording writer thread)', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function onTarget(marker: string): Promise<number> {
-    const rows = await stack.postgres.pg.query<{ n: number }>('SELECT count(*)::int AS n FROM orders WHERE status = $1', [marker], { database: 'app' });
-    return rows[0]?.n ?? -1;
-  }
+  const onTarget = (marker: string): Promise<number> => rowsOnTarget(stack, marker);
 
   /**
    * With the writer thread a storage fault surfaces when the turn's batch is committed, after

@@ -584,9 +584,10 @@ export class PostgresSession implements Cancellable {
     }, Math.max(untilExpiry, 0));
     up.socket.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
     // Once the client has ended the session, a reset from a target that already hung up is expected.
-    up.socket.on('error', (err) =>
-      (this.phase === 'closed' || this.clientTerminated ? this.log.debug : this.log.warn).call(this.log, 'target socket error', { error: err }),
-    );
+    up.socket.on('error', (err) => {
+      if (this.phase === 'closed' || this.clientTerminated) this.log.debug('target socket error', { error: err });
+      else this.log.warn('target socket error', { error: err });
+    });
     up.socket.on('close', () => this.onUpstreamClosed());
     up.socket.on('drain', () => this.socket.resume());
     up.socket.resume();
