@@ -223,7 +223,8 @@ describe('loadCatalog: connection and end of the session', () => {
         monitor
           .query<{ query: string }>(`SELECT query FROM pg_stat_activity WHERE application_name = 'portcullis-catalog'`)
           .then((r) => r.rows.map((row) => row.query));
-      const waiting = await pollUntil(sessions, (q) => q.length === 1, { what: 'the catalog session' });
+      // Its first queries run before it reaches the locked view: wait until it is blocked there.
+      const waiting = await pollUntil(sessions, (q) => q.length === 1 && q[0]!.includes('pg_get_viewdef'), { what: 'the catalog session, blocked on the view' });
       expect(waiting[0]).toContain('pg_get_viewdef');
       await locker.query('ROLLBACK');
       expect((await loading).user).toBe('agent_rw');
