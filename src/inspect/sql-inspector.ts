@@ -2,14 +2,14 @@
  * The SQL inspector the live gateway uses: the real parser, the configured dangerous-
  * function table, and a bounded cache so hot and repeated statements are parsed once
  * (parsing costs 20–700 µs; a hit costs a map lookup). Statements that differ only in
- * numeric literal values share an entry (see numeric-literal-key.ts); the statement texts
- * in a shared entry are re-cut from the text actually sent, so refusals quote it exactly.
+ * numeric literal values share an entry unless a literal's value decided the facts (see
+ * literal-shape-cache.ts); the statement texts in a shared entry are re-cut from the text
+ * actually sent, so refusals quote it exactly.
  */
 import type { DangerousFunctionConfig } from '../config/types.js';
-import { BoundedCache } from './bounded-cache.js';
+import { LiteralShapeCache } from './literal-shape-cache.js';
 import type { SqlInspection, StatementFacts } from './sql/facts.js';
 import { inspectSql, loadSqlParser, withExtraDangerousFunctions } from './sql/index.js';
-import { numericLiteralKey } from './sql/numeric-literal-key.js';
 
 export type SqlInspector = (text: string) => SqlInspection;
 
@@ -28,20 +28,19 @@ export async function createSqlInspector(
 ): Promise<SqlInspector> {
   await loadSqlParser();
   const dangerousFunctions = withExtraDangerousFunctions(extraDangerousFunctions);
-  const cache = new BoundedCache<string, CacheEntry>(cacheEntries);
-  return (text) => {
-    if (text.length > MAX_CACHED_TEXT) return inspectSql(text, { dangerousFunctions });
-    const key = numericLiteralKey(text) ?? text;
-    const hit = cache.get(key);
-    if (hit) {
-      if (key === text || !hit.spans || !hit.inspection.ok) return hit.inspection;
-      return { ok: true, statements: recut(hit.inspection.statements, hit.spans, text) };
-    }
+  const cache = new LiteralShapeCache<CacheEntry>(cacheEntries, MAX_CACHED_TEXT);
+  const inspect = (text: string): CacheEntry => {
     const inspection = inspectSql(text, { dangerousFunctions });
-    const spans = inspection.ok ? spansOf(inspection.statements, text) : undefined;
-    // Only an entry whose statement texts can be re-cut may serve other literal values.
-    if (key === text || spans) cache.set(key, { inspection, spans });
-    return inspection;
+    return { inspection, spans: inspection.ok ? spansOf(inspection.statements, text) : undefined };
+  };
+  // Only an entry whose statement texts can be re-cut may serve other literal values.
+  const recuttable = (entry: CacheEntry): boolean => entry.spans !== undefined;
+  return (text) => {
+    const hit = cache.get(text);
+    if (hit === undefined) return cache.compute(text, inspect, recuttable).inspection;
+    const { inspection, spans } = hit.value;
+    if (hit.from === text || spans === undefined || !inspection.ok) return inspection;
+    return { ok: true, statements: recut(inspection.statements, spans, text) };
   };
 }
 

@@ -4,7 +4,7 @@
  * the parser turns into the same options — with PostgreSQL's defaults.
  */
 import type { CopyFormat } from './plan.js';
-import { asArray, nodeBody, numberField, stringField, stringNodeValue } from '../inspect/sql/parser.js';
+import { asArray, floatNodeText, integerNodeValue, nodeBody, stringField, stringNodeValue } from '../inspect/sql/parser.js';
 
 export type CopyLayout = Omit<CopyFormat, 'typeOids'>;
 
@@ -51,11 +51,9 @@ export function copyLayout(options: readonly unknown[]): CopyLayout | string {
 function optionText(arg: unknown): string | undefined {
   const s = stringNodeValue(arg);
   if (s !== undefined) return s;
-  const integer = nodeBody(arg, 'Integer');
-  if (integer !== undefined) return String(numberField(integer, 'ival'));
-  const float = nodeBody(arg, 'Float');
-  if (float !== undefined) return stringField(float, 'fval');
-  return undefined;
+  const integer = integerNodeValue(arg);
+  if (integer !== undefined) return String(integer);
+  return floatNodeText(arg);
 }
 
 /** parse_bool's true spellings (unique prefixes of true and yes, on, 1). */
@@ -70,8 +68,8 @@ function headerOption(arg: unknown): boolean {
   if (arg === undefined) return true;
   const boolean = nodeBody(arg, 'Boolean');
   if (boolean !== undefined) return boolean['boolval'] === true;
-  const integer = nodeBody(arg, 'Integer');
-  if (integer !== undefined) return numberField(integer, 'ival') === 1;
+  const integer = integerNodeValue(arg);
+  if (integer !== undefined) return integer === 1;
   const text = optionText(arg)?.toLowerCase();
   return text !== undefined && TRUE_WORDS.has(text);
 }

@@ -779,6 +779,22 @@ describe('SQL guardrails on the wire', () => {
       expect(await orderCount()).toBe(50);
     });
 
+    it('the statement cache cannot be primed with a harmless literal: EXPLAIN (ANALYZE 0) then (ANALYZE 1)', async () => {
+      // Statements differing only in numeric literals share cached facts, but not where a
+      // literal's value decides them: ANALYZE 1 runs the DELETE.
+      const client = await pgClient();
+      try {
+        expect((await client.query('EXPLAIN (ANALYZE 0) DELETE FROM orders')).rows.length).toBeGreaterThan(0);
+        for (const value of [1, 2]) {
+          const error = await client.query(`EXPLAIN (ANALYZE ${value}) DELETE FROM orders`).then(() => undefined, fromPg);
+          expectRefusal(error, 'no-writes');
+        }
+      } finally {
+        await client.end();
+      }
+      expect(await orderCount()).toBe(50);
+    });
+
     it('FunctionCall (nextval by OID) is refused', async () => {
       const c = await raw();
       try {

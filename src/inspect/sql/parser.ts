@@ -137,6 +137,38 @@ export type ConstValue =
   | { readonly type: 'boolean'; readonly value: boolean }
   | { readonly type: 'null' };
 
+/**
+ * Reads of numeric literal values so far. Results computed from SQL text are cached per
+ * literal shape (statements differing only in numeric literals share an entry, see
+ * numeric-literal-key.ts), which is only sound for a result that no literal's value
+ * decided: `EXPLAIN (ANALYZE 0) DELETE …` runs nothing, `(ANALYZE 1)` deletes. Every read
+ * of an Integer or Float value goes through this module so `readingNumericLiterals` sees it.
+ */
+let numericLiteralReads = 0;
+
+/** Runs `compute` and tells whether it read the value of any numeric literal. */
+export function readingNumericLiterals<T>(compute: () => T): { readonly result: T; readonly readLiteral: boolean } {
+  const before = numericLiteralReads;
+  const result = compute();
+  return { result, readLiteral: numericLiteralReads !== before };
+}
+
+/** The value of a bare `{ "Integer": … }` node (an option argument), or undefined. */
+export function integerNodeValue(value: unknown): number | undefined {
+  const body = nodeBody(value, 'Integer');
+  if (body === undefined) return undefined;
+  numericLiteralReads++;
+  return numberField(body, 'ival');
+}
+
+/** The text of a bare `{ "Float": … }` node, or undefined. */
+export function floatNodeText(value: unknown): string | undefined {
+  const body = nodeBody(value, 'Float');
+  if (body === undefined) return undefined;
+  numericLiteralReads++;
+  return stringField(body, 'fval');
+}
+
 /** The constant an `A_Const` node holds (looking through `TypeCast`s of constants). */
 export function constantValue(value: unknown): ConstValue | undefined {
   const cast = nodeBody(value, 'TypeCast');
@@ -147,9 +179,15 @@ export function constantValue(value: unknown): ConstValue | undefined {
   const sval = field(c, 'sval');
   if (sval !== undefined) return { type: 'string', value: stringField(sval, 'sval') ?? '' };
   const ival = field(c, 'ival');
-  if (ival !== undefined) return { type: 'integer', value: numberField(ival, 'ival') };
+  if (ival !== undefined) {
+    numericLiteralReads++;
+    return { type: 'integer', value: numberField(ival, 'ival') };
+  }
   const fval = field(c, 'fval');
-  if (fval !== undefined) return { type: 'float', value: stringField(fval, 'fval') ?? '0' };
+  if (fval !== undefined) {
+    numericLiteralReads++;
+    return { type: 'float', value: stringField(fval, 'fval') ?? '0' };
+  }
   const bval = field(c, 'boolval');
   if (bval !== undefined) return { type: 'boolean', value: boolField(bval, 'boolval') };
   return undefined; // bit strings and anything newer

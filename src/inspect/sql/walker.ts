@@ -16,11 +16,11 @@ import {
   boolField,
   constantValue,
   field,
+  integerNodeValue,
   isObject,
   nameList,
   nodeBody,
   nodeType,
-  numberField,
   parsePlpgsql,
   parseSql,
   scanSql,
@@ -593,9 +593,9 @@ function explainAnalyzes(options: readonly unknown[]): boolean {
     if (def === undefined || stringField(def, 'defname') !== 'analyze') continue;
     const arg = def['arg'];
     if (arg === undefined) return true;
-    const integer = nodeBody(arg, 'Integer');
+    const integer = integerNodeValue(arg);
     if (integer !== undefined) {
-      if (numberField(integer, 'ival') !== 0) return true;
+      if (integer !== 0) return true;
       continue;
     }
     const text = stringNodeValue(arg) ?? constantText(arg);

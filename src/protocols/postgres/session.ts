@@ -68,7 +68,7 @@ import { withMaskingRefusal } from '../../masking/refusal.js';
 import type { StatementMaskPlan } from '../../masking/plan.js';
 import { NO_MASKING, type MaskingPolicies, type MaskingPolicy } from '../../masking/policy.js';
 import { ValueMasker } from '../../masking/value-masker.js';
-import { BoundedCache } from '../../inspect/bounded-cache.js';
+import { LiteralShapeCache } from '../../inspect/literal-shape-cache.js';
 
 export interface TokenVerifierLike {
   verify(token: string): Promise<Identity>;
@@ -153,7 +153,7 @@ export class PostgresSession implements Cancellable {
   private held: HeldOperation | undefined;
   /** Set when a masking policy applies to this identity on this connection. */
   private masking: ResultMasking | undefined;
-  private maskPlans = new BoundedCache<string, readonly StatementMaskPlan[]>(MASK_PLAN_CACHE_ENTRIES);
+  private maskPlans = new LiteralShapeCache<readonly StatementMaskPlan[]>(MASK_PLAN_CACHE_ENTRIES);
   /** A target reply set aside while the catalog is refreshed for a relation it names. */
   private catalogWait: Frame | undefined;
   private clientTerminated = false;
@@ -651,23 +651,26 @@ export class PostgresSession implements Cancellable {
     });
   }
 
-  /** What masking does with each statement of a text (cached per catalog snapshot). */
+  /**
+   * What masking does with each statement of a text (cached per catalog snapshot and per
+   * literal shape: a plan holds no text, so statements differing only in numeric literals
+   * share one unless a literal's value decided it).
+   */
   private maskPlansFor(text: string): readonly StatementMaskPlan[] {
     const masking = this.masking!;
     const cached = this.maskPlans.get(text);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) return cached.value;
     const { policy } = masking;
-    const plans = planStatements(text, {
-      catalog: masking.snapshot,
-      searchPath: this.upstream!.searchPath,
-      columnMask: policy.columnMask,
-      denyPredicates: policy.denyPredicates,
-      onDerived: policy.onDerived,
-    });
-    this.maskPlans.set(text, plans);
-    return plans;
+    return this.maskPlans.compute(text, () =>
+      planStatements(text, {
+        catalog: masking.snapshot,
+        searchPath: this.upstream!.searchPath,
+        columnMask: policy.columnMask,
+        denyPredicates: policy.denyPredicates,
+        onDerived: policy.onDerived,
+      }),
+    );
   }
-
 
   private sqlOperation(text: string, via: string): Operation {
     const facts = this.substitutePrepared(this.deps.inspect(text));
@@ -1112,7 +1115,7 @@ export class PostgresSession implements Cancellable {
       )
       .then(() => {
         if (this.isClosed()) return;
-        this.maskPlans = new BoundedCache(MASK_PLAN_CACHE_ENTRIES);
+        this.maskPlans = new LiteralShapeCache(MASK_PLAN_CACHE_ENTRIES);
         const waiting = this.catalogWait!;
         this.catalogWait = undefined;
         up.reader.unshift(waiting);
