@@ -22,12 +22,12 @@
  * PostgreSQL (plaintext) runs first as a baseline: every gateway session needs a backend.
  *
  * Instruments. JWKS requests are counted where they land: the dev IdP runs in this
- * process, and the `http.server.request.start` diagnostics channel sees each one. The
- * gateway has no counter for token verifications, cache hits or key loads, so a bench-only
- * probe is preloaded into it (bench/sessions/verifier-probe.ts; it also runs a full GC on
- * request, so memory figures count live memory, not garbage). The product should export
- * portcullis_token_verifications_total{result}, portcullis_token_cache_hits_total and
- * portcullis_jwks_fetches_total{issuer,outcome}; the probe can go once it does.
+ * process, and the `http.server.request.start` diagnostics channel sees each one. Token
+ * verifications, cache hits, shared in-flight verifications and issuer key loads are the
+ * gateway's own counters, scraped from its /metrics (bench/sessions/metrics.ts; the bench
+ * fails if they are missing). A bench-only probe preloaded into the gateway
+ * (bench/sessions/heap-probe.ts) runs a full GC on request, so memory figures count live
+ * memory, not garbage.
  *
  * Both gateways: `portcullis serve`, the bench policy (bench/support/policy.ts), recording
  * on (the bench checks every session was recorded), an admin listener for /metrics.
@@ -59,8 +59,8 @@ import { fmt, mb } from './support/table.js';
 import { selfSignedCert, type SelfSignedCert } from './sessions/cert.js';
 import { launchSessionsGateway, type SessionsGateway } from './sessions/gateway.js';
 import { countsBetween, IdpRequestCounter, idpPaths } from './sessions/idp-requests.js';
-import { gatewayCounts } from './sessions/metrics.js';
-import { collectedHeap, probeBetween, readProbe, type ProbeHeap, type ProbeReading } from './sessions/probe.js';
+import { gatewayCounts, tokensBetween } from './sessions/metrics.js';
+import { collectedHeap, type ProbeHeap } from './sessions/probe.js';
 import { listenCounters, listenQueue, openFilesLimit, peakRssBytes, processesMemory, sampleAcceptQueue } from './sessions/proc.js';
 import { recordedCount } from './sessions/recorded.js';
 import { renderSessionsReport } from './sessions/report.js';
@@ -303,7 +303,7 @@ async function manySessions(
   const idle = idleCount(settings);
   const idpAtStart = idpRequests.snapshot();
   const { gw, stop, pid } = await startPhaseGateway(options);
-  commands.push(`${gw.process.command}   # phase 1 (--expose-gc and --import: the bench's probe, bench/sessions/verifier-probe.ts)`);
+  commands.push(`${gw.process.command}   # phase 1 (--expose-gc and --import: the bench's heap probe, bench/sessions/heap-probe.ts)`);
   say(`phase 1: gateway on 127.0.0.1:${gw.process.port} (pid ${pid}), admin on ${gw.adminPort}`);
 
   const script = path.join(here, 'idle-clients.js');
@@ -355,9 +355,7 @@ async function manySessions(
       `; all open: ${all ? `gateway ${all.gatewaySessions}, upstream ${all.upstreamBackends}, RSS ${mb(all.rss)}` : 'not observed'}`,
   );
 
-  const { authFailures } = await gatewayCounts(gw.adminPort);
-  await delay(300); // the probe writes at most every 100 ms
-  const probe = readProbe(gw.configFile, pid);
+  const { authFailures, tokens } = await gatewayCounts(gw.adminPort);
   await sessions?.close();
   const afterClose = await settledMemory(gw, 3_000);
   const rssAfterClose = afterClose.rss;
@@ -387,7 +385,7 @@ async function manySessions(
       pgbench,
       authFailures,
       idp,
-      probe,
+      tokens,
       recorded,
     },
   };
@@ -490,7 +488,7 @@ async function tlsStorm(
   commands.push(`node ${path.relative(root, storm.script)}   # ${settings.storm} node-postgres TLS sessions at once, STORM_* env, forked with IPC`);
   await delay(500);
   const rssBefore = rssBytes(pid);
-  const probeBefore: ProbeReading = readProbe(gw.configFile, pid);
+  const tokensBefore = (await gatewayCounts(gw.adminPort)).tokens;
   const idpBefore = idpRequests.snapshot();
   const listenBefore = listenCounters();
   const cpuBefore = processCpu(pid);
@@ -508,8 +506,6 @@ async function tlsStorm(
   const listenAfter = listenCounters();
   const queue = await listenQueue(gw.process.port);
   const idpAfter = idpRequests.snapshot();
-  await delay(300);
-  const probeAfter = readProbe(gw.configFile, pid);
   // Sessions end asynchronously after the clients' Terminate: give the gateway a moment.
   let counts = await gatewayCounts(gw.adminPort);
   for (let i = 0; i < 50 && counts.sessionsActive > 0; i++) {
@@ -530,7 +526,7 @@ async function tlsStorm(
     baseline,
     idpBefore: countsBetween(idpAtStart, idpBefore),
     idpDuring: countsBetween(idpBefore, idpAfter),
-    probe: probeBetween(probeBefore, probeAfter),
+    tokens: tokensBetween(tokensBefore, counts.tokens),
     listenQueue: queue,
     acceptQueue,
     gatewayCpuMs: cpuAfter.userMs + cpuAfter.systemMs - cpuBefore.userMs - cpuBefore.systemMs,

@@ -1,7 +1,7 @@
 /**
  * The gateway bench:sessions runs: bench/support/gateway.ts's generated config (the bench
  * policy, recording on, TLS "allow" with the bench's certificate) plus an admin listener
- * for /metrics, started as its own process with the verifier probe preloaded.
+ * for /metrics, started as its own process with the heap probe preloaded.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';

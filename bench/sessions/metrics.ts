@@ -1,7 +1,8 @@
 /**
- * The gateway's own account of its sessions, read from its Prometheus /metrics (admin
- * listener): how many sessions it is relaying and how many connections it refused. The
- * bench checks these against what its clients saw.
+ * The gateway's own account, read from its Prometheus /metrics (admin listener): how many
+ * sessions it is relaying, how many connections it refused, and what its token verifier did
+ * (verifications, cache hits, issuer key loads). The bench checks these against what its
+ * clients saw.
  */
 
 /** Sum of every sample of metric `name` whose labels include all of `labels`; undefined when the metric is absent. */
@@ -51,11 +52,33 @@ function parseLabels(text: string): Map<string, string> {
   return out;
 }
 
+/** The token verifier, from portcullis_token_verifications_total and portcullis_issuer_key_loads_total. */
+export interface TokenCounts {
+  /** Tokens presented (verify calls): the sum of cached, shared, verified and refused. */
+  readonly presented: number;
+  /** Answered from the verifier's cache of verified tokens. */
+  readonly cached: number;
+  /** Joined a verification of the same token already in flight. */
+  readonly shared: number;
+  /** Fully verified (signature and claims) and accepted. */
+  readonly verified: number;
+  /** Refused, every reason. */
+  readonly refused: number;
+  /** Issuer key-set loads (discovery when needed, then JWKS), every issuer, ok or failed. */
+  readonly keyLoads: number;
+  readonly keyLoadsFailed: number;
+  /** What the accepted full verifications took, in all (portcullis_token_verification_duration_seconds_sum). */
+  readonly verifiedSeconds: number;
+}
+
+const TOKEN_KEYS = ['presented', 'cached', 'shared', 'verified', 'refused', 'keyLoads', 'keyLoadsFailed', 'verifiedSeconds'] as const satisfies readonly (keyof TokenCounts)[];
+
 export interface GatewayCounts {
   /** portcullis_sessions_active, PostgreSQL front door. */
   readonly sessionsActive: number;
   /** portcullis_auth_failures_total, every reason. */
   readonly authFailures: number;
+  readonly tokens: TokenCounts;
 }
 
 /** Reads the gateway's /metrics; throws (naming the metric) when a series the bench relies on is gone. */
@@ -71,8 +94,24 @@ export function countsFromMetrics(text: string): GatewayCounts {
     if (value === undefined) throw new Error(`the gateway's /metrics has no ${name}: bench/sessions/metrics.ts needs updating`);
     return value;
   };
+  const verifications = (result: string): number => need('portcullis_token_verifications_total', { result });
+  const tokens = {
+    cached: verifications('cached'),
+    shared: verifications('shared'),
+    verified: verifications('verified'),
+    refused: verifications('refused'),
+    keyLoads: need('portcullis_issuer_key_loads_total', {}),
+    keyLoadsFailed: need('portcullis_issuer_key_loads_total', { result: 'failed' }),
+    verifiedSeconds: need('portcullis_token_verification_duration_seconds_sum', {}),
+  };
   return {
     sessionsActive: need('portcullis_sessions_active', { protocol: 'postgres' }),
     authFailures: need('portcullis_auth_failures_total', { protocol: 'postgres' }),
+    tokens: { presented: tokens.cached + tokens.shared + tokens.verified + tokens.refused, ...tokens },
   };
+}
+
+/** What the token verifier did between two scrapes. */
+export function tokensBetween(before: TokenCounts, after: TokenCounts): TokenCounts {
+  return Object.fromEntries(TOKEN_KEYS.map((k) => [k, after[k] - before[k]])) as unknown as TokenCounts;
 }

@@ -1,28 +1,10 @@
 /**
- * The reading side of verifier-probe.ts: the `node` flags that load it into a gateway, and
- * its snapshots (what the gateway's token verifier did so far), validated.
+ * The reading side of heap-probe.ts: the `node` flags that load it into a gateway, and its
+ * snapshots (the gateway's live heap after a full GC the bench asked for), validated.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-
-export interface ProbeCounts {
-  /** TokenVerifier.verify calls: one per connection that presented a token. */
-  readonly verifyCalls: number;
-  /** Calls answered from the verifier's cache of verified tokens. */
-  readonly cacheHits: number;
-  /** Full verifications (signature and claims); concurrent calls for one token share one. */
-  readonly verifications: number;
-  /** Verifications that refused the token. */
-  readonly refused: number;
-  /** Times an issuer's key set was (re)loaded from the network: discovery and/or JWKS. */
-  readonly keyLoads: number;
-  /**
-   * The longest single verification so far, ms (in a fresh gateway the first one, which
-   * waits for the issuer's keys). Not a count: a window keeps the later snapshot's value.
-   */
-  readonly maxVerificationMs: number;
-}
 
 /** The gateway's memory right after a full garbage collection the bench asked for (SIGUSR2). */
 export interface ProbeHeap {
@@ -41,22 +23,15 @@ export interface ProbeHeap {
 
 export interface ProbeSnapshot {
   readonly pid: number;
-  /** Non-empty when the probe could not hook what it counts: the counts then mean nothing. */
-  readonly problems: readonly string[];
-  readonly counts: ProbeCounts;
   /** The latest collection's result, once one was asked for. */
   readonly heap?: ProbeHeap;
 }
 
-/** Counts over a window, or why they cannot be had. */
-export type ProbeReading = { readonly ok: true; readonly counts: ProbeCounts } | { readonly ok: false; readonly problem: string };
-
-const COUNT_KEYS = ['verifyCalls', 'cacheHits', 'verifications', 'refused', 'keyLoads'] as const satisfies readonly (keyof ProbeCounts)[];
-const KEYS = [...COUNT_KEYS, 'maxVerificationMs'] as const satisfies readonly (keyof ProbeCounts)[];
+const HEAP_KEYS = ['seq', 'heapUsed', 'heapTotal', 'external', 'arrayBuffers', 'rss'] as const satisfies readonly (keyof ProbeHeap)[];
 
 /** Compiled next to this module by bench/tsconfig.json. */
 export function probeEntry(): string {
-  const entry = fileURLToPath(new URL('./verifier-probe.js', import.meta.url));
+  const entry = fileURLToPath(new URL('./heap-probe.js', import.meta.url));
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`tsc -p bench/tsconfig.json\` (npm run bench:sessions does)`);
   return entry;
 }
@@ -73,27 +48,15 @@ export function probeFile(configFile: string): string {
 /** Validates a snapshot's JSON; throws naming what is wrong. */
 export function parseProbeSnapshot(text: string): ProbeSnapshot {
   const value = JSON.parse(text) as Partial<ProbeSnapshot> | null;
-  if (value === null || typeof value !== 'object' || typeof value.pid !== 'number' || !Array.isArray(value.problems) || typeof value.counts !== 'object' || value.counts === null) {
-    throw new Error('not a verifier-probe snapshot');
-  }
-  for (const key of KEYS) {
-    if (typeof (value.counts as unknown as Record<string, unknown>)[key] !== 'number') throw new Error(`verifier-probe snapshot has no numeric counts.${key}`);
+  if (value === null || typeof value !== 'object' || typeof value.pid !== 'number') throw new Error('not a heap-probe snapshot');
+  if (value.heap !== undefined) {
+    const heap = value.heap as unknown as Record<string, unknown> | null;
+    if (heap === null || typeof heap !== 'object' || typeof heap['collected'] !== 'boolean') throw new Error('heap-probe snapshot has no heap.collected');
+    for (const key of HEAP_KEYS) {
+      if (typeof heap[key] !== 'number') throw new Error(`heap-probe snapshot has no numeric heap.${key}`);
+    }
   }
   return value as ProbeSnapshot;
-}
-
-/** The latest snapshot the probe in gateway `pid` wrote, as a reading (never throws). */
-export function readProbe(configFile: string, pid: number): ProbeReading {
-  const file = probeFile(configFile);
-  let snapshot: ProbeSnapshot;
-  try {
-    snapshot = parseProbeSnapshot(readFileSync(file, 'utf8'));
-  } catch (error) {
-    return { ok: false, problem: `no verifier-probe snapshot in ${file}: ${error instanceof Error ? error.message : String(error)}` };
-  }
-  if (snapshot.pid !== pid) return { ok: false, problem: `the verifier-probe snapshot is from pid ${snapshot.pid}, not the gateway's ${pid}` };
-  if (snapshot.problems.length > 0) return { ok: false, problem: `the verifier probe could not hook the gateway: ${snapshot.problems.join('; ')}` };
-  return { ok: true, counts: snapshot.counts };
 }
 
 function readSnapshot(configFile: string, pid: number): ProbeSnapshot | undefined {
@@ -123,21 +86,4 @@ export async function collectedHeap(configFile: string, pid: number, timeoutMs =
     if (heap !== undefined && heap.seq > seq) return heap;
   }
   return undefined;
-}
-
-/** `after − before`; unmeasured if either is. */
-export function probeBetween(before: ProbeReading, after: ProbeReading): ProbeReading {
-  if (!before.ok) return before;
-  if (!after.ok) return after;
-  const deltas = Object.fromEntries(COUNT_KEYS.map((k) => [k, after.counts[k] - before.counts[k]])) as Omit<ProbeCounts, 'maxVerificationMs'>;
-  return { ok: true, counts: { ...deltas, maxVerificationMs: after.counts.maxVerificationMs } };
-}
-
-/**
- * Calls that joined a verification already in flight for the same token (the verifier
- * shares one verification among concurrent arrivals): neither a cache hit nor a
- * verification of their own.
- */
-export function sharedInFlight(counts: ProbeCounts): number {
-  return counts.verifyCalls - counts.cacheHits - counts.verifications;
 }

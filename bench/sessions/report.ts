@@ -2,9 +2,9 @@
 import { targetMet, type Figure } from '../support/report.js';
 import { fmt, markdownTable, mb } from '../support/table.js';
 import type { IdpCounts } from './idp-requests.js';
-import { sharedInFlight, type ProbeReading } from './probe.js';
+import type { TokenCounts } from './metrics.js';
 import type { ProbeHeap } from './probe.js';
-import { idleCount, idleKib, idleLiveKib, TARGET_IDLE_KIB, type Check, type ManySessionsResult, type SessionsSettings, type StormResult } from './results.js';
+import { idleCount, idleKib, idleLiveKib, TARGET_IDLE_KIB, verifications, type Check, type ManySessionsResult, type SessionsSettings, type StormResult } from './results.js';
 import { distribution } from './stats.js';
 
 export interface ReportInput {
@@ -43,10 +43,9 @@ function idpText(c: IdpCounts): string {
   return `${c.jwks} JWKS, ${c.discovery} discovery, ${c.token} token, ${c.other} other`;
 }
 
-function probeRows(label: string, reading: ProbeReading): string[] {
-  if (!reading.ok) return [label, 'unmeasured', '—', '—', '—', '—', reading.problem];
-  const c = reading.counts;
-  return [label, fmt(c.verifyCalls), fmt(c.verifications), fmt(c.cacheHits), fmt(sharedInFlight(c)), fmt(c.keyLoads), c.refused > 0 ? `${c.refused} refused` : ''];
+function tokenRow(label: string, t: TokenCounts): string[] {
+  const notes = [...(t.refused > 0 ? [`${fmt(t.refused)} refused`] : []), ...(t.keyLoadsFailed > 0 ? [`${fmt(t.keyLoadsFailed)} key loads failed`] : [])];
+  return [label, fmt(t.presented), fmt(verifications(t)), fmt(t.cached), fmt(t.shared), fmt(t.keyLoads), notes.join(', ')];
 }
 
 export function renderSessionsReport(r: ReportInput): string {
@@ -227,8 +226,13 @@ export function renderSessionsReport(r: ReportInput): string {
             'no TLS: what PostgreSQL alone takes to start that many backends at once (every gateway session needs one too).'
           : ''),
       '',
-      ...(st.probe.ok
-        ? [`The gateway's one token verification took ${ms(st.probe.counts.maxVerificationMs)} (in a freshly started gateway it waits for the issuer's discovery document and JWKS); every other arrival waited on it or hit the cache.`, '']
+      ...(st.tokens.verified > 0
+        ? [
+            `The gateway's ${st.tokens.verified === 1 ? 'one accepted token verification' : `${fmt(st.tokens.verified)} accepted token verifications`} took ` +
+              `${ms(st.tokens.verifiedSeconds * 1000)}${st.tokens.verified === 1 ? '' : ' in all'} (in a freshly started gateway it waits for the issuer's discovery ` +
+              'document and JWKS); every other arrival waited on it or hit the cache.',
+            '',
+          ]
         : []),
       `**Identity during the storm:** the dev IdP served ${idpText(st.idpDuring)} request(s) during the storm ` +
         `(${idpText(st.idpBefore)} between the gateway's start and the storm).`,
@@ -259,19 +263,18 @@ export function renderSessionsReport(r: ReportInput): string {
     '## Token verification (gateway side)',
     '',
     markdownTable(
-      ['window', 'verify() calls', 'verifications', 'cache hits', 'shared in-flight', 'key-set loads', 'note'],
-      [probeRows('phase 1, whole gateway life', m.probe), ...(r.storm ? [probeRows('the storm', r.storm.probe)] : [])],
+      ['window', 'tokens presented', 'verifications', 'cache hits', 'shared in-flight', 'key-set loads', 'note'],
+      [tokenRow('phase 1, whole gateway life', m.tokens), ...(r.storm ? [tokenRow('the storm', r.storm.tokens)] : [])],
       ['left', 'right', 'right', 'right', 'right', 'right', 'left'],
     ),
     '',
     'How these are measured. JWKS and discovery requests are counted where they land, in the dev IdP (it runs in the bench ' +
-      'process; Node\'s `http.server.request.start` diagnostics channel sees each request). The gateway exposes no counter for ' +
-      'token verifications, cache hits or key fetches, so the bench preloads a probe into the gateway process ' +
-      '(bench/sessions/verifier-probe.ts, `node --import`, never shipped) that counts calls on the gateway\'s own TokenVerifier ' +
-      'and IssuerKeySource; "verifications" are full signature + claims checks, "shared in-flight" are concurrent arrivals that ' +
-      'waited on one verification already running, "key-set loads" are the gateway\'s discovery + JWKS loads. The product should ' +
-      'export these itself: `portcullis_token_verifications_total{result="verified|refused"}`, ' +
-      '`portcullis_token_cache_hits_total` (and in-flight joins), and `portcullis_jwks_fetches_total{issuer,outcome}`.',
+      'process; Node\'s `http.server.request.start` diagnostics channel sees each request). The rest is the gateway\'s own ' +
+      'account, scraped from its /metrics (the storm\'s window: before and after it): `portcullis_token_verifications_total{result}` ' +
+      'gives tokens presented, "verifications" (`verified` + `refused`: full signature + claims checks, plus refusals before one), ' +
+      '"cache hits" (`cached`) and "shared in-flight" (`shared`: concurrent arrivals that waited on one verification already ' +
+      'running); `portcullis_issuer_key_loads_total` gives "key-set loads" (discovery when needed, then JWKS); ' +
+      '`portcullis_token_verification_duration_seconds` what the accepted verifications took.',
     '',
   );
 

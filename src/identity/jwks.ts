@@ -11,6 +11,11 @@ import type { IssuerConfig } from '../config/types.js';
 import { silentLogger, type Logger } from '../log.js';
 import { TokenError, quote } from './errors.js';
 
+/** Told of each key-set load (discovery when needed, then JWKS); loads are rare and rate limited. */
+export interface KeyLoadObserver {
+  keysLoaded(issuer: string, ok: boolean): void;
+}
+
 export interface KeySourceOptions {
   readonly fetch: typeof fetch;
   readonly now: () => number;
@@ -25,6 +30,7 @@ export interface KeySourceOptions {
   readonly fetchTimeoutMs: number;
   /** Upper bound for a discovery document or JWKS body. */
   readonly maxResponseBytes: number;
+  readonly observer: KeyLoadObserver;
 }
 
 export const DEFAULT_KEY_SOURCE_OPTIONS: KeySourceOptions = {
@@ -37,6 +43,7 @@ export const DEFAULT_KEY_SOURCE_OPTIONS: KeySourceOptions = {
   maxStalenessMs: 24 * 60 * 60_000,
   fetchTimeoutMs: 5_000,
   maxResponseBytes: 256 * 1024,
+  observer: { keysLoaded() {} },
 };
 
 /** Only asymmetric algorithms: an HMAC "key" would be the issuer's public key, which anyone has. */
@@ -143,6 +150,7 @@ export class IssuerKeySource {
       (keys): RefreshOutcome => {
         // Replace, not merge: keys the issuer withdrew must stop verifying.
         this.keySet = { keys, fetchedAt: this.opts.now() };
+        this.opts.observer.keysLoaded(this.issuer.issuer, true);
         return 'ok';
       },
       (err: unknown): RefreshOutcome => {
@@ -153,6 +161,7 @@ export class IssuerKeySource {
           error: err instanceof Error ? err.message : String(err),
           cachedKeys: this.keySet?.keys.length ?? 0,
         });
+        this.opts.observer.keysLoaded(this.issuer.issuer, false);
         return 'failed';
       },
     );

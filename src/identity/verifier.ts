@@ -4,13 +4,38 @@
  * claims are judged only after the signature proves who wrote them.
  */
 import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { compactVerify, errors as joseErrors, type JWTPayload } from 'jose';
 import type { IssuerConfig } from '../config/types.js';
 import { silentLogger, type Logger } from '../log.js';
 import { checkAccessTokenClaims, identityFromClaims } from './claims.js';
-import { TokenError, quote } from './errors.js';
+import { TokenError, quote, type TokenErrorCode } from './errors.js';
 import type { Identity } from './identity.js';
-import { ASYMMETRIC_ALGORITHMS, IssuerKeySource, type KeySourceOptions } from './jwks.js';
+import { ASYMMETRIC_ALGORITHMS, IssuerKeySource, type KeyLoadObserver, type KeySourceOptions } from './jwks.js';
+
+/**
+ * What the verifier reports for monitoring. Each `verify` call is reported once, as exactly
+ * one of cacheHit, shared, verified or refused. Called on the connection path, so an
+ * implementation only counts (no I/O).
+ */
+export interface VerifierObserver extends KeyLoadObserver {
+  /** Answered from the cache of verified tokens. */
+  cacheHit(): void;
+  /** Joined a verification of the same token already in flight (whatever its outcome). */
+  shared(): void;
+  /** Fully verified (signature and claims) and accepted, in `seconds` (waiting for keys included). */
+  verified(seconds: number): void;
+  /** Refused, by a full verification or before one began. */
+  refused(code: TokenErrorCode): void;
+}
+
+export const noopVerifierObserver: VerifierObserver = {
+  cacheHit() {},
+  shared() {},
+  verified() {},
+  refused() {},
+  keysLoaded() {},
+};
 
 export interface TokenVerifierOptions {
   fetch?: typeof fetch;
@@ -28,6 +53,8 @@ export interface TokenVerifierOptions {
   fetchTimeoutMs?: number;
   /** Longest a verification result is reused, default 5 min, so withdrawn keys stop working soon. */
   cacheTtlMs?: number;
+  /** Told of each verification's outcome and each key-set load, default none. */
+  observer?: VerifierObserver;
 }
 
 /** Far above any real access token (Okta's are ~1 KiB), far below anything that costs us. */
@@ -46,6 +73,7 @@ export class TokenVerifier {
   private readonly logger: Logger;
   private readonly cache: VerifiedCache;
   private readonly cacheTtlMs: number;
+  private readonly observer: VerifierObserver;
   /** Same token arriving concurrently (connection storm) shares one verification. */
   private readonly inflight = new Map<string, Promise<Identity>>();
 
@@ -54,9 +82,11 @@ export class TokenVerifier {
     this.logger = options.logger ?? silentLogger;
     this.cache = new VerifiedCache(options.cacheSize ?? 10_000);
     this.cacheTtlMs = options.cacheTtlMs ?? 5 * 60_000;
+    this.observer = options.observer ?? noopVerifierObserver;
     const keyOptions: Partial<KeySourceOptions> = {
       now: this.now,
       logger: this.logger,
+      observer: this.observer,
       ...(options.fetch && { fetch: options.fetch }),
       ...(options.kidRefetchIntervalMs !== undefined && { refetchIntervalMs: options.kidRefetchIntervalMs }),
       ...(options.maxKeyStalenessMs !== undefined && { maxStalenessMs: options.maxKeyStalenessMs }),
@@ -75,13 +105,19 @@ export class TokenVerifier {
   /** Verify an access token; throws TokenError with an agent-actionable message. */
   async verify(token: string): Promise<Identity> {
     if (typeof token !== 'string' || token.length > MAX_TOKEN_CHARS) {
-      throw new TokenError('malformed', `access token is not a string of at most ${MAX_TOKEN_CHARS} characters; present the raw JWT access token`);
+      throw this.refuse(new TokenError('malformed', `access token is not a string of at most ${MAX_TOKEN_CHARS} characters; present the raw JWT access token`));
     }
     const key = createHash('sha256').update(token).digest('base64url');
     const cached = this.cache.get(key, this.now());
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) {
+      this.observer.cacheHit();
+      return cached;
+    }
     const pending = this.inflight.get(key);
-    if (pending !== undefined) return pending;
+    if (pending !== undefined) {
+      this.observer.shared();
+      return pending;
+    }
 
     const attempt = this.verifyUncached(token, key);
     this.inflight.set(key, attempt);
@@ -93,15 +129,21 @@ export class TokenVerifier {
   }
 
   private async verifyUncached(token: string, cacheKey: string): Promise<Identity> {
+    const started = performance.now();
     try {
       const identity = await this.check(token, cacheKey);
+      this.observer.verified((performance.now() - started) / 1000);
       this.logger.debug('access token verified', { issuer: identity.issuer, subject: identity.subject });
       return identity;
     } catch (err) {
-      const error = err instanceof TokenError ? err : mapJoseError(err);
-      this.logger.debug('access token refused', { code: error.code, reason: error.message });
-      throw error;
+      throw this.refuse(err instanceof TokenError ? err : mapJoseError(err));
     }
+  }
+
+  private refuse(error: TokenError): TokenError {
+    this.observer.refused(error.code);
+    this.logger.debug('access token refused', { code: error.code, reason: error.message });
+    return error;
   }
 
   private async check(token: string, cacheKey: string): Promise<Identity> {

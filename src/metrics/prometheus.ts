@@ -2,7 +2,8 @@
  * The gateway's metrics, exposed in Prometheus text format on the admin listener's
  * /metrics. Implements GatewayMetrics for the front doors: every series a front door can
  * touch is created up front (one per configured connection, decision and failure reason),
- * so a hot-path call is one Map lookup and one addition.
+ * so a hot-path call is one Map lookup and one addition. `tokens` is the token verifier's
+ * observer (token-metrics.ts).
  */
 import type { GatewayMetrics, MetricsProtocol } from './gateway-metrics.js';
 import {
@@ -15,6 +16,7 @@ import {
   type GaugeChild,
   type HistogramChild,
 } from './prometheus-text.js';
+import { TokenMetrics } from './token-metrics.js';
 
 type Effect = Parameters<GatewayMetrics['operationDecided']>[2];
 type AuthFailureReason = Parameters<GatewayMetrics['authFailure']>[1];
@@ -37,6 +39,8 @@ const OVERFLOW_CONNECTION = '_other';
 export interface PrometheusMetricsOptions {
   /** Every connection a front door may report, so its series exist (at zero) from the start. */
   readonly connections: readonly { readonly protocol: MetricsProtocol; readonly name: string }[];
+  /** Every configured issuer, so its key-load series exist (at zero) from the start. */
+  readonly issuers?: readonly string[];
   /** Process CPU, memory and start time (default true). */
   readonly processMetrics?: boolean;
 }
@@ -58,6 +62,8 @@ export class PrometheusMetrics implements GatewayMetrics {
   private readonly series = new Map<MetricsProtocol, Map<string, ConnectionSeries>>();
   private readonly authFailureSeries = new Map<MetricsProtocol, Readonly<Record<AuthFailureReason, CounterChild>>>();
   private connectionSeriesCount = 0;
+  /** Token verification and issuer key loads: the TokenVerifier's `observer`. */
+  readonly tokens: TokenMetrics;
 
   constructor(options: PrometheusMetricsOptions) {
     const r = this.registry;
@@ -81,6 +87,7 @@ export class PrometheusMetrics implements GatewayMetrics {
     this.recorderLagSeconds = r
       .register(new HistogramFamily('portcullis_recorder_lag_seconds', 'Time from writing an event to it being durable.', [], RECORDER_LAG_BUCKETS))
       .labels();
+    this.tokens = new TokenMetrics(r, options.issuers ?? []);
     this.adminRequests = r.register(
       new CounterFamily('portcullis_admin_requests_total', 'Admin API requests, by route and HTTP status.', ['route', 'status']),
     );

@@ -45,10 +45,13 @@ export interface Gateway {
 }
 
 export async function startGateway(config: Config, logger: Logger): Promise<Gateway> {
-  const verifier = new TokenVerifier(config.identity.issuers, { logger: logger.child({ component: 'identity' }) });
+  const metrics = new PrometheusMetrics({
+    connections: config.connections.map((c) => ({ protocol: c.type, name: c.name })),
+    issuers: config.identity.issuers.map((i) => i.issuer),
+  });
+  const verifier = new TokenVerifier(config.identity.issuers, { logger: logger.child({ component: 'identity' }), observer: metrics.tokens });
   const gate = createGate(config.connections);
   const inspect = await createSqlInspector(config.sql.extraDangerousFunctions);
-  const metrics = new PrometheusMetrics({ connections: config.connections.map((c) => ({ protocol: c.type, name: c.name })) });
   // Opened before listening: sessions the previous process left open are ended as crashed.
   const recorder = openRecorder(config.dataDir, {
     durability: config.recording.durability,

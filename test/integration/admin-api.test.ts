@@ -110,6 +110,53 @@ describe('probes and metrics (no token)', () => {
     expect(samples.get('portcullis_recorder_lag_seconds_count')).toBeGreaterThanOrEqual(1);
   });
 
+  it('counts token verifications and issuer key loads of real connections', async () => {
+    const scrape = async (): Promise<Map<string, number>> => parseExposition((await get('/metrics')).text);
+    const tokens = (s: Map<string, number>, result: string, reason = ''): number =>
+      s.get(`portcullis_token_verifications_total{result="${result}",reason="${reason}"}`) ?? NaN;
+    const keyLoads = (s: Map<string, number>, issuer: string, result: 'ok' | 'failed'): number =>
+      s.get(`portcullis_issuer_key_loads_total{issuer="${issuer}",result="${result}"}`) ?? NaN;
+    const { default: pg } = await import('pg');
+    const session = async (password: string): Promise<void> => {
+      const client = new pg.Client(stack.clientConfig(password));
+      try {
+        await client.connect();
+        await client.query('SELECT 1');
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    };
+
+    const before = await scrape();
+    // The agents' issuer's keys were loaded once, for beforeAll's session; an issuer no token came from yet is there at zero.
+    expect(keyLoads(before, stack.idp.issuer, 'ok')).toBe(1);
+    expect(keyLoads(before, stack.idp.issuer, 'failed')).toBe(0);
+    expect(keyLoads(before, shortIdp.issuer, 'ok')).toBe(0);
+
+    const token = await stack.token();
+    await session(token);
+    await session(token);
+    const storm = await stack.token();
+    await Promise.all(Array.from({ length: 4 }, () => session(storm)));
+    const pgClient = new pg.Client(stack.clientConfig('not-a-token'));
+    await expect(pgClient.connect()).rejects.toThrow(/invalid access token/);
+    await pgClient.end().catch(() => undefined);
+
+    const after = await scrape();
+    const delta = (result: string, reason = ''): number => tokens(after, result, reason) - tokens(before, result, reason);
+    // Two new tokens, each fully verified once; the other four presentations were cached or shared one in flight.
+    expect(delta('verified')).toBe(2);
+    expect(delta('cached') + delta('shared')).toBe(4);
+    expect(delta('cached')).toBeGreaterThanOrEqual(1);
+    expect(delta('refused', 'malformed')).toBe(1);
+    expect(delta('refused', 'bad_signature')).toBe(0);
+    // No key-set load per connection.
+    expect(keyLoads(after, stack.idp.issuer, 'ok')).toBe(1);
+    const verifiedSeconds = (s: Map<string, number>): number => s.get('portcullis_token_verification_duration_seconds_count') ?? NaN;
+    expect(verifiedSeconds(after) - verifiedSeconds(before)).toBe(2);
+    expect(after.get('portcullis_token_verification_duration_seconds_sum')).toBeGreaterThan(before.get('portcullis_token_verification_duration_seconds_sum')!);
+  });
+
   it('counts a refused connection as an auth failure', async () => {
     const before = parseExposition((await get('/metrics')).text).get('portcullis_auth_failures_total{protocol="postgres",reason="invalid-token"}') ?? 0;
     const { default: pg } = await import('pg');

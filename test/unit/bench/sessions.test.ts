@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { withAdminListener } from '../../../bench/sessions/gateway.js';
 import { classifyIdpRequest, countsBetween, DISCOVERY_PATH } from '../../../bench/sessions/idp-requests.js';
-import { countsFromMetrics, sumMetric } from '../../../bench/sessions/metrics.js';
-import { parseProbeSnapshot, probeBetween, sharedInFlight, type ProbeCounts } from '../../../bench/sessions/probe.js';
+import { countsFromMetrics, sumMetric, tokensBetween, type TokenCounts } from '../../../bench/sessions/metrics.js';
+import { parseProbeSnapshot } from '../../../bench/sessions/probe.js';
 import { acceptQueueLength, kbField, parseLimit, parseNetstat, parseSsListen } from '../../../bench/sessions/proc.js';
 import { countRecordedSessions } from '../../../bench/sessions/recorded.js';
 import { distribution, kibPerSession, percentile } from '../../../bench/sessions/stats.js';
@@ -116,6 +116,16 @@ describe('gateway /metrics', () => {
     'portcullis_auth_failures_total{protocol="postgres",reason="access-denied"} 1',
     'portcullis_auth_failures_total{protocol="ssh",reason="protocol"} 5',
     'portcullis_odd{protocol="postgres",connection="we}ird \\"one\\""} 4',
+    'portcullis_token_verifications_total{result="cached",reason=""} 900',
+    'portcullis_token_verifications_total{result="shared",reason=""} 97',
+    'portcullis_token_verifications_total{result="verified",reason=""} 2',
+    'portcullis_token_verifications_total{result="refused",reason="malformed"} 1',
+    'portcullis_token_verifications_total{result="refused",reason="expired"} 3',
+    'portcullis_token_verification_duration_seconds_bucket{le="+Inf"} 2',
+    'portcullis_token_verification_duration_seconds_sum 0.25',
+    'portcullis_token_verification_duration_seconds_count 2',
+    'portcullis_issuer_key_loads_total{issuer="http://127.0.0.1:1",result="ok"} 1',
+    'portcullis_issuer_key_loads_total{issuer="http://127.0.0.1:1",result="failed"} 2',
   ].join('\n');
 
   it('sums the samples whose labels match, and only that metric', () => {
@@ -127,8 +137,24 @@ describe('gateway /metrics', () => {
   });
 
   it('reads the counts the bench checks, and names a series that went missing', () => {
-    expect(countsFromMetrics(text)).toEqual({ sessionsActive: 5000, authFailures: 3 });
-    expect(() => countsFromMetrics(text.replace(/portcullis_auth_failures_total/g, 'renamed'))).toThrow(/portcullis_auth_failures_total/);
+    expect(countsFromMetrics(text)).toEqual({
+      sessionsActive: 5000,
+      authFailures: 3,
+      tokens: { presented: 1003, cached: 900, shared: 97, verified: 2, refused: 4, keyLoads: 3, keyLoadsFailed: 2, verifiedSeconds: 0.25 },
+    });
+    for (const name of ['portcullis_auth_failures_total', 'portcullis_token_verifications_total', 'portcullis_issuer_key_loads_total', 'portcullis_token_verification_duration_seconds_sum']) {
+      expect(() => countsFromMetrics(text.replaceAll(name, 'renamed'))).toThrow(name);
+    }
+    expect(() => countsFromMetrics(text.replace('result="shared"', 'result="joined"'))).toThrow(/portcullis_token_verifications_total/);
+  });
+
+  it('takes the token verifier\'s counts over a window', () => {
+    const counts = (over: Partial<TokenCounts>): TokenCounts => ({ presented: 0, cached: 0, shared: 0, verified: 0, refused: 0, keyLoads: 0, keyLoadsFailed: 0, verifiedSeconds: 0, ...over });
+    const before = counts({ presented: 321, cached: 304, shared: 16, verified: 1, keyLoads: 1, verifiedSeconds: 0.05 });
+    const after = counts({ presented: 1321, cached: 1210, shared: 109, verified: 2, keyLoads: 1, verifiedSeconds: 0.35 });
+    const window = tokensBetween(before, after);
+    expect(window).toEqual(counts({ presented: 1000, cached: 906, shared: 93, verified: 1, verifiedSeconds: window.verifiedSeconds }));
+    expect(window.verifiedSeconds).toBeCloseTo(0.3, 10);
   });
 });
 
@@ -149,26 +175,14 @@ describe('IdP request counting', () => {
   });
 });
 
-describe('verifier probe readings', () => {
-  const counts = (over: Partial<ProbeCounts>): ProbeCounts => ({ verifyCalls: 0, cacheHits: 0, verifications: 0, refused: 0, keyLoads: 0, maxVerificationMs: 0, ...over });
-
-  it('validates a snapshot and names a missing count', () => {
-    const snap = { pid: 42, problems: [], counts: counts({ verifyCalls: 3 }) };
-    expect(parseProbeSnapshot(JSON.stringify(snap))).toEqual(snap);
-    const { cacheHits: _dropped, ...partial } = snap.counts;
-    expect(() => parseProbeSnapshot(JSON.stringify({ ...snap, counts: partial }))).toThrow(/cacheHits/);
-    expect(() => parseProbeSnapshot('[]')).toThrow(/not a verifier-probe snapshot/);
-  });
-
-  it('takes differences over a window, keeps the later longest verification, and stays unmeasured if either end is', () => {
-    const before = { ok: true as const, counts: counts({ verifyCalls: 321, cacheHits: 304, verifications: 1, keyLoads: 1, maxVerificationMs: 50 }) };
-    const after = { ok: true as const, counts: counts({ verifyCalls: 1321, cacheHits: 1210, verifications: 2, keyLoads: 1, maxVerificationMs: 300 }) };
-    const window = probeBetween(before, after);
-    expect(window).toEqual({ ok: true, counts: counts({ verifyCalls: 1000, cacheHits: 906, verifications: 1, keyLoads: 0, maxVerificationMs: 300 }) });
-    expect(window.ok && sharedInFlight(window.counts)).toBe(93);
-    const broken = { ok: false as const, problem: 'TokenVerifier.prototype.verifyUncached is not a function' };
-    expect(probeBetween(broken, after)).toBe(broken);
-    expect(probeBetween(before, broken)).toBe(broken);
+describe('heap probe snapshots', () => {
+  it('validates a snapshot, with or without a collection, and names what is wrong', () => {
+    expect(parseProbeSnapshot(JSON.stringify({ pid: 42 }))).toEqual({ pid: 42 });
+    const heap = { seq: 1, collected: true, heapUsed: 10, heapTotal: 20, external: 5, arrayBuffers: 2, rss: 100 };
+    expect(parseProbeSnapshot(JSON.stringify({ pid: 42, heap }))).toEqual({ pid: 42, heap });
+    const { heapUsed: _dropped, ...partial } = heap;
+    expect(() => parseProbeSnapshot(JSON.stringify({ pid: 42, heap: partial }))).toThrow(/heap\.heapUsed/);
+    expect(() => parseProbeSnapshot('[]')).toThrow(/not a heap-probe snapshot/);
   });
 });
 
