@@ -57,6 +57,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   },
   { script: 'bench:ssh', entry: 'ssh.js', quick: { BENCH_SSH_MB: '50', BENCH_SSH_RUNS: '1', BENCH_SSH_EXECS: '3' } },
   { script: 'bench:inspect', entry: 'inspect.js' },
+  { script: 'bench:recorder', entry: 'recorder.js' },
   { script: 'bench:verify', entry: 'verify.js' },
   { script: 'bench:approvals', entry: 'approvals.js' },
 ];
