@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { BenchPolicy, PolicyRule } from './policy.js';
 import { Service, waitForPort } from './process.js';
+import { GATEWAY_NODE_FLAGS } from '../../src/cli/node-flags.js';
 
 /** Env var the generated config reads the target password from (a `${env:…}` reference). */
 export const PASSWORD_ENV = 'PORTCULLIS_BENCH_DB_PASSWORD';
@@ -134,7 +135,9 @@ function unrecordedGatewayEntry(): string {
 
 export async function startGatewayProcess(options: StartGatewayOptions): Promise<GatewayProcess> {
   const entry = options.unrecorded ? unrecordedGatewayEntry() : gatewayEntry(options.root);
-  const entryArgs = (file: string): string[] => [...(options.nodeFlags ?? []), file, ...(options.unrecorded ? [] : ['serve']), '--config', options.configFile];
+  // The flags the `portcullis` executable runs with (its shebang), so the bench measures what users run.
+  const flags = [...GATEWAY_NODE_FLAGS, ...(options.nodeFlags ?? [])];
+  const entryArgs = (file: string): string[] => [...flags, file, ...(options.unrecorded ? [] : ['serve']), '--config', options.configFile];
   const service = new Service(options.unrecorded ? 'portcullis (unrecorded)' : 'portcullis', process.execPath, entryArgs(entry), {
     cwd: options.root,
     env: { ...process.env, [PASSWORD_ENV]: options.targetPassword },

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 /** The `portcullis` executable: wires process signals and stdio to the dispatcher. */
 import type { CliIo } from './command.js';
 import { main } from './dispatch.js';
