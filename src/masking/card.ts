@@ -4,8 +4,9 @@
  * issuer uses. Order numbers and 16-digit ids fail one of the two and stay visible.
  */
 import type { Detector } from './detector.js';
-import { DIGIT_GROUPS, pattern } from './detector.js';
+import { pattern } from './detector.js';
 import { luhnValid } from './luhn.js';
+import { isAlphanumeric, type DigitRuns, type TextFacts } from './text-facts.js';
 
 interface Issuer {
   readonly name: string;
@@ -27,20 +28,26 @@ export const ISSUERS: readonly Issuer[] = [
   { name: 'unionpay', ranges: [range(62)], lengths: lengths(16, 19) },
 ];
 
+/** ISSUERS, with how many leading digits each range compares. */
+const PREFIXES = ISSUERS.map(({ name, ranges, lengths }) => ({ name, lengths, ranges: ranges.map(([from, to]) => [from, to, String(from).length] as const) }));
+
 /** The issuer whose prefix and length fit `digits`, if any. */
 export function cardIssuer(digits: string): string | undefined {
-  for (const issuer of ISSUERS) {
+  for (const issuer of PREFIXES) {
     if (!issuer.lengths.includes(digits.length)) continue;
-    for (const [from, to] of issuer.ranges) {
-      const prefix = Number(digits.slice(0, String(from).length));
+    for (const [from, to, width] of issuer.ranges) {
+      const prefix = Number(digits.slice(0, width));
       if (prefix >= from && prefix <= to) return issuer.name;
     }
   }
   return undefined;
 }
 
+const SEPARATOR = /[ -]/g;
+
 export function validCardNumber(text: string): boolean {
-  const digits = text.replace(/[ -]/g, '');
+  // Most candidates are written without separators: nothing to replace then.
+  const digits = text.includes(' ') || text.includes('-') ? text.replace(SEPARATOR, '') : text;
   return digits.length >= 13 && digits.length <= 19 && cardIssuer(digits) !== undefined && luhnValid(digits);
 }
 
@@ -63,6 +70,34 @@ const SEP = '([ -])';
  */
 const LAYOUTS = `(?:\\d{13,19}|${GROUPS_START}\\d{4}${SEP}(?:\\d{4}\\1\\d{4}\\1\\d{4}(?:\\1\\d{3})?|\\d{6}\\1\\d{4,5})${GROUPS_END})`;
 
+const PLUS = 43;
+const SPACE = 32;
+const DASH = 45;
+
+/**
+ * Where LAYOUTS can match: at the start of a digit run (after no letter, digit or "+") of
+ * 13–19 digits, or of 4 digits followed by a space or dash and a run of 4 or 6.
+ */
+function nextCardStart({ digitRuns: runs }: TextFacts, from: number): number {
+  for (let run = runs.firstFrom(from); run < runs.count; run++) {
+    const start = runs.start(run);
+    const end = runs.end(run);
+    const length = end - start;
+    const shaped = length >= 13 ? length <= 19 : length === 4 && groupedAfter(runs, run, end);
+    if (shaped && !cardNeighbour(runs.before(run))) return start;
+  }
+  return -1;
+}
+
+const cardNeighbour = (code: number): boolean => code === PLUS || isAlphanumeric(code);
+
+function groupedAfter(runs: DigitRuns, run: number, end: number): boolean {
+  const separator = runs.after(run);
+  if ((separator !== SPACE && separator !== DASH) || run + 1 >= runs.count || runs.start(run + 1) !== end + 1) return false;
+  const next = runs.end(run + 1) - end - 1;
+  return next === 4 || next === 6;
+}
+
 export const cardDetector: Detector = {
   name: 'card',
   label: 'CARD',
@@ -72,7 +107,8 @@ export const cardDetector: Detector = {
       validate: validCardNumber,
       confidence: 0.95,
       minLength: 13,
-      prefilter: DIGIT_GROUPS,
+      needs: 'numbers',
+      nextStart: nextCardStart,
     },
   ],
 };

@@ -7,6 +7,7 @@
  * may say what a text must hold for it to find anything (a length, a prefilter), so
  * `scan` passes over the rest cheaply.
  */
+import type { TextFacts } from './text-facts.js';
 
 export interface ContextRequirement {
   /**
@@ -17,6 +18,12 @@ export interface ContextRequirement {
   readonly words: RegExp;
   /** How many UTF-16 code units before the candidate to look in. */
   readonly before: number;
+  /**
+   * Where the words can start, as PatternRule.nextStart says where a pattern can: the
+   * first position at or after `from` where they might match, never skipping one where
+   * they do, or -1. Without it they are searched for over the whole text.
+   */
+  readonly nextWord?: (facts: TextFacts, from: number) => number;
 }
 
 /** What lets `scan` skip a rule cheaply; each must hold for every text the rule finds something in. */
@@ -30,11 +37,20 @@ interface RuleGates {
    * A cheap pattern that every text containing a match also matches (a literal such as
    * `@` or `AKIA`, a label word, a digit layout), tested when the requirements hold.
    * Rules sharing one (same source and flags) test it once per text. Several must all
-   * match, tested in order: a union shared by many rules first (TEXT_MARKERS) rules them
-   * all out with one test for the many texts holding none, where each rule's own
-   * prefilter would cost a test — a scan of the text — each.
+   * match, tested in order: a union shared by many rules first rules them all out with
+   * one test for the many texts holding none, where each rule's own prefilter would cost
+   * a test — a scan of the text — each.
    */
   readonly prefilter?: RegExp | readonly RegExp[];
+  /**
+   * Facts about the text (see TextFacts) that every text the rule finds something in
+   * has: `numbers` (TextFacts.hasNumbers: a stretch of digits that a card, SSN or phone
+   * number could be in, or an IBAN's start) or `textMarkers` (TextFacts.hasTextMarkers:
+   * an "@", or a match of TEXT_MARKER_WORDS). Worked out once per text for all the rules
+   * that need them, so a text without them skips those rules for the price of reading a
+   * field.
+   */
+  readonly needs?: 'numbers' | 'textMarkers';
 }
 
 export interface PatternRule extends RuleGates {
@@ -53,6 +69,15 @@ export interface PatternRule extends RuleGates {
   /** Receives the sensitive span's text; false drops the candidate. */
   readonly validate?: (value: string) => boolean;
   readonly context?: ContextRequirement;
+  /**
+   * Where matches can start, for a rule whose matches all start at something the text's
+   * facts locate cheaply (near the start of a digit run): the first position at or after
+   * `from` where a match that `validate` accepts might start, or -1 when there is none. It
+   * must never skip such a position (positions where nothing matches may come too: each
+   * costs one try of the pattern). `scan` then tries the pattern only there, instead of
+   * searching the whole text with it: the same findings, for less. Not with `context`.
+   */
+  readonly nextStart?: (facts: TextFacts, from: number) => number;
   /** 0–1; on overlap the higher confidence wins. */
   readonly confidence: number;
 }
@@ -64,7 +89,8 @@ export interface PatternRule extends RuleGates {
  * `deny`, then overlaps; empty or out-of-range ones are dropped.
  */
 export interface FinderRule extends RuleGates {
-  readonly find: (text: string) => Iterable<DetectorMatch>;
+  /** `facts` are the text's, shared with the other rules (each worked out once, when first asked for). */
+  readonly find: (text: string, facts: TextFacts) => Iterable<DetectorMatch>;
 }
 
 export type DetectorRule = PatternRule | FinderRule;
@@ -124,11 +150,12 @@ export function anyCase(alternatives: readonly string[]): string {
 }
 
 /**
- * The prefilter every built-in detector of numbers shares (cards, SSNs, IBANs, phone
- * numbers): two digit groups of two or more ("4111 1111", "123-45", "06 12", "(415)
+ * What the detectors of numbers (cards, SSNs, IBANs, phone numbers) once shared as their
+ * prefilter: two digit groups of two or more ("4111 1111", "123-45", "06 12", "(415)
  * 555"), seven digits in a row, "+" and a digit, or an IBAN's country and check digits.
- * One test rules all of them out for a text without such digits, where a prefilter each
- * would cost a scan of the text each.
+ * Every card, SSN and IBAN has one, and so does every text the phone detector finds a
+ * number in: it only reads texts that match (some numbers it accepts, such as "0 4503-7-4258",
+ * have no such group themselves).
  */
 export const DIGIT_GROUPS = /\d(?:\d[ .\/()-]{1,3}\d\d|\d{6})|\+\d|[A-Z]{2}\d\d/;
 
@@ -145,11 +172,27 @@ export const VENDOR_PREFIXES = /AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox[bapr
 export const JWT_START = /e[wy][A-Za-z0-9_-]{8}/;
 
 /**
- * The first prefilter of every built-in detector of text (emails, vendor tokens, JWTs,
- * secrets): one of them appears in every text those detectors find anything in. Most
- * texts (result cells, notes) hold none, and then this one test skips them all.
+ * Where a detector of text (vendor tokens, JWTs, secrets) can find something, "@" aside
+ * (emails; a string search finds it faster than any regex): a secret word, a vendor's
+ * prefix or a JWT's start — exactly where SECRET_WORD, VENDOR_PREFIXES or JWT_START
+ * match, written as a tree of their common beginnings, which the regex engine tries at
+ * each position faster than the words one after another. Which of the three matched is
+ * told by the first two characters (TextFacts reads them): no two start alike.
  */
-export const TEXT_MARKERS = new RegExp(`${SECRET_WORD}|${VENDOR_PREFIXES.source}|${JWT_START.source}|@`);
+export const TEXT_MARKER_WORDS = new RegExp(
+  [
+    '[pP](?:[aA][sS][sS][wW](?:[oO][rR])?[dD]|[wW][dD]|[rR][iI][vV][aA][tT][eE][_-]?[kK][eE][yY])', // password, passwd, pwd, private key
+    '[sS][eE][cC][rR][eE][tT]',
+    '[tT][oO][kK][eE][nN]',
+    '[aA](?:[pP][iI]|[cC][cC][eE][sS][sS])[_-]?[kK][eE][yY]', // api key, access key
+    'A(?:KIA|SIA|Iza)',
+    'g(?:h[pousr]_|ithub_pat_|lpat-)',
+    'xox[baprs]-',
+    '[rs]k_live_',
+    '-----BEGIN ',
+    'e[wy][A-Za-z0-9_-]{8}',
+  ].join('|'),
+);
 
 /** Word boundaries that also treat `_` and `-` as part of a token (ids, keys, slugs). */
 export const NOT_AFTER_TOKEN = '(?<![A-Za-z0-9_-])';

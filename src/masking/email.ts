@@ -1,6 +1,7 @@
 /** Email addresses (the common dot-atom form; quoted local parts are not matched). */
 import type { Detector } from './detector.js';
-import { pattern, TEXT_MARKERS } from './detector.js';
+import { pattern } from './detector.js';
+import { atTextMarker } from './text-facts.js';
 
 export function plausibleEmail(text: string): boolean {
   const at = text.lastIndexOf('@');
@@ -34,7 +35,8 @@ export const emailDetector: Detector = {
       validate: plausibleEmail,
       confidence: 0.95,
       minLength: 6, // a@b.cd
-      prefilter: [TEXT_MARKERS, /@/],
+      needs: 'textMarkers',
+      nextStart: atTextMarker('at'),
     },
   ],
 };

@@ -4,7 +4,8 @@
  * groups of four separated by single spaces (the printed form).
  */
 import type { Detector } from './detector.js';
-import { DIGIT_GROUPS, pattern } from './detector.js';
+import { pattern } from './detector.js';
+import { codeAt, firstAtOrAfter, isAlphanumeric, type TextFacts } from './text-facts.js';
 
 /** IBAN length per country (SWIFT IBAN registry). */
 export const IBAN_LENGTHS: Readonly<Record<string, number>> = {
@@ -36,6 +37,16 @@ export function validIban(text: string): boolean {
   return mod97(iban.slice(4) + iban.slice(0, 4)) === 1;
 }
 
+/** Where an IBAN can start: two capital letters (after no letter or digit) and two digits. */
+function nextIbanStart({ text, digitRuns: runs }: TextFacts, from: number): number {
+  const starts = runs.ibanStarts;
+  for (let i = firstAtOrAfter(starts, from); i < starts.length; i++) {
+    const start = starts[i]!;
+    if (start === 0 || !isAlphanumeric(codeAt(text, start - 1))) return start;
+  }
+  return -1;
+}
+
 export const ibanDetector: Detector = {
   name: 'iban',
   label: 'IBAN',
@@ -45,7 +56,8 @@ export const ibanDetector: Detector = {
       validate: validIban,
       confidence: 0.95,
       minLength: 15, // Norway's, the shortest
-      prefilter: DIGIT_GROUPS,
+      needs: 'numbers',
+      nextStart: nextIbanStart,
     },
   ],
 };

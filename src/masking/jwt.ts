@@ -1,6 +1,7 @@
 /** JSON Web Tokens: three base64url segments whose header decodes to JSON with `alg`. */
 import type { Detector } from './detector.js';
-import { JWT_START, NOT_AFTER_TOKEN, pattern, TEXT_MARKERS } from './detector.js';
+import { NOT_AFTER_TOKEN, pattern } from './detector.js';
+import { atTextMarker } from './text-facts.js';
 
 export function jwtHeaderValid(token: string): boolean {
   const header = token.slice(0, token.indexOf('.'));
@@ -23,7 +24,8 @@ export const jwtDetector: Detector = {
       validate: jwtHeaderValid,
       confidence: 0.95,
       minLength: 14,
-      prefilter: [TEXT_MARKERS, JWT_START],
+      needs: 'textMarkers',
+      nextStart: atTextMarker('jwtStart'),
     },
   ],
 };

@@ -43,7 +43,8 @@ interface MetadataView {
 const TYPES = ['FIXED_LINE', 'MOBILE', 'TOLL_FREE', 'PREMIUM_RATE', 'SHARED_COST', 'VOIP', 'PERSONAL_NUMBER', 'PAGER', 'UAN', 'VOICEMAIL'];
 
 interface NumberType {
-  readonly pattern: RegExp;
+  /** The pattern as the metadata writes it (unanchored). */
+  readonly source: string;
   readonly lengths: readonly number[] | undefined;
 }
 
@@ -72,7 +73,8 @@ interface Plan {
   readonly rewritten: RegExp | undefined;
   /** Anchored international dialling prefix ("00", "011"). */
   readonly internationalPrefix: RegExp | undefined;
-  readonly nationalNumber: RegExp;
+  /** The national number pattern as the metadata writes it (unanchored). */
+  readonly nationalNumberSource: string;
   readonly types: readonly NumberType[];
 }
 
@@ -97,7 +99,7 @@ function plan(code: string): Plan {
       // An empty pattern means "same as fixed line" (checked already).
       if (type === undefined || type.pattern() === '') continue;
       const lengths = type.possibleLengths();
-      types.push({ pattern: entire(type.pattern()), lengths: lengths === 0 ? undefined : lengths });
+      types.push({ source: type.pattern(), lengths: lengths === 0 ? undefined : lengths });
     }
     compiled = {
       callingCode: view.callingCode(),
@@ -115,17 +117,12 @@ function plan(code: string): Plan {
       rewritten:
         present(view.nationalPrefixTransformRule()) === undefined ? undefined : new RegExp(`^(?:${present(view.nationalPrefixForParsing()) ?? ''})`),
       internationalPrefix: idd === undefined ? undefined : new RegExp(`^(?:${idd})`),
-      nationalNumber: entire(view.nationalNumberPattern()),
+      nationalNumberSource: view.nationalNumberPattern(),
       types,
     };
     plans.set(code, compiled);
   }
   return compiled;
-}
-
-function validInPlan(nsn: string, p: Plan): boolean {
-  if (!p.nationalNumber.test(nsn)) return false;
-  return p.types.length === 0 || p.types.some((t) => (t.lengths === undefined || t.lengths.includes(nsn.length)) && t.pattern.test(nsn));
 }
 
 const formatFor = (nsn: string, p: Plan): Format | undefined =>
@@ -157,8 +154,58 @@ interface CallingCode {
    * "80880" as "380880"): then libphonenumber's parser decides.
    */
   readonly rewrites: (nsn: string) => boolean;
-  /** Their national number patterns in one: a single test rules most digit strings out of all of them. */
-  readonly anyNationalNumber: RegExp;
+  /**
+   * Whether a national significant number is valid under one of the plans — it matches
+   * the plan's national number pattern and one of its types (pattern and possible
+   * lengths) — in one regex, the plans tried in their order: the first one `nsn` is valid
+   * under has its empty group (planGroups) set. One test instead of a test per plan and
+   * type (NANP has 25 plans of up to 10 types each).
+   */
+  readonly firstValid: RegExp;
+  /** The number of each plan's group in firstValid (numbered: named ones cost an object per match). */
+  readonly planGroups: readonly number[];
+  /**
+   * The lengths a number valid under one of the plans can have (the union of their types'
+   * possible lengths), or undefined when a plan does not bound them: tested before the
+   * patterns, it rules most digit strings out for the price of a lookup.
+   */
+  readonly lengths: ReadonlySet<number> | undefined;
+}
+
+function possibleLengths(plans: readonly Plan[]): ReadonlySet<number> | undefined {
+  const lengths = new Set<number>();
+  for (const p of plans) {
+    if (p.types.length === 0) return undefined;
+    for (const t of p.types) {
+      if (t.lengths === undefined) return undefined;
+      for (const length of t.lengths) lengths.add(length);
+    }
+  }
+  return lengths;
+}
+
+/** How many capturing groups a pattern has (the metadata's may have some). */
+const groupsIn = (source: string): number => new RegExp(`(?:${source})|`).exec('')!.length - 1;
+
+/** See CallingCode.firstValid and planGroups. */
+function firstValidPattern(plans: readonly Plan[]): { firstValid: RegExp; planGroups: number[] } {
+  const planGroups: number[] = [];
+  let groups = 0;
+  const branches = plans.map((p) => {
+    const types = p.types.map((t) => {
+      const length = t.lengths === undefined ? '' : `(?=(?:${t.lengths.map((l) => `\\d{${l}}`).join('|')})$)`;
+      return `${length}(?:${t.source})$`;
+    });
+    const branch = `(?=(?:${p.nationalNumberSource})$)${types.length === 0 ? '' : `(?:${types.join('|')})`}`;
+    groups += groupsIn(branch) + 1;
+    planGroups.push(groups);
+    return `${branch}()`;
+  });
+  return { firstValid: new RegExp(`^(?:${branches.join('|')})`), planGroups };
+}
+
+function callingCodeOf(plans: readonly Plan[], rewrites: (nsn: string) => boolean): CallingCode {
+  return { plans, rewrites, ...firstValidPattern(plans), lengths: possibleLengths(plans) };
 }
 
 const callingCodes = new Map<string, CallingCode | null>();
@@ -171,9 +218,20 @@ function callingCode(code: string): CallingCode | undefined {
     if (countries === undefined) found = null;
     else {
       const plans = countries.map(plan);
-      const rewriting = plans.flatMap((p) => (p.rewritten === undefined ? [] : [p.rewritten]));
-      const rewrites = (nsn: string): boolean => rewriting.some((r) => r.exec(nsn)?.slice(1).some((group) => group !== undefined) === true);
-      found = { plans, rewrites, anyNationalNumber: new RegExp(plans.map((p) => p.nationalNumber.source).join('|')) };
+      // NANP has 20 such plans, of a few distinct patterns.
+      const rewriting = [...new Map(plans.flatMap((p) => (p.rewritten === undefined ? [] : [[p.rewritten.source, p.rewritten] as const]))).values()];
+      // Whether any of them matches at all, in one test (anchored once: each of their
+      // sources starts with "^"): most numbers match none.
+      const anyRewriting = new RegExp(rewriting.length === 0 ? '(?!)' : `^(?:${rewriting.map((r) => r.source.slice(1)).join('|')})`);
+      const rewrites = (nsn: string): boolean =>
+        anyRewriting.test(nsn) &&
+        rewriting.some((r) => {
+          const match = r.exec(nsn);
+          if (match === null) return false;
+          for (let group = 1; group < match.length; group++) if (match[group] !== undefined) return true;
+          return false;
+        });
+      found = callingCodeOf(plans, rewrites);
     }
     callingCodes.set(code, found);
   }
@@ -182,7 +240,12 @@ function callingCode(code: string): CallingCode | undefined {
 
 /** The plan under which `nsn` is a valid national significant number, if any. */
 function planOf(nsn: string, code: CallingCode): Plan | undefined {
-  return code.anyNationalNumber.test(nsn) ? code.plans.find((p) => validInPlan(nsn, p)) : undefined;
+  if (code.lengths !== undefined && !code.lengths.has(nsn.length)) return undefined;
+  const match = code.firstValid.exec(nsn);
+  if (match === null) return undefined;
+  const { planGroups } = code;
+  for (let i = 0; i < planGroups.length; i++) if (match[planGroups[i]!] !== undefined) return code.plans[i];
+  return undefined;
 }
 
 /**
@@ -232,7 +295,7 @@ function validByParser(text: string, digits: string, region: CountryCode): boole
 export function validNationalNumber(text: string, digits: string, region: CountryCode): boolean {
   const home = plan(region);
   if (!home.simple) return validByParser(text, digits, region);
-  const code = callingCode(home.callingCode) ?? { plans: [home], rewrites: () => false, anyNationalNumber: home.nationalNumber };
+  const code = callingCode(home.callingCode) ?? callingCodeOf([home], () => false);
   const trunk = home.trunkPrefix;
   if (trunk !== undefined && digits.startsWith(trunk)) {
     const nsn = digits.slice(trunk.length);

@@ -4,25 +4,21 @@
  * leaked is itself a hint worth hiding.
  */
 import type { Detector } from './detector.js';
-import { anyCase, NOT_AFTER_TOKEN, NOT_BEFORE_TOKEN, pattern, SECRET_WORD, TEXT_MARKERS, VENDOR_PREFIXES } from './detector.js';
+import { anyCase, NOT_AFTER_TOKEN, NOT_BEFORE_TOKEN, pattern, SECRET_WORD } from './detector.js';
+import { atTextMarker } from './text-facts.js';
 
 /**
- * What every vendor token starts with, as the prefilter all their rules share (after the
- * markers of all text detectors): one test rules them all out for the texts that hold
- * none, where one prefilter per vendor would cost a test each.
+ * A vendor's token: tried only where a vendor's prefix (VENDOR_PREFIXES) starts with one
+ * of `firsts`, found once per text for all of them (TextFacts.textMarkers), as secret
+ * words are for the rules below. `minLength`: the shortest token of the vendor's shape.
  */
-const VENDOR_TOKEN = [TEXT_MARKERS, VENDOR_PREFIXES];
-/** The key of an assignment, and the context of an AWS secret key, hold a secret word. */
-const SECRET_WORDS = [TEXT_MARKERS, new RegExp(SECRET_WORD)];
-
-/** `minLength`: the shortest token of the vendor's shape. */
-const token = (name: string, body: string, minLength: number, confidence = 0.99): Detector => ({
+const token = (name: string, body: string, firsts: string, minLength: number, confidence = 0.99): Detector => ({
   name,
   label: 'SECRET',
-  rules: [{ pattern: pattern(`${NOT_AFTER_TOKEN}${body}${NOT_BEFORE_TOKEN}`), confidence, minLength, prefilter: VENDOR_TOKEN }],
+  rules: [{ pattern: pattern(`${NOT_AFTER_TOKEN}${body}${NOT_BEFORE_TOKEN}`), confidence, minLength, needs: 'textMarkers', nextStart: atTextMarker('vendorPrefix', firsts) }],
 });
 
-export const awsAccessKeyDetector = token('aws-access-key', '(?:AKIA|ASIA)[A-Z0-9]{16}', 20, 0.95);
+export const awsAccessKeyDetector = token('aws-access-key', '(?:AKIA|ASIA)[A-Z0-9]{16}', 'A', 20, 0.95);
 
 /**
  * 40 base64 characters are also every SHA-1 in hex, so a secret key only counts right
@@ -37,10 +33,10 @@ export const awsSecretKeyDetector: Detector = {
       pattern: pattern('(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])'),
       // Random base64 has both cases; a hex digest (git SHA, checksum) has not.
       validate: (value) => /[A-Z]/.test(value) && /[a-z]/.test(value),
-      context: { words: new RegExp(`(?<![A-Za-z])${anyCase(['secret'])}`), before: 60 },
+      context: { words: new RegExp(`(?<![A-Za-z])${anyCase(['secret'])}`), before: 60, nextWord: atTextMarker('secretWord', 'sS') },
+      needs: 'textMarkers',
       confidence: 0.7,
       minLength: 40,
-      prefilter: SECRET_WORDS,
     },
   ],
 };
@@ -49,15 +45,15 @@ export const githubTokenDetector: Detector = {
   name: 'github-token',
   label: 'SECRET',
   rules: [
-    { pattern: pattern(`${NOT_AFTER_TOKEN}gh[pousr]_[A-Za-z0-9]{36}${NOT_BEFORE_TOKEN}`), confidence: 0.99, minLength: 40, prefilter: VENDOR_TOKEN },
-    { pattern: pattern(`${NOT_AFTER_TOKEN}github_pat_[A-Za-z0-9_]{22,}${NOT_BEFORE_TOKEN}`), confidence: 0.99, minLength: 33, prefilter: VENDOR_TOKEN },
+    { pattern: pattern(`${NOT_AFTER_TOKEN}gh[pousr]_[A-Za-z0-9]{36}${NOT_BEFORE_TOKEN}`), confidence: 0.99, minLength: 40, needs: 'textMarkers', nextStart: atTextMarker('vendorPrefix', 'g') },
+    { pattern: pattern(`${NOT_AFTER_TOKEN}github_pat_[A-Za-z0-9_]{22,}${NOT_BEFORE_TOKEN}`), confidence: 0.99, minLength: 33, needs: 'textMarkers', nextStart: atTextMarker('vendorPrefix', 'g') },
   ],
 };
 
-export const gitlabTokenDetector = token('gitlab-token', 'glpat-[A-Za-z0-9_-]{20,}', 26);
-export const slackTokenDetector = token('slack-token', 'xox[baprs]-[A-Za-z0-9-]{10,}', 15, 0.95);
-export const stripeKeyDetector = token('stripe-key', '(?:sk|rk)_live_[A-Za-z0-9]{24,}', 32);
-export const googleApiKeyDetector = token('google-api-key', 'AIza[A-Za-z0-9_-]{35}', 39, 0.95);
+export const gitlabTokenDetector = token('gitlab-token', 'glpat-[A-Za-z0-9_-]{20,}', 'g', 26);
+export const slackTokenDetector = token('slack-token', 'xox[baprs]-[A-Za-z0-9-]{10,}', 'x', 15, 0.95);
+export const stripeKeyDetector = token('stripe-key', '(?:sk|rk)_live_[A-Za-z0-9]{24,}', 'sr', 32);
+export const googleApiKeyDetector = token('google-api-key', 'AIza[A-Za-z0-9_-]{35}', 'A', 39, 0.95);
 
 export const privateKeyDetector: Detector = {
   name: 'private-key',
@@ -68,7 +64,8 @@ export const privateKeyDetector: Detector = {
       pattern: pattern('-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\\s\\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----'),
       confidence: 1,
       minLength: 52, // the two armour lines alone
-      prefilter: VENDOR_TOKEN,
+      needs: 'textMarkers',
+      nextStart: atTextMarker('vendorPrefix', '-'),
     },
   ],
 };
@@ -99,7 +96,8 @@ export const secretAssignmentDetector: Detector = {
       ),
       confidence: 0.6,
       minLength: 5, // pwd=x
-      prefilter: SECRET_WORDS,
+      needs: 'textMarkers',
+      nextStart: atTextMarker('secretWord'),
     },
   ],
 };
