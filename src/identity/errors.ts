@@ -4,22 +4,26 @@
  * wrong and what to do next. Messages never contain the token or its signature
  * (invariant 7 without leaking credentials into logs or client error frames).
  */
-export type TokenErrorCode =
-  | 'malformed'
-  | 'unsupported_alg'
-  | 'unknown_issuer'
-  | 'unknown_kid'
-  | 'bad_signature'
-  | 'expired'
-  | 'not_yet_valid'
-  | 'iat_in_future'
-  | 'missing_claim'
-  | 'wrong_issuer'
-  | 'wrong_audience'
-  | 'token_too_old'
-  | 'id_token'
-  | 'bad_typ'
-  | 'issuer_unavailable';
+/** Every code, for programs that need them all (metrics create a series per code up front). */
+export const TOKEN_ERROR_CODES = [
+  'malformed',
+  'unsupported_alg',
+  'unknown_issuer',
+  'unknown_kid',
+  'bad_signature',
+  'expired',
+  'not_yet_valid',
+  'iat_in_future',
+  'missing_claim',
+  'wrong_issuer',
+  'wrong_audience',
+  'token_too_old',
+  'id_token',
+  'bad_typ',
+  'issuer_unavailable',
+] as const;
+
+export type TokenErrorCode = (typeof TOKEN_ERROR_CODES)[number];
 
 export class TokenError extends Error {
   override readonly name = 'TokenError';

@@ -19,6 +19,22 @@ interface Entry<V> {
   readonly shared: boolean;
 }
 
+/**
+ * The shape key of the text asked about last. A statement is looked up in the inspector's
+ * cache and in its session's masking-plan cache, then stored on a miss: one lexing pass
+ * serves all of them (the same string object, so the comparison is a pointer check).
+ */
+let lastText: string | undefined;
+let lastKey = '';
+
+function shapeKey(text: string): string {
+  if (text !== lastText) {
+    lastKey = numericLiteralKey(text) ?? text;
+    lastText = text;
+  }
+  return lastKey;
+}
+
 export interface ShapeHit<V> {
   readonly value: V;
   /** The text the value was computed from (equal to the text asked for, or of the same shape). */
@@ -35,7 +51,7 @@ export class LiteralShapeCache<V> {
 
   get(text: string): ShapeHit<V> | undefined {
     if (text.length > this.maxTextLength) return undefined;
-    const entry = this.cache.get(numericLiteralKey(text) ?? text);
+    const entry = this.cache.get(shapeKey(text));
     if (entry === undefined || (!entry.shared && entry.from !== text)) return undefined;
     return entry;
   }
@@ -47,7 +63,7 @@ export class LiteralShapeCache<V> {
   compute(text: string, compute: (text: string) => V, shareable: (value: V) => boolean = () => true): V {
     const { result, readLiteral } = readingNumericLiterals(() => compute(text));
     if (text.length <= this.maxTextLength) {
-      this.cache.set(numericLiteralKey(text) ?? text, { value: result, from: text, shared: !readLiteral && shareable(result) });
+      this.cache.set(shapeKey(text), { value: result, from: text, shared: !readLiteral && shareable(result) });
     }
     return result;
   }

@@ -3,31 +3,9 @@
  * Prometheus). Every series is created up front — one per outcome, refusal code and
  * configured issuer — so a connection's call is one property read and one addition.
  */
-import type { TokenErrorCode } from '../identity/errors.js';
+import { TOKEN_ERROR_CODES, type TokenErrorCode } from '../identity/errors.js';
 import type { VerifierObserver } from '../identity/verifier.js';
 import { CounterFamily, HistogramFamily, type CounterChild, type HistogramChild, type Registry } from './prometheus-text.js';
-
-/**
- * Every refusal code, so each series exists (at zero) from the start. A Record, not a list,
- * so a code added to TokenErrorCode without being added here fails to compile.
- */
-const REFUSAL_CODES = Object.keys({
-  malformed: true,
-  unsupported_alg: true,
-  unknown_issuer: true,
-  unknown_kid: true,
-  bad_signature: true,
-  expired: true,
-  not_yet_valid: true,
-  iat_in_future: true,
-  missing_claim: true,
-  wrong_issuer: true,
-  wrong_audience: true,
-  token_too_old: true,
-  id_token: true,
-  bad_typ: true,
-  issuer_unavailable: true,
-} satisfies Record<TokenErrorCode, true>) as TokenErrorCode[];
 
 /** From a cached-key signature check (~0.1 ms) to waiting out an issuer's slow discovery and JWKS. */
 export const TOKEN_VERIFICATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -58,7 +36,7 @@ export class TokenMetrics implements VerifierObserver {
     this.cached = verifications.labels('cached', '');
     this.sharedInFlight = verifications.labels('shared', '');
     this.accepted = verifications.labels('verified', '');
-    this.refusedBy = Object.fromEntries(REFUSAL_CODES.map((code) => [code, verifications.labels('refused', code)])) as Record<TokenErrorCode, CounterChild>;
+    this.refusedBy = Object.fromEntries(TOKEN_ERROR_CODES.map((code) => [code, verifications.labels('refused', code)])) as Record<TokenErrorCode, CounterChild>;
     this.duration = registry
       .register(
         new HistogramFamily(
