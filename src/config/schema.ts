@@ -815,9 +815,10 @@ const RecordingSchema = Type.Object(
     writer: Type.Optional(
       StringEnum(RECORDING_WRITERS, {
         description:
-          'Where recorded events are committed: "thread" — on a writer thread, so sessions are served while a commit ' +
-          'runs (the default; uses a second core); "inline" — on the main thread (one-core machines). Either way an ' +
-          'operation is forwarded only once its event is written.',
+          'How recorded events are written: "thread" — each event-loop turn\'s events are appended to the recording ' +
+          'journal (data_dir/journal/) in one write, and a writer thread applies the journal to portcullis.db in bulk ' +
+          '(the default; the journal\'s tail is applied at the next start after a crash); "inline" — committed to ' +
+          'portcullis.db on the main thread. Either way an operation is forwarded only once its event is written.',
         default: DEFAULTS.recordingWriter,
       }),
     ),

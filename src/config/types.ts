@@ -83,7 +83,7 @@ export interface AdminConfig {
 export interface RecordingSettings {
   /** `process` (default): a recorded event survives the process dying; `fsync`: also power loss. */
   readonly durability: 'process' | 'fsync';
-  /** `thread` (default): group commits on a writer thread; `inline`: on the main thread. */
+  /** `thread` (default): group commits appended to the recording journal, applied to the database by a writer thread; `inline`: committed on the main thread. */
   readonly writer: 'thread' | 'inline';
   /** `retention`: ended sessions are pruned this long (ms) after their end; undefined (default): kept forever. */
   readonly retentionMs?: number | undefined;

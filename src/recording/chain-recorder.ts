@@ -84,7 +84,7 @@ interface Batch {
   writes: number;
   /** Checkpoints signed in it, logged (as anchors) once it is committed. */
   readonly checkpoints: { readonly globalSeq: number; readonly anchor: string }[];
-  /** Its turn ended while the batch before it was being committed off-thread: it is submitted once that one is answered. */
+  /** Its turn ended while the batch before it was being submitted: it is submitted once that one is answered. */
   due: boolean;
 }
 
@@ -126,11 +126,11 @@ export class ChainRecorder implements Recorder {
   private globalHead: ChainHead | undefined;
   private lastCheckpoint: number;
   private closed = false;
-  /** Set while shutdown or retention commits on this thread: nothing is submitted off-thread meanwhile. */
+  /** Set while shutdown or retention commits synchronously: nothing is submitted meanwhile. */
   private draining = false;
   /** Group commit: the transaction of this event-loop turn. */
   private batch: Batch | undefined;
-  /** Off-thread group commit (a store with `submit`): the batch being committed; the next one waits for its answer. */
+  /** Asynchronous group commit (a store with `submit`): the batch being answered; the next one waits for it. */
   private inFlight: Batch | undefined;
   /** Records of failed batches, written again at the start of the next batch. */
   private deferred: Deferred[] = [];
@@ -565,7 +565,7 @@ export class ChainRecorder implements Recorder {
    */
   private commitBatch(batch: Batch | undefined): void {
     if (batch === undefined || this.batch !== batch) return;
-    if (this.store.submit !== undefined && !this.draining && (this.inFlight !== undefined || this.store.offload?.() !== false)) {
+    if (this.store.submit !== undefined && !this.draining) {
       return this.submitBatch(batch);
     }
     this.batch = undefined;
@@ -588,10 +588,9 @@ export class ChainRecorder implements Recorder {
   }
 
   /**
-   * Off-thread group commit: the batch goes to the store's writer while this thread serves
-   * sessions; its waiters hear when it is durable. While one batch is being committed the
-   * next one keeps collecting the turns' writes, and goes as soon as the first is answered —
-   * the slower the commits, the more each one carries.
+   * Asynchronous group commit (the journal): the batch goes to the store, and its waiters hear
+   * when it is durable. While one batch is being answered the next one keeps collecting the
+   * turns' writes, and goes as soon as the first is answered.
    */
   private submitBatch(batch: Batch): void {
     if (this.inFlight !== undefined) {
@@ -624,7 +623,10 @@ export class ChainRecorder implements Recorder {
         this.store.rollback();
         this.restore(next);
       }
-      this.recover(batch, failure, next === undefined ? [] : [...next.undo.keys()]);
+      // `submit` answers a failure only when nothing of the batch was written: the heads at its
+      // start are the store's. (Reading them back would wait for the store to catch up, which
+      // is what may be failing.)
+      this.restore(batch);
       for (const waiter of batch.waiters) waiter(false);
       for (const waiter of next?.waiters ?? []) waiter(false);
     }
@@ -654,14 +656,14 @@ export class ChainRecorder implements Recorder {
   }
 
   /** After a failed batch: the heads as they were at its start (what the store holds after the rollback), and its records kept. */
-  private recover(batch: Batch, cause: RecorderError, alsoChanged: readonly string[] = []): void {
+  private recover(batch: Batch, cause: RecorderError): void {
     this.restore(batch);
     try {
       const stored = this.store.auditHead();
       const mismatch =
         !sameHead(stored, this.globalHead) ||
         this.store.lastCheckpointSeq() !== this.lastCheckpoint ||
-        [...batch.undo.keys(), ...alsoChanged].some((sessionId) => !sameHead(this.store.sessionHead(sessionId), this.open.get(sessionId)));
+        [...batch.undo.keys()].some((sessionId) => !sameHead(this.store.sessionHead(sessionId), this.open.get(sessionId)));
       if (!mismatch) return;
       this.failure = new RecorderError(
         `recording stopped: after a failed write (${cause.message}) the database no longer matches the recorder's chain heads; restart the gateway`,

@@ -9,7 +9,7 @@ import { lockDataDir } from './data-dir-lock.js';
 import { FileKeyStore } from './key-store.js';
 import { SqliteStore, type Durability } from './sqlite-store.js';
 import type { RecordingStore } from './store.js';
-import { ThreadedStore, type Offload } from './threaded-store.js';
+import { JournalStore } from './journal-store.js';
 
 export interface RecorderOptions extends Omit<ChainRecorderOptions, 'onClose'> {
   /** `config.recording.durability`; default `process`. */
@@ -23,13 +23,13 @@ export interface RecorderOptions extends Omit<ChainRecorderOptions, 'onClose'> {
    */
   readonly busyTimeoutMs?: number;
   /**
-   * `thread`: group commits run on a writer thread (./threaded-store.ts) while the event loop
-   * serves sessions — the gateway's default; needs `groupCommit`. `inline` (default here): on
-   * the calling thread.
+   * `thread`: each group-commit batch is appended to the recording journal and a writer thread
+   * applies the journal to the database in bulk (./journal-store.ts) — the gateway's default;
+   * needs `groupCommit`. `inline` (default here): committed to the database on the calling thread.
    */
   readonly writer?: RecordingWriter;
-  /** With the writer thread: `when-busy` (default) hands it batches while the event loop is busy, `always` every batch. */
-  readonly offload?: Offload;
+  /** With the journal: batches are refused while more than this many bytes wait for the database (default 64 MiB). */
+  readonly maxJournalBacklogBytes?: number;
 }
 
 export type RecordingWriter = 'thread' | 'inline';
@@ -54,14 +54,15 @@ export function openRecorder(dataDir: string, options: RecorderOptions = {}): Ch
     if (options.writer === 'thread') {
       if (options.groupCommit !== true) {
         sqlite.close();
-        throw new RangeError('a recording writer thread commits group-commit batches: it needs groupCommit');
+        throw new RangeError('the recording journal takes group-commit batches: it needs groupCommit');
       }
       try {
-        store = new ThreadedStore(sqlite, {
+        store = new JournalStore(sqlite, {
           dataDir,
           ...(options.durability === undefined ? {} : { durability: options.durability }),
           ...(busyTimeoutMs === undefined ? {} : { busyTimeoutMs }),
-          ...(options.offload === undefined ? {} : { offload: options.offload }),
+          ...(options.logger === undefined ? {} : { logger: options.logger }),
+          ...(options.maxJournalBacklogBytes === undefined ? {} : { maxBacklogBytes: options.maxJournalBacklogBytes }),
         });
       } catch (error) {
         sqlite.close();

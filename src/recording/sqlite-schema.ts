@@ -13,6 +13,11 @@
  *                              (retention differs per connection); the distinct connections
  *   sessions_subject           listing by subject
  *
+ * Version 3 (the recording journal, ./journal-store.ts):
+ *   journal_position  how far the journal has been applied: every segment before `segment`,
+ *                     and `segment` up to byte `offset`; moved in the same transaction as
+ *                     the writes it covers, so a restart replays exactly what is missing
+ *
  * Events are a rowid table (not WITHOUT ROWID) because a payload can be as large as the
  * biggest statement a client may send.
  */
@@ -57,6 +62,14 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX sessions_connection_ended ON sessions (connection, ended_at);
   CREATE INDEX sessions_subject ON sessions (subject, started_at);
+  `,
+  `
+  CREATE TABLE journal_position (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    segment  INTEGER NOT NULL,
+    offset   INTEGER NOT NULL
+  );
+  INSERT INTO journal_position (id, segment, offset) VALUES (1, 0, 0);
   `,
 ];
 

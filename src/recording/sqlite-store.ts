@@ -69,6 +69,12 @@ export function storeError(what: string, file: string, error: unknown): Recorder
 
 type SessionDbRow = SessionRow;
 
+/** A place in the recording journal: a segment's number and a byte offset in it. */
+export interface JournalPosition {
+  readonly segment: number;
+  readonly offset: number;
+}
+
 export class SqliteStore implements RecordingStore {
   /** The underlying connection, for tests and diagnostics only: everything else goes through the interfaces. */
   readonly database: Database.Database;
@@ -247,6 +253,16 @@ export class SqliteStore implements RecordingStore {
     return this.guard('cannot read', () => this.statements.sealOf.get(sessionId) as AuditEntryRow | undefined);
   }
 
+  /** How far the recording journal has been applied (./journal-store.ts). */
+  journalPosition(): JournalPosition {
+    return this.guard('cannot read', () => this.statements.journalPosition.get() as JournalPosition);
+  }
+
+  /** Moves the journal position: call inside the transaction that applies the frames it covers. */
+  setJournalPosition(position: JournalPosition): void {
+    this.guard('cannot write to', () => this.statements.setJournalPosition.run(position));
+  }
+
   close(): void {
     if (this.database.open) this.database.close();
   }
@@ -312,6 +328,8 @@ function prepare(db: Database.Database) {
     lastCheckpoint: db.prepare(`SELECT MAX(seq) FROM audit_log WHERE type = 'checkpoint'`),
     auditEntries: db.prepare(`SELECT ${AUDIT_COLUMNS} FROM audit_log ORDER BY seq`),
     sealOf: db.prepare(`SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE session_id = ? AND type = 'session-seal' ORDER BY seq LIMIT 1`),
+    journalPosition: db.prepare(`SELECT segment, offset FROM journal_position WHERE id = 1`),
+    setJournalPosition: db.prepare(`UPDATE journal_position SET segment = @segment, offset = @offset WHERE id = 1`),
   };
 }
 

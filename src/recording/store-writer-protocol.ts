@@ -1,9 +1,9 @@
-/** The messages between the main thread's ThreadedStore and the recording writer thread. */
+/** The writes of a recording batch, and what the main thread's JournalStore shares with the journal writer thread. */
 import type { MessagePort } from 'node:worker_threads';
 import type { Durability } from './sqlite-store.js';
 import type { AuditEntryRow, EventRow, RecordingStore, SessionRow } from './store.js';
 
-/** One store write of a batch, as data (it crosses to the writer thread by structured clone). */
+/** One store write of a batch, as data (a journal frame holds a batch of them as JSON). */
 export type StoreWrite =
   | { readonly op: 'insertSession'; readonly session: SessionRow; readonly first: EventRow }
   | { readonly op: 'appendEvent'; readonly event: EventRow }
@@ -11,27 +11,45 @@ export type StoreWrite =
   | { readonly op: 'appendAuditEntry'; readonly entry: AuditEntryRow }
   | { readonly op: 'deleteSession'; readonly sessionId: string };
 
-export type WriterRequest = { readonly type: 'commit'; readonly id: number; readonly writes: readonly StoreWrite[] } | { readonly type: 'close' };
+/**
+ * What the main thread and the journal writer thread share (./journal-store.ts): one
+ * SharedArrayBuffer holding two byte totals and four cells.
+ */
+export const SHARED_BYTES = 32;
+/** BigInt64Array indexes: journal bytes written (main thread), applied to the database (writer). */
+export const WRITTEN = 0;
+export const APPLIED = 1;
+/** Int32Array indexes (after the totals): */
+/** Bumped (and notified) by the main thread to make the writer apply now, not at its next interval. */
+export const WAKE = 0;
+/** Bumped (and notified) by the writer after each change of APPLIED or STATE. */
+export const PROGRESS = 1;
+export const STATE = 2;
+/** Set to 1 by the main thread: apply what is left, close the database, answer CLOSED. */
+export const CLOSE = 3;
 
-/** The answer to one commit (id 0: to opening the database): `error` (the store's message) when nothing of it was written. */
-/** The id of the answer to `close`: the writer's connection is closed. */
-export const CLOSED_ID = -1;
+export const WriterState = { starting: 0, running: 1, failing: 2, closed: 3, cannotOpen: 4 } as const;
 
-export interface WriterAck {
-  readonly id: number;
-  readonly error?: string;
+export function sharedViews(buffer: SharedArrayBuffer): { readonly totals: BigInt64Array; readonly cells: Int32Array } {
+  return { totals: new BigInt64Array(buffer, 0, 2), cells: new Int32Array(buffer, 16, 4) };
 }
+
+/** The writer thread's messages: why applying failed (each new reason once), and recovery. */
+export type WriterReport = { readonly kind: 'error'; readonly message: string } | { readonly kind: 'caught-up' };
 
 export interface WriterData {
   readonly dataDir: string;
   readonly durability: Durability;
   readonly busyTimeoutMs: number;
   readonly port: MessagePort;
-  /** An Int32Array's buffer: the writer adds 1 at [0] after each answer, for a main thread waiting synchronously. */
-  readonly signal: SharedArrayBuffer;
+  readonly shared: SharedArrayBuffer;
+  /** The segment the main thread writes first (the writer starts applying there, at byte 0). */
+  readonly firstSegment: number;
+  /** How long the writer waits between rounds when nobody wakes it. */
+  readonly intervalMs: number;
 }
 
-/** Performs one write on a store (the main thread's, or the writer thread's). */
+/** Performs one write on a store (applying a journal frame, or committing inline). */
 export function applyWrite(store: RecordingStore, write: StoreWrite): void {
   switch (write.op) {
     case 'insertSession':

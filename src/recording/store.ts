@@ -140,15 +140,13 @@ export interface RecordingStore extends SessionStore, AuditLog {
   snapshot<T>(fn: () => T): T;
   close(): void;
   /**
-   * Off-thread group commit (a store that has it): commits the open `begin` transaction
-   * elsewhere and calls `done` when it is durable, or with the error when nothing of it was
-   * written — always from the event loop, or from within `settle`. One at a time.
+   * Asynchronous group commit (a store that has it: the journal): makes the open `begin`
+   * transaction durable and calls `done` when it is, or with the error when nothing of it was
+   * written — never from within `submit`: later in the turn, or from within `settle`. One at a time.
    */
   submit?(done: (error: RecorderError | undefined) => void): void;
   /** Waits (blocking) until the submitted transaction is answered, calling its `done` first. */
   settle?(): void;
-  /** With `submit`: whether the next batch is better committed elsewhere (the event loop is busy) than here. */
-  offload?(): boolean;
 }
 
 /** What the verifier reads: the rows, nothing else. */

@@ -30,13 +30,21 @@ interface Recorded {
   readonly data: Record<string, unknown>;
 }
 
-/** The events of every ended session, in order (sessions by start). */
-function endedSessionEvents(stack: Stack): Recorded[][] {
+/**
+ * The events of each session started at or after `since` (epoch ms), in order of start —
+ * or undefined while any of them is still open. (The database takes recordings from the
+ * journal a moment after they are made, so sessions are picked by start time, not by count.)
+ */
+function sessionsSince(stack: Stack, since: number): Recorded[][] | undefined {
   const db = new Database(path.join(stack.dataDir, 'portcullis.db'), { readonly: true });
   try {
-    const ids = db.prepare('SELECT id FROM sessions WHERE ended_at IS NOT NULL ORDER BY started_at, id').pluck().all() as string[];
+    const rows = db.prepare('SELECT id, ended_at AS endedAt FROM sessions WHERE started_at >= ? ORDER BY started_at, id').all(since) as {
+      id: string;
+      endedAt: number | null;
+    }[];
+    if (rows.some((row) => row.endedAt === null)) return undefined;
     const select = db.prepare('SELECT seq, type, payload FROM events WHERE session_id = ? ORDER BY seq');
-    return ids.map((id) =>
+    return rows.map(({ id }) =>
       (select.all(id) as { seq: number; type: string; payload: string }[]).map((e) => ({ seq: e.seq, type: e.type, data: JSON.parse(e.payload) })),
     );
   } finally {
@@ -44,9 +52,9 @@ function endedSessionEvents(stack: Stack): Recorded[][] {
   }
 }
 
-/** Runs `work` in a fresh session and returns that session's events once it has ended. */
+/** Runs `work` in a fresh session and returns the events of the last session it started, once all have ended. */
 async function recordSession(stack: Stack, work: (client: import('pg').Client) => Promise<void>): Promise<Recorded[]> {
-  const before = endedSessionEvents(stack).length;
+  const since = Date.now();
   const client = await stack.connect();
   try {
     await work(client);
@@ -54,11 +62,11 @@ async function recordSession(stack: Stack, work: (client: import('pg').Client) =
     await client.end();
   }
   const sessions = await pollUntil(
-    async () => endedSessionEvents(stack),
-    (s) => s.length > before,
-    { what: 'the session to end' },
+    async () => sessionsSince(stack, since),
+    (s) => s !== undefined && s.length > 0,
+    { what: 'the sessions to end' },
   );
-  return sessions.at(-1)!;
+  return sessions!.at(-1)!;
 }
 
 /** The outcome recorded for the operation `op`. */

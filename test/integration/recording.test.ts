@@ -1,7 +1,8 @@
 /**
  * Recording through the live gateway: every decided statement is in the hash-chained
  * recording before it reaches the target, and a `kill -9` of the gateway mid-session
- * loses nothing that reached the target (the session is ended as crashed at restart).
+ * loses nothing that reached the target — even what only the recording journal held
+ * (applied at restart; the session is ended as crashed).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startDevIdp, type DevIdp } from '../../src/identity/dev-idp.js';
 import { fetchAccessToken } from '../../src/identity/token-client.js';
 import { AGENT, AGENT_DB_PASSWORD, startTargetPostgres, type StartedPostgres } from '../support/stack.js';
@@ -92,14 +93,35 @@ describe('recording through the gateway', () => {
     const client = new pg.Client({ host: '127.0.0.1', port, database: 'demo', user: 'agent', password: token });
     client.on('error', () => undefined);
     await client.connect();
-    await client.query("SELECT 'marker-1' AS m");
-    await expect(client.query('DELETE FROM orders')).rejects.toThrow(/no-writes/);
-    await client.query("SELECT 'marker-2' AS m");
-    gateway.kill('SIGKILL');
-    await new Promise((resolve) => gateway.on('exit', resolve));
+    // Another connection holds the database's write lock: what follows is durable only in the
+    // recording journal when the gateway dies.
+    const other = new Database(path.join(dir, 'state', 'portcullis.db'), { timeout: 0 });
+    other.exec('BEGIN EXCLUSIVE');
+    try {
+      await client.query("SELECT 'marker-1' AS m");
+      await expect(client.query('DELETE FROM orders')).rejects.toThrow(/no-writes/);
+      await client.query("SELECT 'marker-2' AS m");
+      gateway.kill('SIGKILL');
+      await new Promise((resolve) => gateway.on('exit', resolve));
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    expect(events(path.join(dir, 'state')).filter((e) => e.type === 'operation')).toEqual([]);
 
-    const before = events(path.join(dir, 'state'));
-    const ops = before.filter((e) => e.type === 'operation').map((e) => JSON.parse(e.payload) as { text: string; effect: string; rule: string });
+    // Restart: the journal's recordings are applied, the session the killed process left open
+    // is ended as crashed, and the whole recording verifies.
+    const restarted = await startGatewayProcess(config);
+    // The crashed session's end is recorded at start, through the journal: the database has it a moment later.
+    const after = await vi.waitFor(
+      () => {
+        const rows = events(path.join(dir, 'state'));
+        expect(rows.some((e) => e.type === 'session-end')).toBe(true);
+        return rows;
+      },
+      { timeout: 5000 },
+    );
+    const ops = after.filter((e) => e.type === 'operation').map((e) => JSON.parse(e.payload) as { text: string; effect: string; rule: string });
     expect(ops.map((o) => [o.text, o.effect])).toEqual([
       ["SELECT 'marker-1' AS m", 'allow'],
       ['DELETE FROM orders', 'deny'],
@@ -110,13 +132,7 @@ describe('recording through the gateway', () => {
     expect((ops[1] as unknown as { facts: unknown }).facts).toMatchObject([
       { kind: 'delete', class: 'write', tables: [{ name: 'orders', access: 'write' }], flags: ['delete_without_where'] },
     ]);
-    expect(before.some((e) => e.type === 'session-end')).toBe(false);
-
-    // Restart: the session the killed process left open is ended as crashed, and the whole
-    // recording verifies.
-    const restarted = await startGatewayProcess(config);
     try {
-      const after = events(path.join(dir, 'state'));
       const end = after.find((e) => e.type === 'session-end');
       expect(end && (JSON.parse(end.payload) as { endedBy: string }).endedBy).toBe('crash');
       const verify = await exec(process.execPath, [BIN, 'audit', 'verify', '--data-dir', path.join(dir, 'state')]);

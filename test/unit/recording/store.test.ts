@@ -49,7 +49,7 @@ describe('schema versions', () => {
     tamper(dir, (db) => {
       expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
       const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).pluck().all();
-      expect(tables).toEqual(['audit_log', 'events', 'sessions']);
+      expect(tables).toEqual(['audit_log', 'events', 'journal_position', 'sessions']);
     });
   });
 

@@ -1,5 +1,5 @@
 /** Real recordings in temp dirs, and the tools a tamperer with write access to the database would use. */
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { FileKeyStore, SIGNING_KEY_FILE } from '../../../src/recording/key-store
 import { RecorderError } from '../../../src/recording/recorder.js';
 import { openRecorder, type RecorderOptions } from '../../../src/recording/sqlite-recorder.js';
 import { DATABASE_FILE, SqliteStore } from '../../../src/recording/sqlite-store.js';
+import type { EventRow } from '../../../src/recording/store.js';
 import { verifyAudit, type Anchor, type VerifyResult } from '../../../src/recording/verify.js';
 import { AUDIT_GENESIS } from '../../../src/recording/chain.js';
 
@@ -236,4 +237,24 @@ export function summary(result: VerifyResult): string[] {
   return result.problems.map(
     (p) => `${p.code}${p.sessionId === undefined ? '' : ` ${p.sessionId}`}${p.seq === undefined ? '' : `:${p.seq}`}${p.globalSeq === undefined ? '' : ` @${p.globalSeq}`}`,
   );
+}
+
+/** Event rows' times count from here (eventRow). */
+export const EVENT_T0 = Date.UTC(2025, 0, 1);
+
+/**
+ * An event row with made-up (well-formed, not chained) hashes: for store and journal tests
+ * that move rows, not verify them.
+ */
+export function eventRow(sessionId: string, seq: number, type: EventRow['type'], payload: unknown): EventRow {
+  const hex = (text: string): string => createHash('sha256').update(text).digest('hex');
+  return {
+    sessionId,
+    seq,
+    time: EVENT_T0 + seq * 1000,
+    type,
+    payload: JSON.stringify(payload),
+    prevHash: hex(`${sessionId}:${seq - 1}`),
+    hash: hex(`${sessionId}:${seq}`),
+  };
 }

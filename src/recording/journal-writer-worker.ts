@@ -1,0 +1,184 @@
+/**
+ * The recording journal's writer thread (see ./journal-store.ts): applies the frames the main
+ * thread appended to the journal to the database, in bulk — everything that arrived since its
+ * last round in one transaction, together with the journal position — and removes segments
+ * once applied. Checkpoints the WAL for both connections. It runs a loop of its own (its event
+ * loop is never needed): each round applies, then sleeps until the interval passes or the main
+ * thread wakes it (a reader waiting for the database to catch up, or shutdown).
+ *
+ * A round that fails (the database locked or the disk full) leaves the frames in the journal
+ * and is tried again next round: the recordings are durable already, only the database is
+ * behind. The main thread hears why, and refuses operations once too much waits.
+ */
+import { closeSync, openSync, readSync, unlinkSync } from 'node:fs';
+import { workerData } from 'node:worker_threads';
+import { decodeFrames, FRAME_HEADER_BYTES } from './journal-frame.js';
+import { applyFrames, journalDir, segmentFile } from './journal-segments.js';
+import { SqliteStore } from './sqlite-store.js';
+import {
+  APPLIED,
+  CLOSE,
+  PROGRESS,
+  sharedViews,
+  STATE,
+  WAKE,
+  WRITTEN,
+  WriterState,
+  type WriterData,
+  type WriterReport,
+} from './store-writer-protocol.js';
+
+/** How often the WAL is checkpointed into the database file. */
+const CHECKPOINT_EVERY_MS = 250;
+/** At most this much of the journal is read and applied per transaction (more goes in the next one, at once). */
+const MAX_READ_BYTES = 8 * 1024 * 1024;
+
+const data = workerData as WriterData;
+const { totals, cells } = sharedViews(data.shared);
+const dir = journalDir(data.dataDir);
+
+function signal(state?: number): void {
+  if (state !== undefined) Atomics.store(cells, STATE, state);
+  Atomics.add(cells, PROGRESS, 1);
+  Atomics.notify(cells, PROGRESS);
+}
+
+function report(message: WriterReport): void {
+  data.port.postMessage(message);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+let segment = data.firstSegment;
+let offset = 0;
+let applied = 0n;
+let fd: number | undefined;
+let lastError: string | undefined;
+
+/** Up to `length` bytes of the current segment from `offset` (fewer at its end). */
+function read(length: number): Buffer {
+  fd ??= openSync(segmentFile(dir, segment), 'r');
+  const bytes = Buffer.allocUnsafe(length);
+  let filled = 0;
+  while (filled < length) {
+    const n = readSync(fd, bytes, filled, length - filled, offset + filled);
+    if (n === 0) break;
+    filled += n;
+  }
+  return bytes.subarray(0, filled);
+}
+
+/** The current segment is used up: the main thread has moved on to the next one. */
+function nextSegment(): void {
+  if (fd !== undefined) closeSync(fd);
+  fd = undefined;
+  try {
+    // Everything in it is in the database (the position says so): it is no longer needed.
+    unlinkSync(segmentFile(dir, segment));
+  } catch {
+    // Left behind, it is removed at the next start (the position is past it).
+  }
+  segment += 1;
+  offset = 0;
+}
+
+function failed(message: string): void {
+  if (message !== lastError) report({ kind: 'error', message });
+  lastError = message;
+  // Every failed round is signalled: a reader waiting for the database stops at the first one after it asked.
+  signal(WriterState.failing);
+}
+
+/** Applies every frame written so far. False when the database (or the journal) refused. */
+function applyAll(store: SqliteStore): boolean {
+  const target = Atomics.load(totals, WRITTEN);
+  while (applied < target) {
+    let want = Math.min(Number(target - applied), MAX_READ_BYTES);
+    let bytes: Buffer;
+    try {
+      bytes = read(want);
+      if (bytes.length === 0) {
+        // Bytes are still due, so they are in the next segment: this one is complete.
+        nextSegment();
+        continue;
+      }
+    } catch (error) {
+      failed(`cannot read the recording journal segment ${segmentFile(dir, segment)}: ${messageOf(error)}`);
+      return false;
+    }
+    let decoded = decodeFrames(bytes);
+    if (decoded.batches.length === 0 && decoded.stop?.kind === 'incomplete' && bytes.length >= FRAME_HEADER_BYTES && bytes.length === want) {
+      // A frame larger than one read: read all of it.
+      want = FRAME_HEADER_BYTES + bytes.readUInt32LE(0);
+      try {
+        bytes = read(want);
+      } catch (error) {
+        failed(`cannot read the recording journal segment ${segmentFile(dir, segment)}: ${messageOf(error)}`);
+        return false;
+      }
+      decoded = decodeFrames(bytes);
+    }
+    if (decoded.batches.length === 0) {
+      failed(
+        `the recording journal segment ${segmentFile(dir, segment)} is damaged at byte ${offset}` +
+          `${decoded.stop === undefined ? '' : ` (${decoded.stop.detail})`}: the database cannot catch up; restart the gateway`,
+      );
+      return false;
+    }
+    try {
+      applyFrames(store, decoded.batches, { segment, offset: offset + decoded.end });
+    } catch (error) {
+      failed(messageOf(error));
+      return false;
+    }
+    offset += decoded.end;
+    applied += BigInt(decoded.end);
+    Atomics.store(totals, APPLIED, applied);
+    if (lastError !== undefined) {
+      lastError = undefined;
+      report({ kind: 'caught-up' });
+      signal(WriterState.running);
+    } else {
+      signal();
+    }
+  }
+  return true;
+}
+
+function run(): void {
+  let store: SqliteStore;
+  try {
+    store = SqliteStore.open(data.dataDir, { durability: data.durability, busyTimeoutMs: data.busyTimeoutMs });
+    store.stopAutoCheckpoint();
+  } catch (error) {
+    report({ kind: 'error', message: messageOf(error) });
+    signal(WriterState.cannotOpen);
+    return;
+  }
+  signal(WriterState.running);
+  let checkpointed = Date.now();
+  for (;;) {
+    const closing = Atomics.load(cells, CLOSE) === 1;
+    const woken = Atomics.load(cells, WAKE);
+    applyAll(store);
+    if (Date.now() - checkpointed >= CHECKPOINT_EVERY_MS) {
+      checkpointed = Date.now();
+      try {
+        store.checkpoint();
+      } catch {
+        // The WAL keeps the data meanwhile; a failed checkpoint (disk full, say) is tried again next time.
+      }
+    }
+    if (closing) break;
+    Atomics.wait(cells, WAKE, woken, data.intervalMs);
+  }
+  // What could not be applied stays in the journal: the next start applies it.
+  if (fd !== undefined) closeSync(fd);
+  store.close();
+}
+
+run();
+if (Atomics.load(cells, STATE) !== WriterState.cannotOpen) signal(WriterState.closed);
+data.port.close();
