@@ -18,7 +18,7 @@
  * one frame each, so the database takes every write in order from one place. Reads run on the
  * main thread's own connection once the database has caught up with the journal.
  */
-import { closeSync, existsSync, fdatasyncSync, ftruncateSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { encodeFrame } from './journal-frame.js';
@@ -121,7 +121,7 @@ export class JournalStore implements RecordingStore {
       this.logger.warn('recording journal: applied the recordings the database lacked after the previous process stopped', { batches: replay.frames });
     }
     this.segment = replay.nextSegment;
-    this.fd = openSegment(this.dir, this.segment);
+    this.fd = openSegment(this.dir, this.segment, this.fsync);
     const shared = new SharedArrayBuffer(SHARED_BYTES);
     ({ totals: this.totals, cells: this.cells } = sharedViews(shared));
     const channel = new MessageChannel();
@@ -234,7 +234,7 @@ export class JournalStore implements RecordingStore {
   private rotate(): void {
     let fd: number;
     try {
-      fd = openSegment(this.dir, this.segment + 1);
+      fd = openSegment(this.dir, this.segment + 1, this.fsync);
     } catch (error) {
       this.logger.warn('recording journal: cannot start a new segment; the current one grows on', { error });
       return;
@@ -460,11 +460,23 @@ export class JournalStore implements RecordingStore {
   }
 }
 
-function openSegment(dir: string, segment: number): number {
+/** Creates a segment; with `fsync`, its directory entry is synced too (a synced frame in a file a power loss unlinked would be lost). */
+function openSegment(dir: string, segment: number, fsync: boolean): number {
   const file = segmentFile(dir, segment);
+  let fd: number | undefined;
   try {
-    return openSync(file, 'wx', 0o600);
+    fd = openSync(file, 'wx', 0o600);
+    if (fsync) {
+      const dirFd = openSync(dir, 'r');
+      try {
+        fsyncSync(dirFd);
+      } finally {
+        closeSync(dirFd);
+      }
+    }
+    return fd;
   } catch (error) {
+    if (fd !== undefined) closeSync(fd);
     throw journalError(file, error, 'cannot create');
   }
 }

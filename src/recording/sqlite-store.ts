@@ -50,8 +50,8 @@ const HINTS: Readonly<Record<string, string>> = {
   SQLITE_LOCKED: 'the database is locked by another connection (is another gateway using the same data_dir?)',
   SQLITE_READONLY: 'the database file, its -wal or -shm file, or its directory is not writable by this user',
   SQLITE_CANTOPEN: 'the file cannot be opened: check that the data directory exists and is accessible',
-  SQLITE_CORRUPT: 'the database file is damaged: keep it as evidence, and restore a backup or move it aside to start a new one',
-  SQLITE_NOTADB: 'the file is not an SQLite database: keep it as evidence, and restore a backup or move it aside to start a new one',
+  SQLITE_CORRUPT: 'the database file is damaged: keep it as evidence, and restore a backup or move it aside (with the journal directory beside it) to start a new one',
+  SQLITE_NOTADB: 'the file is not an SQLite database: keep it as evidence, and restore a backup or move it aside (with the journal directory beside it) to start a new one',
   SQLITE_IOERR: 'an I/O error occurred reading or writing the file (failing disk, full disk, or removed volume?)',
   SQLITE_PERM: 'permission denied',
 };

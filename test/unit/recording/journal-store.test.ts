@@ -254,6 +254,17 @@ describe('the recording journal', () => {
     expect(verify(dir).ok).toBe(true);
   });
 
+  it('durability fsync: the journal is synced on every append, and the recording is the same', async () => {
+    const dir = tempDataDir();
+    const recorder = open(dir, { groupCommit: true, writer: 'thread', durability: 'fsync' });
+    startSession(recorder, 's1');
+    statement(recorder, 's1', 'SELECT synced');
+    expect(await durable(recorder)).toBe(true);
+    recorder.close();
+    expect(texts(dir, 's1')).toEqual(['SELECT synced']);
+    expect(verify(dir).ok).toBe(true);
+  });
+
   it('needs group commit', () => {
     expect(() => open(tempDataDir(), { writer: 'thread' })).toThrow(/needs groupCommit/);
   });
