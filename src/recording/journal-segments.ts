@@ -4,7 +4,7 @@
  * journal position says how far they have been applied; `replayJournal` applies the rest —
  * at start, after a crash left recordings in the journal that the database did not have yet.
  */
-import { mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeFrames } from './journal-frame.js';
 import { RecorderError } from './recorder.js';
@@ -37,6 +37,26 @@ export function listSegments(dir: string): number[] {
     .filter((digits): digits is string => digits !== undefined)
     .map(Number)
     .sort((a, b) => a - b);
+}
+
+/**
+ * Bytes of the journal the database has not applied yet, from the segments' sizes (for
+ * readers of the database alone: while a gateway runs this is what its writer thread has
+ * not taken yet; after a crash, what its next start applies).
+ */
+export function unappliedJournalBytes(dir: string, position: JournalPosition): number {
+  let bytes = 0;
+  for (const segment of listSegments(dir)) {
+    if (segment < position.segment) continue;
+    let size: number;
+    try {
+      size = statSync(segmentFile(dir, segment)).size;
+    } catch {
+      continue; // removed meanwhile: applied
+    }
+    bytes += Math.max(0, size - (segment === position.segment ? position.offset : 0));
+  }
+  return bytes;
 }
 
 /** Applies journal batches and moves the journal position past them, in one transaction. */

@@ -262,7 +262,7 @@ describe('storage faults at the gateway (recording journal and writer thread)', 
   }
 
   it('a database locked by another connection: statements are recorded in the journal and go on; the database catches up when it is released', async () => {
-    const other = new Database(path.join(dataDir, DATABASE_FILE), { timeout: 0 });
+    const other = new Database(path.join(dataDir, DATABASE_FILE), { timeout: 5000 });
     other.exec('BEGIN EXCLUSIVE');
     try {
       await client.query(`INSERT INTO orders (status) VALUES ('thread-locked')`);

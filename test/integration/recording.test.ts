@@ -95,7 +95,7 @@ describe('recording through the gateway', () => {
     await client.connect();
     // Another connection holds the database's write lock: what follows is durable only in the
     // recording journal when the gateway dies.
-    const other = new Database(path.join(dir, 'state', 'portcullis.db'), { timeout: 0 });
+    const other = new Database(path.join(dir, 'state', 'portcullis.db'), { timeout: 5000 });
     other.exec('BEGIN EXCLUSIVE');
     try {
       await client.query("SELECT 'marker-1' AS m");

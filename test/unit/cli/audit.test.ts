@@ -3,7 +3,9 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { FileKeyStore, publicKeyPem, SIGNING_KEY_FILE } from '../../../src/recording/key-store.js';
-import { cleanLog, rechainGlobal, rechainSession, removeTempDirs, replaceSigningKey, tamper, tempDataDir } from '../recording/support.js';
+import Database from 'better-sqlite3';
+import { DATABASE_FILE } from '../../../src/recording/sqlite-store.js';
+import { cleanLog, open, rechainGlobal, rechainSession, removeTempDirs, replaceSigningKey, startSession, statement, tamper, tempDataDir } from '../recording/support.js';
 import { runCli } from './run-cli.js';
 
 afterAll(removeTempDirs);
@@ -113,6 +115,34 @@ describe('portcullis audit verify', () => {
       problems: [{ code: 'session-missing', sessionId: 's-a', globalSeq: 2, problem: expect.stringContaining('the session was deleted') }],
       unprotectedTail: { auditEntries: 0, events: 0, sessions: 0 },
     });
+  });
+
+  it('says how much of the journal the database has not applied yet (after a crash, or while it was locked at shutdown)', async () => {
+    const dir = tempDataDir();
+    const recorder = open(dir, { groupCommit: true, writer: 'thread', busyTimeoutMs: 20 });
+    startSession(recorder, 's1');
+    await new Promise<boolean>((resolve) => recorder.whenDurable(resolve));
+    const other = new Database(join(dir, DATABASE_FILE), { timeout: 5000 });
+    other.exec('BEGIN EXCLUSIVE');
+    try {
+      statement(recorder, 's1', 'SELECT left in the journal');
+      expect(await new Promise<boolean>((resolve) => recorder.whenDurable(resolve))).toBe(true);
+      recorder.close();
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    const pending = await run('audit', 'verify', '-d', dir, '--json');
+    const bytes = (JSON.parse(pending.stdout) as { unappliedJournalBytes: number }).unappliedJournalBytes;
+    expect(bytes).toBeGreaterThan(0);
+    expect(pending.stderr).toContain(`note: ${bytes} bytes of recordings in ${join(dir, 'journal')} are not in the database yet, and were not verified`);
+
+    // The next start applies them: nothing is left.
+    open(dir, { groupCommit: true, writer: 'thread' }).close();
+    const applied = await run('audit', 'verify', '-d', dir, '--json');
+    expect(applied.code).toBe(0);
+    expect((JSON.parse(applied.stdout) as { unappliedJournalBytes: number }).unappliedJournalBytes).toBe(0);
+    expect(applied.stderr).not.toContain('not in the database yet');
   });
 
   it('uses the given public key, not the data directory\'s: a re-signed log fails', async () => {

@@ -52,7 +52,7 @@ function storeOf(recorder: ChainRecorder): RecordingStore {
 }
 
 function lockDatabase(dir: string): Database.Database {
-  const other = new Database(join(dir, DATABASE_FILE), { timeout: 0 });
+  const other = new Database(join(dir, DATABASE_FILE), { timeout: 5000 });
   other.exec('BEGIN EXCLUSIVE');
   return other;
 }
