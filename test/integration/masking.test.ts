@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ColumnRuleConfig, ConnectionConfig } from '../../src/config/types.js';
 import { dataRowValues, fe, RawClient } from '../support/raw-client.js';
 import { AUDITOR, demoConnection, startStack, type Stack } from '../support/stack.js';
@@ -347,10 +347,24 @@ describe('policy', () => {
 
 describe('recording', () => {
   it('records result rows and error messages masked, never the raw values', async () => {
+    const since = Date.now();
     const client = await stack.connect();
     await client.query('SELECT id, email, notes FROM people ORDER BY id');
     await client.query("INSERT INTO people (id, email) VALUES (98, 'alan@example.com')").catch(() => undefined);
     await client.end();
+    // Every session started since has ended in the database (it takes the journal a moment later): all its outcomes are there.
+    await vi.waitFor(
+      () => {
+        const db = new Database(path.join(stack.dataDir, 'portcullis.db'), { readonly: true });
+        try {
+          expect(db.prepare('SELECT count(*) FROM sessions WHERE started_at >= ? AND ended_at IS NOT NULL').pluck().get(since)).toBeGreaterThan(0);
+          expect(db.prepare('SELECT count(*) FROM sessions WHERE started_at >= ? AND ended_at IS NULL').pluck().get(since)).toBe(0);
+        } finally {
+          db.close();
+        }
+      },
+      { timeout: 5000 },
+    );
     const db = new Database(path.join(stack.dataDir, 'portcullis.db'), { readonly: true });
     try {
       const payloads = (db.prepare("SELECT payload FROM events WHERE type = 'outcome'").pluck().all() as string[]).join('\n');
