@@ -14,12 +14,11 @@
  */
 import { crc32 } from 'node:zlib';
 import type { StoreWrite } from './store-writer-protocol.js';
+import { AUDIT_ENTRY_TYPES, EVENT_TYPES } from './store.js';
 
 export const FRAME_HEADER_BYTES = 12;
 /** No batch comes near this; a length beyond it is damage, not data. */
 export const MAX_FRAME_PAYLOAD_BYTES = 1024 * 1024 * 1024;
-
-const WRITE_OPS: ReadonlySet<string> = new Set(['insertSession', 'appendEvent', 'markEnded', 'appendAuditEntry', 'deleteSession']);
 
 export function encodeFrame(writes: readonly StoreWrite[]): Buffer {
   const payload = JSON.stringify(writes);
@@ -47,7 +46,7 @@ export interface DecodedFrames {
     readonly kind: 'incomplete' | 'damaged';
     readonly offset: number;
     readonly detail: string;
-    /** Where the frame stopped at ends, when its header is whole (a damaged payload). */
+    /** Where the frame stopped at ends, when its header is whole but its payload's checksum does not match. */
     readonly frameEnd?: number;
   };
 }
@@ -82,7 +81,8 @@ export function decodeFrames(bytes: Buffer, start = 0, maxFrames = Number.POSITI
     }
     const batch = parseBatch(payload);
     if (batch === undefined) {
-      return { batches, end: offset, stop: { kind: 'damaged', offset, detail: 'a frame that does not hold a recording batch', frameEnd } };
+      // Whole (its checksums match) but not a batch: a forged or mis-written frame, never a torn one.
+      return { batches, end: offset, stop: { kind: 'damaged', offset, detail: 'a frame that does not hold a recording batch' } };
     }
     batches.push(batch);
     offset = payloadStart + length;
@@ -97,9 +97,56 @@ function parseBatch(payload: Buffer): StoreWrite[] | undefined {
   } catch {
     return undefined;
   }
-  if (!Array.isArray(value)) return undefined;
-  for (const write of value) {
-    if (typeof write !== 'object' || write === null || !WRITE_OPS.has((write as { op?: unknown }).op as string)) return undefined;
+  if (!Array.isArray(value) || !value.every(isStoreWrite)) return undefined;
+  return value;
+}
+
+// Shape checks: a frame that passes its checksum but does not hold what the store takes (a
+// forged or mis-written journal) is damage to report, not rows to half-insert.
+
+type Fields = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Fields => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isString = (value: unknown): value is string => typeof value === 'string';
+const isInteger = (value: unknown): value is number => Number.isSafeInteger(value);
+const EVENT_TYPE_NAMES: ReadonlySet<unknown> = new Set(EVENT_TYPES);
+const AUDIT_TYPE_NAMES: ReadonlySet<unknown> = new Set(AUDIT_ENTRY_TYPES);
+
+function isChained(row: Fields): boolean {
+  return isInteger(row['seq']) && isInteger(row['time']) && isString(row['payload']) && isString(row['prevHash']) && isString(row['hash']);
+}
+
+function isEventRow(row: unknown): boolean {
+  return isObject(row) && isString(row['sessionId']) && EVENT_TYPE_NAMES.has(row['type']) && isChained(row);
+}
+
+function isSessionRow(row: unknown): boolean {
+  return (
+    isObject(row) &&
+    ['id', 'protocol', 'connection', 'subject'].every((key) => isString(row[key])) &&
+    isInteger(row['startedAt']) &&
+    (row['endedAt'] === null || isInteger(row['endedAt'])) &&
+    (row['endedBy'] === null || isString(row['endedBy'])) &&
+    (row['lastSeq'] === null || isInteger(row['lastSeq']))
+  );
+}
+
+function isStoreWrite(write: unknown): write is StoreWrite {
+  if (!isObject(write)) return false;
+  switch (write['op']) {
+    case 'insertSession':
+      return isSessionRow(write['session']) && isEventRow(write['first']);
+    case 'appendEvent':
+      return isEventRow(write['event']);
+    case 'markEnded':
+      return isString(write['sessionId']) && isInteger(write['endedAt']) && isString(write['endedBy']) && isInteger(write['lastSeq']);
+    case 'appendAuditEntry': {
+      const entry = write['entry'];
+      return isObject(entry) && AUDIT_TYPE_NAMES.has(entry['type']) && (entry['sessionId'] === null || isString(entry['sessionId'])) && isChained(entry);
+    }
+    case 'deleteSession':
+      return isString(write['sessionId']);
+    default:
+      return false;
   }
-  return value as StoreWrite[];
 }

@@ -278,6 +278,14 @@ describe('decodeFrames', () => {
     ['a JSON string', '"[]"'],
     ['not JSON at all', '[{"op":"appendEvent"'],
     ['an empty payload', ''],
+    ['an appendEvent without its event', '[{"op":"appendEvent"}]'],
+    ['an event of an unknown type', JSON.stringify([{ op: 'appendEvent', event: { ...operation, type: 'exec' } }])],
+    ['an event whose seq is a string', JSON.stringify([{ op: 'appendEvent', event: { ...operation, seq: '2' } }])],
+    ['an event whose payload is an object', JSON.stringify([{ op: 'appendEvent', event: { ...operation, payload: {} } }])],
+    ['an insertSession without its first event', JSON.stringify([{ op: 'insertSession', session }])],
+    ['a markEnded without lastSeq', '[{"op":"markEnded","sessionId":"s","endedAt":1,"endedBy":"client"}]'],
+    ['an audit entry of an unknown type', JSON.stringify([{ op: 'appendAuditEntry', entry: { ...seal, type: 'rewrite' } }])],
+    ['a deleteSession with a numeric id', '[{"op":"deleteSession","sessionId":7}]'],
   ])('reports a frame with a correct checksum holding %s as damaged', (_what, payload) => {
     const { frames } = journal();
     const first = frames[0] as Buffer;
@@ -286,6 +294,25 @@ describe('decodeFrames', () => {
     expect(decoded.end).toBe(first.length);
     expect(decoded.stop?.kind).toBe('damaged');
     expect(decoded.stop?.offset).toBe(first.length);
+  });
+
+  it('never throws on damaged journals: every truncation, byte flip and splice of garbage decodes to a whole-frame prefix', () => {
+    const { bytes, starts } = journal();
+    let seed = 12345;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let trial = 0; trial < 2000; trial++) {
+      const damaged = Buffer.from(bytes);
+      const flips = 1 + random(4);
+      for (let f = 0; f < flips; f++) damaged[random(damaged.length)] = random(256);
+      const input = trial % 3 === 0 ? damaged.subarray(0, random(damaged.length)) : trial % 3 === 1 ? Buffer.concat([damaged, Buffer.from(Array.from({ length: random(64) }, () => random(256)))]) : damaged;
+      const decoded = decodeFrames(input);
+      // Whatever decoded is a run of whole frames from the start: the end is a frame boundary of the original.
+      expect([...starts, bytes.length]).toContain(decoded.end);
+      expect(decoded.batches).toEqual(BATCHES.slice(0, decoded.batches.length));
+    }
   });
 
   it('accepts a raw frame holding a well-formed batch (the raw helper itself is right)', () => {

@@ -5,6 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeFrame, FRAME_HEADER_BYTES } from '../../../src/recording/journal-frame.js';
 import { listSegments, replayJournal, segmentFile, type Replay } from '../../../src/recording/journal-segments.js';
@@ -373,6 +374,25 @@ describe('replayJournal', () => {
       expect(replayJournal(store, journal, logs.logger).frames).toBe(1);
       expect(store.journalPosition()).toEqual({ segment: 1, offset: f1.length });
       expect(warnings(logs.lines)).toHaveLength(1);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('refuses a last frame whose checksums match but which holds no recording batch (forged, not torn)', () => {
+    const { journal, store } = fixture();
+    try {
+      const f1 = encodeFrame([started('s-a')]);
+      // A payload the store does not take, with checksums that match.
+      const payload = Buffer.from('[{"op":"deleteSession","sessionId":7}]');
+      const header = Buffer.alloc(FRAME_HEADER_BYTES);
+      header.writeUInt32LE(payload.length, 0);
+      header.writeUInt32LE(crc32(payload), 4);
+      header.writeUInt32LE(crc32(header.subarray(0, 8)), 8);
+      writeSegment(journal, 1, f1, header, payload);
+      const error = caught(() => replayJournal(store, journal, captureLogs().logger));
+      expect(error.message).toContain('does not hold a recording batch');
+      expect(sessionIds(store)).toEqual([]);
     } finally {
       store.close();
     }
