@@ -122,14 +122,16 @@ export class SessionRecording {
     this.outcomes.push({ sessionId: this.sessionId, ...outcome });
     for (const row of outcome.resultRows ?? []) for (const value of row) this.outcomeChars += recordedValueChars(value);
     if (this.outcomeChars >= OUTCOME_FLUSH_CHARS) this.flushOutcomes();
-    else this.outcomeTimer ??= setTimeout(() => this.flushOutcomes(), OUTCOME_FLUSH_MS);
+    else this.outcomeTimer ??= setTimeout(() => this.flushOutcomes(true), OUTCOME_FLUSH_MS);
   }
 
-  private flushOutcomes(): void {
-    if (this.outcomeTimer !== undefined) {
-      clearTimeout(this.outcomeTimer);
-      this.outcomeTimer = undefined;
-    }
+  /**
+   * Writes the queued outcomes. The timer is not cleared when the next operation writes them:
+   * it was set at most OUTCOME_FLUSH_MS before any outcome queued since, so it still fires in
+   * time for them, and a busy session arms one timer per OUTCOME_FLUSH_MS, not one per statement.
+   */
+  private flushOutcomes(timerFired = false): void {
+    if (timerFired) this.outcomeTimer = undefined;
     if (this.outcomes.length === 0) return;
     const outcomes = this.outcomes;
     this.outcomes = [];
@@ -180,6 +182,8 @@ export class SessionRecording {
     if (!this.started) return;
     this.flushTerminal(() => this.terminals.finish());
     this.flushOutcomes();
+    clearTimeout(this.outcomeTimer);
+    this.outcomeTimer = undefined;
     this.started = false;
     try {
       this.recorder.sessionEnded({ sessionId: this.sessionId, endedBy, reason });

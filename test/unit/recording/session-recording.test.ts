@@ -58,4 +58,24 @@ describe('SessionRecording: outcomes with result rows', () => {
     vi.advanceTimersByTime(OUTCOME_FLUSH_MS);
     expect(outcomes).toHaveLength(4);
   });
+
+  it('writes each outcome within OUTCOME_FLUSH_MS with one timer per interval, not one per statement', () => {
+    const { recorder, outcomes } = notingRecorder();
+    const recording = started(recorder);
+    const timers = vi.getTimerCount();
+    recording.outcome({ operationSeq: 2, rows: 1, durationMs: 1 });
+    // The next statement writes it; the timer stays armed for the outcomes that follow.
+    recording.operation({ kind: 'sql', connection: { name: 'demo', type: 'postgres' }, text: 'SELECT 2', via: 'simple-query' }, { effect: 'allow', rule: 'r', reason: 'ok' });
+    expect(outcomes).toHaveLength(1);
+    vi.advanceTimersByTime(OUTCOME_FLUSH_MS / 2);
+    for (let n = 0; n < 20; n++) recording.outcome({ operationSeq: 2, rows: 1, durationMs: 1 });
+    expect(vi.getTimerCount()).toBe(timers + 1);
+    // Written OUTCOME_FLUSH_MS after the first outcome: never later than OUTCOME_FLUSH_MS after any of them.
+    vi.advanceTimersByTime(OUTCOME_FLUSH_MS / 2);
+    expect(outcomes).toHaveLength(21);
+    recording.outcome({ operationSeq: 2, rows: 1, durationMs: 1 });
+    recording.end('client', 'bye');
+    expect(outcomes).toHaveLength(22);
+    expect(vi.getTimerCount()).toBe(timers);
+  });
 });
