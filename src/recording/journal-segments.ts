@@ -132,6 +132,19 @@ export function replayJournal(store: SqliteStore, dir: string, logger: Logger): 
   return { frames, nextSegment: Math.max(position.segment, last ?? 0) + 1 };
 }
 
+/**
+ * At start, whichever way the gateway now records: whatever the journal holds beyond the
+ * database is applied first (a recorder committing inline after a crash in journal mode
+ * must not chain onto a database that lacks it). Returns the next segment's number.
+ */
+export function applyJournalTail(store: SqliteStore, dataDir: string, logger: Logger): number {
+  const replay = replayJournal(store, journalDir(dataDir), logger);
+  if (replay.frames > 0) {
+    logger.warn('recording journal: applied the recordings the database lacked after the previous process stopped', { batches: replay.frames });
+  }
+  return replay.nextSegment;
+}
+
 function damaged(file: string, detail: string): RecorderError {
   return new RecorderError(
     `the recording journal ${file} is damaged (${detail}): it holds recordings the database may not have. ` +

@@ -22,7 +22,7 @@ import { closeSync, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, openSyn
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { encodeFrame } from './journal-frame.js';
-import { journalDir, replayJournal, segmentFile } from './journal-segments.js';
+import { applyJournalTail, journalDir, segmentFile } from './journal-segments.js';
 import { RecorderError } from './recorder.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, type Durability, type SqliteStore } from './sqlite-store.js';
 import type { AuditEntryRow, ChainHead, EventRow, RecordingStore, SessionRow, SessionRowFilter } from './store.js';
@@ -116,11 +116,7 @@ export class JournalStore implements RecordingStore {
     this.segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     inner.stopAutoCheckpoint();
     this.dir = journalDir(options.dataDir);
-    const replay = replayJournal(inner, this.dir, this.logger);
-    if (replay.frames > 0) {
-      this.logger.warn('recording journal: applied the recordings the database lacked after the previous process stopped', { batches: replay.frames });
-    }
-    this.segment = replay.nextSegment;
+    this.segment = applyJournalTail(inner, options.dataDir, this.logger);
     this.fd = openSegment(this.dir, this.segment, this.fsync);
     const shared = new SharedArrayBuffer(SHARED_BYTES);
     ({ totals: this.totals, cells: this.cells } = sharedViews(shared));

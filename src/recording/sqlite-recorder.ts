@@ -9,7 +9,9 @@ import { lockDataDir } from './data-dir-lock.js';
 import { FileKeyStore } from './key-store.js';
 import { SqliteStore, type Durability } from './sqlite-store.js';
 import type { RecordingStore } from './store.js';
+import { applyJournalTail } from './journal-segments.js';
 import { JournalStore } from './journal-store.js';
+import { silentLogger } from '../log.js';
 
 export interface RecorderOptions extends Omit<ChainRecorderOptions, 'onClose'> {
   /** `config.recording.durability`; default `process`. */
@@ -39,8 +41,9 @@ export const GROUP_COMMIT_BUSY_TIMEOUT_MS = 250;
 /**
  * Takes the data directory's gateway lock (`<dataDir>/gateway.lock`: a second gateway on the
  * same directory is refused, naming the first one's pid), then opens `<dataDir>/portcullis.db`
- * (created 0600 in a 0700 directory, migrated) and `<dataDir>/audit-signing-key.pem`
- * (generated 0600 if missing). `close()` releases the lock. Throws RecorderError.
+ * (created 0600 in a 0700 directory, migrated), applies whatever `<dataDir>/journal/` holds
+ * beyond it (either writer), and opens `<dataDir>/audit-signing-key.pem` (generated 0600 if
+ * missing). `close()` releases the lock. Throws RecorderError.
  */
 export function openRecorder(dataDir: string, options: RecorderOptions = {}): ChainRecorder {
   const lock = lockDataDir(dataDir, options.logger === undefined ? {} : { logger: options.logger });
@@ -51,7 +54,14 @@ export function openRecorder(dataDir: string, options: RecorderOptions = {}): Ch
       ...(busyTimeoutMs === undefined ? {} : { busyTimeoutMs }),
     });
     let store: RecordingStore = sqlite;
-    if (options.writer === 'thread') {
+    if (options.writer !== 'thread') {
+      try {
+        applyJournalTail(sqlite, dataDir, options.logger ?? silentLogger);
+      } catch (error) {
+        sqlite.close();
+        throw error;
+      }
+    } else {
       if (options.groupCommit !== true) {
         sqlite.close();
         throw new RangeError('the recording journal takes group-commit batches: it needs groupCommit');

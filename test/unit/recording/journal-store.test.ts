@@ -221,6 +221,32 @@ describe('the recording journal', () => {
     expect(verify(dir).ok).toBe(true);
   });
 
+  it('a recorder that now commits inline applies what a journal left first, and chains on from it', async () => {
+    const dir = tempDataDir();
+    const recorder = open(dir, { groupCommit: true, writer: 'thread', busyTimeoutMs: 20 });
+    startSession(recorder, 's1');
+    expect(await durable(recorder)).toBe(true);
+    await eventually(() => events(dir, 's1').length === 1);
+    const other = lockDatabase(dir);
+    try {
+      statement(recorder, 's1', 'SELECT in the journal only');
+      expect(await durable(recorder)).toBe(true);
+      recorder.close();
+    } finally {
+      release(other);
+    }
+    const logs = captureLogs();
+    const inline = open(dir, { logger: logs.logger });
+    expect(logs.lines).toContainEqual(expect.objectContaining({ level: 'warn', msg: expect.stringMatching(/applied the recordings the database lacked/) }));
+    expect(listSegments(journalDir(dir))).toEqual([]);
+    startSession(inline, 's2');
+    statement(inline, 's2', 'SELECT inline');
+    inline.close();
+    expect(texts(dir, 's1')).toEqual(['SELECT in the journal only']);
+    expect(texts(dir, 's2')).toEqual(['SELECT inline']);
+    expect(verify(dir).ok).toBe(true);
+  });
+
   it('segments: a new one once the current is full; applied ones are removed', async () => {
     const dir = tempDataDir();
     const store = new JournalStore(SqliteStore.open(dir), { dataDir: dir, segmentBytes: 2048 });
