@@ -62,6 +62,28 @@ function release(other: Database.Database): void {
   other.close();
 }
 
+/**
+ * Session s1 started (and in the database), then `statements` recorded while another
+ * connection locks the database — the last one in the turn of the shutdown — and the gateway
+ * shut down: what the database lacks stays in the journal.
+ */
+async function shutDownLocked(dir: string, statements: readonly string[]): Promise<void> {
+  const recorder = open(dir, { groupCommit: true, writer: 'thread', busyTimeoutMs: 20 });
+  startSession(recorder, 's1');
+  expect(await durable(recorder)).toBe(true);
+  await eventually(() => events(dir, 's1').length === 1);
+  const other = lockDatabase(dir);
+  try {
+    for (const [i, text] of statements.entries()) {
+      statement(recorder, 's1', text);
+      if (i < statements.length - 1) expect(await durable(recorder)).toBe(true);
+    }
+    recorder.close();
+  } finally {
+    release(other);
+  }
+}
+
 describe('the recording journal', () => {
   it('a waiter hears true once its batch is in the journal; the writer applies it on its own; reads wait for it', async () => {
     const dir = tempDataDir();
@@ -197,19 +219,7 @@ describe('the recording journal', () => {
   it('shut down while the database is locked: the rest stays in the journal, and the next start applies it', async () => {
     const dir = tempDataDir();
     const logs = captureLogs();
-    const recorder = open(dir, { groupCommit: true, writer: 'thread', busyTimeoutMs: 20 });
-    startSession(recorder, 's1');
-    expect(await durable(recorder)).toBe(true);
-    await eventually(() => events(dir, 's1').length === 1);
-    const other = lockDatabase(dir);
-    try {
-      statement(recorder, 's1', 'SELECT before shutdown');
-      expect(await durable(recorder)).toBe(true);
-      statement(recorder, 's1', 'SELECT in the last turn');
-      recorder.close();
-    } finally {
-      release(other);
-    }
+    await shutDownLocked(dir, ['SELECT before shutdown', 'SELECT in the last turn']);
     expect(events(dir, 's1').map((e) => e.type)).toEqual(['session-start']);
     expect(listSegments(journalDir(dir))).toHaveLength(1);
 
@@ -223,18 +233,7 @@ describe('the recording journal', () => {
 
   it('a recorder that now commits inline applies what a journal left first, and chains on from it', async () => {
     const dir = tempDataDir();
-    const recorder = open(dir, { groupCommit: true, writer: 'thread', busyTimeoutMs: 20 });
-    startSession(recorder, 's1');
-    expect(await durable(recorder)).toBe(true);
-    await eventually(() => events(dir, 's1').length === 1);
-    const other = lockDatabase(dir);
-    try {
-      statement(recorder, 's1', 'SELECT in the journal only');
-      expect(await durable(recorder)).toBe(true);
-      recorder.close();
-    } finally {
-      release(other);
-    }
+    await shutDownLocked(dir, ['SELECT in the journal only']);
     const logs = captureLogs();
     const inline = open(dir, { logger: logs.logger });
     expect(logs.lines).toContainEqual(expect.objectContaining({ level: 'warn', msg: expect.stringMatching(/applied the recordings the database lacked/) }));
