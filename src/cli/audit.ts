@@ -116,11 +116,13 @@ export const auditVerifyCommand: CliCommand = {
     }
     let result: VerifyResult;
     let unapplied: number;
+    let journal: string;
     try {
       const store = SqliteStore.open(dataDir, { readonly: true });
       try {
         result = store.snapshot(() => verifyAudit(store, publicKey, { anchors }));
-        unapplied = unappliedJournalBytes(journalDir(dataDir), store.journalPosition());
+        journal = journalDir(dataDir, store.journalId());
+        unapplied = unappliedJournalBytes(journal, store.journalPosition());
       } finally {
         store.close();
       }
@@ -136,7 +138,7 @@ export const auditVerifyCommand: CliCommand = {
     }
     if (unapplied > 0) {
       io.err(
-        `note: ${plural(unapplied, 'byte')} of recordings in ${journalDir(dataDir)} are not in the database yet, and were not verified: ` +
+        `note: ${plural(unapplied, 'byte')} of recordings in ${journal} are not in the database yet, and were not verified: ` +
           `a running gateway applies them within milliseconds; after a crash, its next start does. Verify again then.\n`,
       );
     }

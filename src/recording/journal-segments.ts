@@ -1,8 +1,10 @@
 /**
- * The recording journal on disk: `<dataDir>/journal/<16-digit number>.log` segment files of
- * frames (./journal-frame.ts), numbered in the order they were written. The database's
- * journal position says how far they have been applied; `replayJournal` applies the rest —
- * at start, after a crash left recordings in the journal that the database did not have yet.
+ * The recording journal on disk: `<dataDir>/journal/<database id>/<16-digit number>.log`
+ * segment files of frames (./journal-frame.ts), numbered in the order they were written. The
+ * database's journal position says how far they have been applied; `replayJournal` applies
+ * the rest — at start, after a crash left recordings in the journal that the database did
+ * not have yet. The directory is named by the database's own id, so a journal is only ever
+ * applied to the database it was written for (not to a new one after the old was moved aside).
  */
 import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,24 +17,29 @@ import type { Logger } from '../log.js';
 export const JOURNAL_DIR = 'journal';
 const SEGMENT_NAME = /^(\d{16})\.log$/;
 
-export function journalDir(dataDir: string): string {
-  return join(dataDir, JOURNAL_DIR);
+/** The journal directory of the database whose journal id is `journalId`. */
+export function journalDir(dataDir: string, journalId: string): string {
+  return join(dataDir, JOURNAL_DIR, journalId);
 }
 
 export function segmentFile(dir: string, segment: number): string {
   return join(dir, `${String(segment).padStart(16, '0')}.log`);
 }
 
-/** The segment numbers in `dir`, ascending (none when it does not exist). */
-export function listSegments(dir: string): number[] {
-  let names: string[];
+/** The names in directory `dir`; none when it does not exist (or is not a directory). */
+function entries(dir: string): string[] {
   try {
-    names = readdirSync(dir);
+    return readdirSync(dir);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
     throw new RecorderError(`cannot read the recording journal ${dir}: ${(error as Error).message}`, { cause: error });
   }
-  return names
+}
+
+/** The segment numbers in `dir`, ascending (none when it does not exist). */
+export function listSegments(dir: string): number[] {
+  return entries(dir)
     .map((name) => SEGMENT_NAME.exec(name)?.[1])
     .filter((digits): digits is string => digits !== undefined)
     .map(Number)
@@ -138,11 +145,24 @@ export function replayJournal(store: SqliteStore, dir: string, logger: Logger): 
  * must not chain onto a database that lacks it). Returns the next segment's number.
  */
 export function applyJournalTail(store: SqliteStore, dataDir: string, logger: Logger): number {
-  const replay = replayJournal(store, journalDir(dataDir), logger);
+  const journalId = store.journalId();
+  const foreign = foreignJournals(join(dataDir, JOURNAL_DIR), journalId);
+  if (foreign.length > 0) {
+    throw new RecorderError(
+      `the recording journal ${join(dataDir, JOURNAL_DIR)} holds recordings of another database (${foreign.join(', ')}; this one is ${journalId}): ` +
+        'they were never applied to it. Keep them with the database they belong to (move it back, or move them aside with it).',
+    );
+  }
+  const replay = replayJournal(store, journalDir(dataDir, journalId), logger);
   if (replay.frames > 0) {
     logger.warn('recording journal: applied the recordings the database lacked after the previous process stopped', { batches: replay.frames });
   }
   return replay.nextSegment;
+}
+
+/** The journal directories under `root` other than `journalId`'s that still hold segments. */
+function foreignJournals(root: string, journalId: string): string[] {
+  return entries(root).filter((name) => name !== journalId && listSegments(join(root, name)).length > 0);
 }
 
 function damaged(file: string, detail: string): RecorderError {

@@ -115,8 +115,8 @@ export class JournalStore implements RecordingStore {
     this.maxBacklogBytes = BigInt(options.maxBacklogBytes ?? DEFAULT_MAX_BACKLOG_BYTES);
     this.segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     inner.stopAutoCheckpoint();
-    this.dir = journalDir(options.dataDir);
     this.segment = applyJournalTail(inner, options.dataDir, this.logger);
+    this.dir = journalDir(options.dataDir, inner.journalId());
     this.fd = openSegment(this.dir, this.segment, this.fsync);
     const shared = new SharedArrayBuffer(SHARED_BYTES);
     ({ totals: this.totals, cells: this.cells } = sharedViews(shared));
@@ -124,6 +124,7 @@ export class JournalStore implements RecordingStore {
     this.port = channel.port1;
     const data: WriterData = {
       dataDir: options.dataDir,
+      journal: this.dir,
       durability: options.durability ?? 'process',
       busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
       port: channel.port2,

@@ -13,7 +13,7 @@
 import { closeSync, openSync, readSync, unlinkSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
 import { decodeFrames, FRAME_HEADER_BYTES } from './journal-frame.js';
-import { applyFrames, journalDir, segmentFile } from './journal-segments.js';
+import { applyFrames, segmentFile } from './journal-segments.js';
 import { SqliteStore } from './sqlite-store.js';
 import {
   APPLIED,
@@ -35,7 +35,7 @@ const MAX_READ_BYTES = 8 * 1024 * 1024;
 
 const data = workerData as WriterData;
 const { totals, cells } = sharedViews(data.shared);
-const dir = journalDir(data.dataDir);
+const dir = data.journal;
 
 function signal(state?: number): void {
   if (state !== undefined) Atomics.store(cells, STATE, state);

@@ -16,7 +16,9 @@
  * Version 3 (the recording journal, ./journal-store.ts):
  *   journal_position  how far the journal has been applied: every segment before `segment`,
  *                     and `segment` up to byte `offset`; moved in the same transaction as
- *                     the writes it covers, so a restart replays exactly what is missing
+ *                     the writes it covers, so a restart replays exactly what is missing.
+ *                     `database_id` (random) names this database's journal directory, so a
+ *                     journal is never applied to another database
  *
  * Events are a rowid table (not WITHOUT ROWID) because a payload can be as large as the
  * biggest statement a client may send.
@@ -65,11 +67,12 @@ export const MIGRATIONS: readonly string[] = [
   `,
   `
   CREATE TABLE journal_position (
-    id       INTEGER PRIMARY KEY CHECK (id = 1),
-    segment  INTEGER NOT NULL,
-    offset   INTEGER NOT NULL
+    id           INTEGER PRIMARY KEY CHECK (id = 1),
+    database_id  TEXT NOT NULL,
+    segment      INTEGER NOT NULL,
+    offset       INTEGER NOT NULL
   );
-  INSERT INTO journal_position (id, segment, offset) VALUES (1, 0, 0);
+  INSERT INTO journal_position (id, database_id, segment, offset) VALUES (1, lower(hex(randomblob(8))), 0, 0);
   `,
 ];
 

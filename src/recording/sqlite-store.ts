@@ -258,6 +258,11 @@ export class SqliteStore implements RecordingStore {
     return this.guard('cannot read', () => this.statements.journalPosition.get() as JournalPosition);
   }
 
+  /** This database's journal id (random, fixed at creation): its journal is `journal/<id>/`. */
+  journalId(): string {
+    return this.guard('cannot read', () => this.statements.journalId.pluck().get() as string);
+  }
+
   /** Moves the journal position: call inside the transaction that applies the frames it covers. */
   setJournalPosition(position: JournalPosition): void {
     this.guard('cannot write to', () => this.statements.setJournalPosition.run(position));
@@ -329,6 +334,7 @@ function prepare(db: Database.Database) {
     auditEntries: db.prepare(`SELECT ${AUDIT_COLUMNS} FROM audit_log ORDER BY seq`),
     sealOf: db.prepare(`SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE session_id = ? AND type = 'session-seal' ORDER BY seq LIMIT 1`),
     journalPosition: db.prepare(`SELECT segment, offset FROM journal_position WHERE id = 1`),
+    journalId: db.prepare(`SELECT database_id FROM journal_position WHERE id = 1`),
     setJournalPosition: db.prepare(`UPDATE journal_position SET segment = @segment, offset = @offset WHERE id = 1`),
   };
 }

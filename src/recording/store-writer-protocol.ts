@@ -39,6 +39,8 @@ export type WriterReport = { readonly kind: 'error'; readonly message: string } 
 
 export interface WriterData {
   readonly dataDir: string;
+  /** The journal directory (the database's own). */
+  readonly journal: string;
   readonly durability: Durability;
   readonly busyTimeoutMs: number;
   readonly port: MessagePort;

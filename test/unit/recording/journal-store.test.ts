@@ -8,7 +8,7 @@
  * The writer thread runs the build's code (dist/), which `npm test` builds first.
  */
 import Database from 'better-sqlite3';
-import { statSync } from 'node:fs';
+import { renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ChainRecorder } from '../../../src/recording/chain-recorder.js';
@@ -45,6 +45,11 @@ async function eventually(check: () => boolean, ms = 5000): Promise<void> {
     if (Date.now() > deadline) throw new Error('condition not reached in time');
     await sleep(10);
   }
+}
+
+/** The data directory's journal: named by its database's journal id. */
+function journalOf(dir: string): string {
+  return journalDir(dir, query<{ id: string }>(dir, 'SELECT database_id AS id FROM journal_position')[0]!.id);
 }
 
 function storeOf(recorder: ChainRecorder): RecordingStore {
@@ -88,9 +93,9 @@ describe('the recording journal', () => {
   it('a waiter hears true once its batch is in the journal; the writer applies it on its own; reads wait for it', async () => {
     const dir = tempDataDir();
     const recorder = open(dir, { groupCommit: true, writer: 'thread' });
-    const [segment] = listSegments(journalDir(dir));
+    const [segment] = listSegments(journalOf(dir));
     expect(segment).toBeDefined();
-    const journalBytes = (): number => statSync(segmentFile(journalDir(dir), segment!)).size;
+    const journalBytes = (): number => statSync(segmentFile(journalOf(dir), segment!)).size;
     const before = journalBytes(); // the checkpoint signed at start
     startSession(recorder, 's1');
     statement(recorder, 's1', 'SELECT 1');
@@ -106,7 +111,7 @@ describe('the recording journal', () => {
     expect([...storeOf(recorder).sessionEvents('s1')].map((e) => e.type)).toEqual(['session-start', 'operation', 'outcome', 'operation', 'outcome']);
     recorder.close();
     // A clean shutdown leaves no journal behind: all of it is in the database.
-    expect(listSegments(journalDir(dir))).toEqual([]);
+    expect(listSegments(journalOf(dir))).toEqual([]);
     expect(verify(dir).ok).toBe(true);
   });
 
@@ -221,7 +226,7 @@ describe('the recording journal', () => {
     const logs = captureLogs();
     await shutDownLocked(dir, ['SELECT before shutdown', 'SELECT in the last turn']);
     expect(events(dir, 's1').map((e) => e.type)).toEqual(['session-start']);
-    expect(listSegments(journalDir(dir))).toHaveLength(1);
+    expect(listSegments(journalOf(dir))).toHaveLength(1);
 
     const reopened = open(dir, { groupCommit: true, writer: 'thread', logger: logs.logger });
     expect(logs.lines).toContainEqual(expect.objectContaining({ level: 'warn', msg: expect.stringMatching(/applied the recordings the database lacked/) }));
@@ -237,7 +242,7 @@ describe('the recording journal', () => {
     const logs = captureLogs();
     const inline = open(dir, { logger: logs.logger });
     expect(logs.lines).toContainEqual(expect.objectContaining({ level: 'warn', msg: expect.stringMatching(/applied the recordings the database lacked/) }));
-    expect(listSegments(journalDir(dir))).toEqual([]);
+    expect(listSegments(journalOf(dir))).toEqual([]);
     startSession(inline, 's2');
     statement(inline, 's2', 'SELECT inline');
     inline.close();
@@ -246,23 +251,42 @@ describe('the recording journal', () => {
     expect(verify(dir).ok).toBe(true);
   });
 
+  it('a journal is only applied to its own database: one left beside a new database refuses the start', async () => {
+    const dir = tempDataDir();
+    await shutDownLocked(dir, ['SELECT in the old database']);
+    const oldJournal = journalOf(dir);
+    expect(listSegments(oldJournal)).toHaveLength(1);
+    // The operator moves the database aside (the journal stays) and starts on a new one.
+    renameSync(join(dir, DATABASE_FILE), join(dir, 'old.db'));
+    for (const suffix of ['-wal', '-shm']) rmSync(join(dir, `${DATABASE_FILE}${suffix}`), { force: true });
+    let refused: unknown;
+    try {
+      open(dir, { groupCommit: true, writer: 'thread' }).close();
+    } catch (error) {
+      refused = error;
+    }
+    expect(refused).toBeInstanceOf(RecorderError);
+    expect((refused as Error).message).toMatch(/holds recordings of another database .*never applied to it/);
+    expect(listSegments(oldJournal)).toHaveLength(1);
+  });
+
   it('segments: a new one once the current is full; applied ones are removed', async () => {
     const dir = tempDataDir();
     const store = new JournalStore(SqliteStore.open(dir), { dataDir: dir, segmentBytes: 2048 });
     const recorder = new ChainRecorder(store, FileKeyStore.openOrCreate(dir), { now: fakeClock(), groupCommit: true });
     startSession(recorder, 's1');
-    const first = listSegments(journalDir(dir))[0]!;
+    const first = listSegments(journalOf(dir))[0]!;
     for (let n = 1; n <= 30; n++) {
       statement(recorder, 's1', `SELECT ${n} -- ${'y'.repeat(300)}`);
       expect(await durable(recorder)).toBe(true);
     }
     await eventually(() => texts(dir, 's1').length === 30);
-    const segments = listSegments(journalDir(dir));
+    const segments = listSegments(journalOf(dir));
     // 30 frames of ~1 KB in 2 KiB segments: many were started, and those applied are gone.
     expect(segments.at(-1)! - first).toBeGreaterThan(8);
     expect(segments.length).toBeLessThanOrEqual(2);
     recorder.close();
-    expect(listSegments(journalDir(dir))).toEqual([]);
+    expect(listSegments(journalOf(dir))).toEqual([]);
     expect(verify(dir).ok).toBe(true);
   });
 
