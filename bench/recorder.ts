@@ -24,18 +24,18 @@
  *
  * Env: BENCH_RECORDER_EVENTS (40000: events per shape per round), BENCH_RECORDER_ROUNDS (3).
  */
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sessionGenesis } from '../src/recording/chain.js';
 import { decodeFrames, encodeFrame } from '../src/recording/journal-frame.js';
-import { applyFrames } from '../src/recording/journal-segments.js';
+import { applyFrames, writeAt } from '../src/recording/journal-segments.js';
 import { SqliteStore } from '../src/recording/sqlite-store.js';
 import type { EventRow, EventType } from '../src/recording/store.js';
-import type { StoreWrite } from '../src/recording/store-writer-protocol.js';
+import type { StoreWrite } from '../src/recording/journal-protocol.js';
 import { intEnv } from './support/env.js';
 import { commandOf, reportFigures, type Figure } from './support/report.js';
-import { fmt, markdownTable } from './support/table.js';
+import { fmt, markdownTable, median } from './support/table.js';
 
 interface Shape {
   readonly name: string;
@@ -162,7 +162,7 @@ class Journal {
     const append = timed(turns.length, events, () => {
       for (const writes of turns) {
         const frame = encodeFrame(writes);
-        for (let done = 0; done < frame.length; ) done += writeSync(this.fd, frame, done, frame.length - done, this.offset + done);
+        writeAt(this.fd, frame, this.offset);
         this.offset += frame.length;
         frames.push(frame);
       }
@@ -194,12 +194,6 @@ class Journal {
       return { op: 'appendEvent', event: this.sessions.next(e, outcome ? 'outcome' : 'operation', outcome ? OUTCOME_PAYLOAD : PAYLOAD) };
     });
   }
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 interface Costs {

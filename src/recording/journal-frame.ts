@@ -13,7 +13,7 @@
  * header's own checksum keeps a damaged length from passing for a frame cut short.
  */
 import { crc32 } from 'node:zlib';
-import type { StoreWrite } from './store-writer-protocol.js';
+import type { StoreWrite } from './journal-protocol.js';
 import { AUDIT_ENTRY_TYPES, EVENT_TYPES } from './store.js';
 
 export const FRAME_HEADER_BYTES = 12;

@@ -6,12 +6,12 @@
  * not have yet. The directory is named by the database's own id, so a journal is only ever
  * applied to the database it was written for (not to a new one after the old was moved aside).
  */
-import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { decodeFrames } from './journal-frame.js';
 import { RecorderError } from './recorder.js';
 import type { JournalPosition, SqliteStore } from './sqlite-store.js';
-import { applyWrite, type StoreWrite } from './store-writer-protocol.js';
+import { applyWrite, type StoreWrite } from './journal-protocol.js';
 import type { Logger } from '../log.js';
 
 export const JOURNAL_DIR = 'journal';
@@ -24,6 +24,11 @@ export function journalDir(dataDir: string, journalId: string): string {
 
 export function segmentFile(dir: string, segment: number): string {
   return join(dir, `${String(segment).padStart(16, '0')}.log`);
+}
+
+/** Writes all of `bytes` at `position` of file `fd` (a write may take fewer bytes than asked). */
+export function writeAt(fd: number, bytes: Buffer, position: number): void {
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
 }
 
 /** The names in directory `dir`; none when it does not exist (or is not a directory). */
@@ -148,9 +153,11 @@ export function applyJournalTail(store: SqliteStore, dataDir: string, logger: Lo
   const journalId = store.journalId();
   const foreign = foreignJournals(join(dataDir, JOURNAL_DIR), journalId);
   if (foreign.length > 0) {
+    const root = join(dataDir, JOURNAL_DIR);
     throw new RecorderError(
-      `the recording journal ${join(dataDir, JOURNAL_DIR)} holds recordings of another database (${foreign.join(', ')}; this one is ${journalId}): ` +
-        'they were never applied to it. Keep them with the database they belong to (move it back, or move them aside with it).',
+      `the recording journal ${root} holds recordings of another database (${foreign.map((id) => join(root, id)).join(', ')}; ` +
+        `this database's journal is ${join(root, journalId)}): they were never applied to it, and must not be. ` +
+        'Move that database back into place, or move those directories out of the data directory together with it.',
     );
   }
   const replay = replayJournal(store, journalDir(dataDir, journalId), logger);
@@ -168,6 +175,6 @@ function foreignJournals(root: string, journalId: string): string[] {
 function damaged(file: string, detail: string): RecorderError {
   return new RecorderError(
     `the recording journal ${file} is damaged (${detail}): it holds recordings the database may not have. ` +
-      'Keep it as evidence; to start without it, move the journal directory aside.',
+      `Keep it as evidence; to start without it, move the journal directory aside: ${dirname(file)}, out of the data directory.`,
   );
 }

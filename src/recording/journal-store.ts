@@ -18,11 +18,11 @@
  * one frame each, so the database takes every write in order from one place. Reads run on the
  * main thread's own connection once the database has caught up with the journal.
  */
-import { closeSync, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, unlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { encodeFrame } from './journal-frame.js';
-import { applyJournalTail, journalDir, segmentFile } from './journal-segments.js';
+import { applyJournalTail, journalDir, segmentFile, writeAt } from './journal-segments.js';
 import { RecorderError } from './recorder.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, type Durability, type SqliteStore } from './sqlite-store.js';
 import type { AuditEntryRow, ChainHead, EventRow, RecordingStore, SessionRow, SessionRowFilter } from './store.js';
@@ -39,7 +39,7 @@ import {
   type StoreWrite,
   type WriterData,
   type WriterReport,
-} from './store-writer-protocol.js';
+} from './journal-protocol.js';
 import { silentLogger, type Logger } from '../log.js';
 
 export interface JournalStoreOptions {
@@ -137,8 +137,8 @@ export class JournalStore implements RecordingStore {
     this.worker.on('error', (error) => this.lost(`the recording writer thread failed: ${error.message}`));
     this.worker.on('exit', (code) => this.lost(`the recording writer thread exited (code ${code})`));
     // Opened before anyone is served, so a database the writer cannot open stops the start, as inline.
-    const state = this.waitForState((s) => s !== WriterState.starting);
-    if (state !== WriterState.running) {
+    this.waitForWriter(() => Atomics.load(this.cells, STATE) !== WriterState.starting, WRITER_START_STOP_TIMEOUT_MS);
+    if (Atomics.load(this.cells, STATE) !== WriterState.running) {
       const report = receiveMessageOnPort(this.port)?.message as WriterReport | undefined;
       this.closed = true;
       void this.worker.terminate();
@@ -207,11 +207,11 @@ export class JournalStore implements RecordingStore {
       return new RecorderError(`cannot record: ${(error as Error).message}`, { cause: error });
     }
     if (this.offset > 0 && this.offset + frame.length > this.segmentBytes) this.rotate();
-    const file = segmentFile(this.dir, this.segment);
     try {
-      for (let done = 0; done < frame.length; ) done += writeSync(this.fd, frame, done, frame.length - done, this.offset + done);
+      writeAt(this.fd, frame, this.offset);
       if (this.fsync) fdatasyncSync(this.fd);
     } catch (error) {
+      const file = segmentFile(this.dir, this.segment);
       try {
         // Nothing of a refused batch may stay: a later frame goes where this one started.
         ftruncateSync(this.fd, this.offset);
@@ -244,31 +244,41 @@ export class JournalStore implements RecordingStore {
 
   /**
    * Waits until the database holds everything the journal does, so that reads see every
-   * recorded write and direct writes land after them. Refused when it does not catch up in time.
+   * recorded write. Refused when it does not catch up in time.
    */
   private catchUp(): void {
     this.settle();
     if (this.dead !== undefined) throw new RecorderError(this.dead);
     const target = this.written;
-    if (Atomics.load(this.totals, APPLIED) >= target) return;
+    const caughtUp = (): boolean => Atomics.load(this.totals, APPLIED) >= target;
+    if (caughtUp()) return;
     const asked = Atomics.load(this.cells, PROGRESS);
     Atomics.add(this.cells, WAKE, 1);
     Atomics.notify(this.cells, WAKE);
-    const deadline = Date.now() + CATCH_UP_TIMEOUT_MS;
+    const caught = this.waitForWriter(caughtUp, CATCH_UP_TIMEOUT_MS, () => {
+      this.pump();
+      // A round that failed after we asked: waiting longer would only block every session.
+      return this.dead !== undefined || (Atomics.load(this.cells, PROGRESS) !== asked && Atomics.load(this.cells, STATE) === WriterState.failing);
+    });
+    if (caught) return;
+    if (this.dead !== undefined) throw new RecorderError(this.dead);
+    throw new RecorderError(
+      `cannot read ${this.inner.file}: it has not caught up with the recording journal ` +
+        `(${this.writerError ?? 'the writer thread is behind'}); the recordings are safe in the journal, try again later`,
+    );
+  }
+
+  /**
+   * Blocks until `ready()` holds, checking again each time the writer signals progress; false
+   * once `timeoutMs` has passed or `giveUp()` says waiting is pointless.
+   */
+  private waitForWriter(ready: () => boolean, timeoutMs: number, giveUp: () => boolean = () => false): boolean {
+    const deadline = Date.now() + timeoutMs;
     for (;;) {
       const seen = Atomics.load(this.cells, PROGRESS);
-      if (Atomics.load(this.totals, APPLIED) >= target) return;
-      this.pump();
-      if (this.dead !== undefined) throw new RecorderError(this.dead);
+      if (ready()) return true;
       const left = deadline - Date.now();
-      // A round that failed after we asked: waiting longer would only block every session.
-      const failed = seen !== asked && Atomics.load(this.cells, STATE) === WriterState.failing;
-      if (left <= 0 || failed) {
-        throw new RecorderError(
-          `cannot read ${this.inner.file}: it has not caught up with the recording journal ` +
-            `(${this.writerError ?? 'the writer thread is behind'}); the recordings are safe in the journal, try again later`,
-        );
-      }
+      if (left <= 0 || giveUp()) return false;
       Atomics.wait(this.cells, PROGRESS, seen, Math.min(left, 100));
     }
   }
@@ -295,18 +305,6 @@ export class JournalStore implements RecordingStore {
   private lost(reason: string): void {
     if (this.closed) return;
     this.dead ??= reason;
-  }
-
-  /** Waits (blocking) for the writer thread's state to satisfy `ready`; its last state when it does not in time. */
-  private waitForState(ready: (state: number) => boolean): number {
-    const deadline = Date.now() + WRITER_START_STOP_TIMEOUT_MS;
-    for (;;) {
-      const seen = Atomics.load(this.cells, PROGRESS);
-      const state = Atomics.load(this.cells, STATE);
-      const left = deadline - Date.now();
-      if (ready(state) || left <= 0) return state;
-      Atomics.wait(this.cells, PROGRESS, seen, Math.min(left, 100));
-    }
   }
 
   // ------------------------------------------------------------ writes: joined to the open batch, or a frame of their own
@@ -437,7 +435,7 @@ export class JournalStore implements RecordingStore {
       Atomics.store(this.cells, CLOSE, 1);
       Atomics.add(this.cells, WAKE, 1);
       Atomics.notify(this.cells, WAKE);
-      this.waitForState((state) => state === WriterState.closed);
+      this.waitForWriter(() => Atomics.load(this.cells, STATE) === WriterState.closed, WRITER_START_STOP_TIMEOUT_MS);
     }
     this.pump();
     closeSync(this.fd);

@@ -12,7 +12,7 @@
  */
 import { closeSync, openSync, readSync, unlinkSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
-import { decodeFrames, FRAME_HEADER_BYTES } from './journal-frame.js';
+import { decodeFrames, FRAME_HEADER_BYTES, type DecodedFrames } from './journal-frame.js';
 import { applyFrames, segmentFile } from './journal-segments.js';
 import { SqliteStore } from './sqlite-store.js';
 import {
@@ -26,7 +26,7 @@ import {
   WriterState,
   type WriterData,
   type WriterReport,
-} from './store-writer-protocol.js';
+} from './journal-protocol.js';
 
 /** How often the WAL is checkpointed into the database file. */
 const CHECKPOINT_EVERY_MS = 250;
@@ -91,47 +91,43 @@ function failed(message: string): void {
   signal(WriterState.failing);
 }
 
-/** Applies every frame written so far. False when the database (or the journal) refused. */
-function applyAll(store: SqliteStore): boolean {
+/**
+ * The whole frames at the current position, from a read of at most `want` bytes — or of all
+ * of the first frame, when it is larger than that. Undefined at the current segment's end.
+ */
+function readFrames(want: number): DecodedFrames | undefined {
+  const bytes = read(want);
+  if (bytes.length === 0) return undefined;
+  const decoded = decodeFrames(bytes);
+  const cutByRead = decoded.batches.length === 0 && decoded.stop?.kind === 'incomplete' && bytes.length === want;
+  return cutByRead && bytes.length >= FRAME_HEADER_BYTES ? decodeFrames(read(FRAME_HEADER_BYTES + bytes.readUInt32LE(0))) : decoded;
+}
+
+/** Applies every frame written so far; stops at the first refusal (the database, or the journal), reported. */
+function applyAll(store: SqliteStore): void {
   const target = Atomics.load(totals, WRITTEN);
   while (applied < target) {
-    let want = Math.min(Number(target - applied), MAX_READ_BYTES);
-    let bytes: Buffer;
+    let decoded: DecodedFrames | undefined;
     try {
-      bytes = read(want);
-      if (bytes.length === 0) {
-        // Bytes are still due, so they are in the next segment: this one is complete.
-        nextSegment();
-        continue;
-      }
+      decoded = readFrames(Math.min(Number(target - applied), MAX_READ_BYTES));
     } catch (error) {
-      failed(`cannot read the recording journal segment ${segmentFile(dir, segment)}: ${messageOf(error)}`);
-      return false;
+      return failed(`cannot read the recording journal segment ${segmentFile(dir, segment)}: ${messageOf(error)}`);
     }
-    let decoded = decodeFrames(bytes);
-    if (decoded.batches.length === 0 && decoded.stop?.kind === 'incomplete' && bytes.length >= FRAME_HEADER_BYTES && bytes.length === want) {
-      // A frame larger than one read: read all of it.
-      want = FRAME_HEADER_BYTES + bytes.readUInt32LE(0);
-      try {
-        bytes = read(want);
-      } catch (error) {
-        failed(`cannot read the recording journal segment ${segmentFile(dir, segment)}: ${messageOf(error)}`);
-        return false;
-      }
-      decoded = decodeFrames(bytes);
+    if (decoded === undefined) {
+      // Bytes are still due, so they are in the next segment: this one is complete.
+      nextSegment();
+      continue;
     }
     if (decoded.batches.length === 0) {
-      failed(
+      return failed(
         `the recording journal segment ${segmentFile(dir, segment)} is damaged at byte ${offset}` +
           `${decoded.stop === undefined ? '' : ` (${decoded.stop.detail})`}: the database cannot catch up; restart the gateway`,
       );
-      return false;
     }
     try {
       applyFrames(store, decoded.batches, { segment, offset: offset + decoded.end });
     } catch (error) {
-      failed(messageOf(error));
-      return false;
+      return failed(messageOf(error));
     }
     offset += decoded.end;
     applied += BigInt(decoded.end);
@@ -144,7 +140,6 @@ function applyAll(store: SqliteStore): boolean {
       signal();
     }
   }
-  return true;
 }
 
 function run(): void {

@@ -122,7 +122,11 @@ export class SessionRecording {
     this.outcomes.push({ sessionId: this.sessionId, ...outcome });
     for (const row of outcome.resultRows ?? []) for (const value of row) this.outcomeChars += recordedValueChars(value);
     if (this.outcomeChars >= OUTCOME_FLUSH_CHARS) this.flushOutcomes();
-    else this.outcomeTimer ??= setTimeout(() => this.flushOutcomes(true), OUTCOME_FLUSH_MS);
+    else
+      this.outcomeTimer ??= setTimeout(() => {
+        this.outcomeTimer = undefined;
+        this.flushOutcomes();
+      }, OUTCOME_FLUSH_MS);
   }
 
   /**
@@ -130,8 +134,7 @@ export class SessionRecording {
    * it was set at most OUTCOME_FLUSH_MS before any outcome queued since, so it still fires in
    * time for them, and a busy session arms one timer per OUTCOME_FLUSH_MS, not one per statement.
    */
-  private flushOutcomes(timerFired = false): void {
-    if (timerFired) this.outcomeTimer = undefined;
+  private flushOutcomes(): void {
     if (this.outcomes.length === 0) return;
     const outcomes = this.outcomes;
     this.outcomes = [];

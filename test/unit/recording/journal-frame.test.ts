@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { decodeFrames, encodeFrame, FRAME_HEADER_BYTES, MAX_FRAME_PAYLOAD_BYTES } from '../../../src/recording/journal-frame.js';
-import type { StoreWrite } from '../../../src/recording/store-writer-protocol.js';
+import type { StoreWrite } from '../../../src/recording/journal-protocol.js';
 import type { AuditEntryRow, SessionRow } from '../../../src/recording/store.js';
 import { EVENT_T0, eventRow } from './support.js';
 

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { encodeFrame, FRAME_HEADER_BYTES } from '../../../src/recording/journal-frame.js';
 import { listSegments, replayJournal, segmentFile, type Replay } from '../../../src/recording/journal-segments.js';
 import { SqliteStore } from '../../../src/recording/sqlite-store.js';
-import type { StoreWrite } from '../../../src/recording/store-writer-protocol.js';
+import type { StoreWrite } from '../../../src/recording/journal-protocol.js';
 import type { SessionRow } from '../../../src/recording/store.js';
 import { caught, captureLogs, EVENT_T0, eventRow, query, removeTempDirs, tempDataDir } from './support.js';
 
@@ -67,6 +67,16 @@ function fixture(): Fixture {
   return { dir, journal, store };
 }
 
+/** Runs `fn` on a fresh fixture, closing its store afterwards. */
+function withFixture(fn: (fixture: Fixture) => void): void {
+  const opened = fixture();
+  try {
+    fn(opened);
+  } finally {
+    opened.store.close();
+  }
+}
+
 function writeSegment(journal: string, segment: number, ...parts: Buffer[]): Buffer {
   const bytes = Buffer.concat(parts);
   writeFileSync(segmentFile(journal, segment), bytes);
@@ -87,8 +97,7 @@ function warnings(lines: Record<string, unknown>[]): Record<string, unknown>[] {
 
 describe('replayJournal', () => {
   it('applies every batch of every segment from position (0,0), moves the position to the end, and removes the segments', () => {
-    const { dir, journal, store } = fixture();
-    try {
+    withFixture(({ dir, journal, store }) => {
       const f1 = encodeFrame([started('s-a')]);
       const f2 = encodeFrame([operation('s-a', 2, 'SELECT 1'), operation('s-a', 3, 'SELECT 2')]);
       const f3 = encodeFrame([started('s-b'), ...ended('s-a', 4)]);
@@ -117,14 +126,11 @@ describe('replayJournal', () => {
       // A second start finds nothing left to do.
       expect(replayJournal(store, journal, logs.logger)).toEqual({ frames: 0, nextSegment: 3 });
       expect(seqs(store, 's-a')).toEqual([1, 2, 3, 4]);
-    } finally {
-      store.close();
-    }
+    });
   });
 
   it('applies only the frames after a position in the middle of a segment, then the next segments whole', () => {
-    const { journal, store } = fixture();
-    try {
+    withFixture(({ journal, store }) => {
       const first = [started('s-a')];
       const f1 = encodeFrame(first);
       const f2 = encodeFrame([operation('s-a', 2, 'SELECT 1')]);
@@ -145,14 +151,11 @@ describe('replayJournal', () => {
       expect(seqs(store, 's-a')).toEqual([1, 2, 3, 4]);
       expect(store.journalPosition()).toEqual({ segment: 2, offset: two.length });
       expect(listSegments(journal)).toEqual([]);
-    } finally {
-      store.close();
-    }
+    });
   });
 
   it('skips segments before the position segment (already applied), and removes them too', () => {
-    const { journal, store } = fixture();
-    try {
+    withFixture(({ journal, store }) => {
       const f1 = encodeFrame([started('s-a')]);
       const f2 = encodeFrame([operation('s-a', 2, 'SELECT 1')]);
       const f3 = encodeFrame([operation('s-a', 3, 'SELECT 2')]);
@@ -169,14 +172,11 @@ describe('replayJournal', () => {
       expect(seqs(store, 's-a')).toEqual([1, 2, 3]);
       expect(store.journalPosition()).toEqual({ segment: 5, offset: five.length });
       expect(listSegments(journal)).toEqual([]);
-    } finally {
-      store.close();
-    }
+    });
   });
 
   it('numbers the next segment after the position when every segment left is older than it', () => {
-    const { journal, store } = fixture();
-    try {
+    withFixture(({ journal, store }) => {
       // A segment before the position segment: all of it is already in the database.
       writeSegment(journal, 2, encodeFrame([started('s-a')]));
       store.transaction(() => store.setJournalPosition({ segment: 5, offset: 0 }));
@@ -184,14 +184,11 @@ describe('replayJournal', () => {
       expect(sessionIds(store)).toEqual([]);
       expect(store.journalPosition()).toEqual({ segment: 5, offset: 0 });
       expect(listSegments(journal)).toEqual([]);
-    } finally {
-      store.close();
-    }
+    });
   });
 
   it('drops a partial frame at the end of the last segment with a warning, applying everything before it', () => {
-    const { journal, store } = fixture();
-    try {
+    withFixture(({ journal, store }) => {
       const f1 = encodeFrame([started('s-a')]);
       const f2 = encodeFrame([operation('s-a', 2, 'SELECT 1')]);
       const f3 = encodeFrame([operation('s-a', 3, 'SELECT 2')]);
@@ -211,14 +208,11 @@ describe('replayJournal', () => {
       expect(warned[0]?.['msg']).toContain('dropped the unfinished batch');
       expect(warned[0]).toMatchObject({ file: segmentFile(journal, 2), offset: f3.length, bytes: cut });
       expect(listSegments(journal)).toEqual([]);
-    } finally {
-      store.close();
-    }
+    });
   });
 
   it('drops a partial frame header (fewer than 8 bytes) at the end of the only segment', () => {
-    const { journal, store } = fixture();
-    try {
+    withFixture(({ journal, store }) => {
       const f1 = encodeFrame([started('s-a')]);
       const f2 = encodeFrame([operation('s-a', 2, 'SELECT 1')]);
       writeSegment(journal, 0, f1, f2.subarray(0, 5));
@@ -228,14 +222,11 @@ describe('replayJournal', () => {
       expect(store.journalPosition()).toEqual({ segment: 0, offset: f1.length });
       expect(warnings(logs.lines)).toHaveLength(1);
       expect(warnings(logs.lines)[0]).toMatchObject({ file: segmentFile(journal, 0), offset: f1.length, bytes: 5 });
-    } finally {
-      store.close();
-    }
+    });
   });
 
   it.each([3, 8, 100, 4096])('treats %i zero bytes after the last frame of the last segment as unfinished, dropped with a warning', (zeros) => {
-    const { journal, store } = fixture();
-    try {
+    withFixture(({ journal, store }) => {
       const f1 = encodeFrame([started('s-a')]);
       const f2 = encodeFrame([operation('s-a', 2, 'SELECT 1')]);
       writeSegment(journal, 1, f1, f2, Buffer.alloc(zeros));
@@ -248,14 +239,11 @@ describe('replayJournal', () => {
       expect(warned).toHaveLength(1);
       expect(warned[0]).toMatchObject({ file: segmentFile(journal, 1), offset: f1.length + f2.length, bytes: zeros });
       expect(listSegments(journal)).toEqual([]);
-    } finally {
-      store.close();
-    }
+    });
   });
 
   it('refuses damage in a segment that is not the last, naming the file and applying nothing of it; the journal is left in place', () => {
-    const { journal, store } = fixture();
-    try {
+    withFixture(({ journal, store }) => {
       const f1 = encodeFrame([started('s-a')]);
       const f2 = encodeFrame([operation('s-a', 2, 'SELECT 1')]);
       const f3 = encodeFrame([operation('s-a', 3, 'SELECT 2')]);
@@ -277,14 +265,11 @@ describe('replayJournal', () => {
       expect(readFileSync(segmentFile(journal, 1)).equals(one)).toBe(true);
       expect(readFileSync(segmentFile(journal, 2)).equals(two)).toBe(true);
       expect(warnings(logs.lines)).toEqual([]);
-    } finally {
-      store.close();
-    }
+    });
   });
 
   it('refuses damage in a middle segment after applying the segments before it (their position recorded)', () => {
-    const { journal, store } = fixture();
-    try {
+    withFixture(({ journal, store }) => {
       const f1 = encodeFrame([started('s-a')]);
       const f2 = encodeFrame([operation('s-a', 2, 'SELECT 1')]);
       const f3 = encodeFrame([operation('s-a', 3, 'SELECT 2')]);
@@ -303,14 +288,11 @@ describe('replayJournal', () => {
       // The next start, with the damage still there, applies nothing twice and still refuses.
       expect(caught(() => replayJournal(store, journal, captureLogs().logger)).message).toContain(segmentFile(journal, 2));
       expect(seqs(store, 's-a')).toEqual([1]);
-    } finally {
-      store.close();
-    }
+    });
   });
 
   it('refuses a frame cut short in a segment that is not the last (only the last may end unfinished)', () => {
-    const { journal, store } = fixture();
-    try {
+    withFixture(({ journal, store }) => {
       const f1 = encodeFrame([started('s-a')]);
       const f2 = encodeFrame([operation('s-a', 2, 'SELECT 1')]);
       const f3 = encodeFrame([operation('s-a', 3, 'SELECT 2')]);
@@ -324,27 +306,21 @@ describe('replayJournal', () => {
       expect(error.message).toContain('move the journal directory aside');
       expect(sessionIds(store)).toEqual([]);
       expect(listSegments(journal)).toEqual([1, 2]);
-    } finally {
-      store.close();
-    }
+    });
   });
 
   it('refuses zero bytes at the end of a segment that is not the last', () => {
-    const { journal, store } = fixture();
-    try {
+    withFixture(({ journal, store }) => {
       writeSegment(journal, 1, encodeFrame([started('s-a')]), Buffer.alloc(100));
       writeSegment(journal, 2, encodeFrame([operation('s-a', 2, 'SELECT 1')]));
       expect(caught(() => replayJournal(store, journal, captureLogs().logger)).message).toContain(segmentFile(journal, 1));
       expect(sessionIds(store)).toEqual([]);
       expect(listSegments(journal)).toEqual([1, 2]);
-    } finally {
-      store.close();
-    }
+    });
   });
 
   it('drops the last frame of the last segment when its payload is damaged (what a power loss left of an unsynced write)', () => {
-    const { journal, store } = fixture();
-    try {
+    withFixture(({ journal, store }) => {
       const f1 = encodeFrame([started('s-a')]);
       const f2 = encodeFrame([operation('s-a', 2, 'SELECT 1')]);
       writeSegment(journal, 1, f1, flipped(f2));
@@ -356,14 +332,11 @@ describe('replayJournal', () => {
       expect(sessionIds(store)).toEqual(['s-a']);
       expect(store.journalPosition()).toEqual({ segment: 1, offset: f1.length });
       expect(warnings(logs.lines)).toHaveLength(1);
-    } finally {
-      store.close();
-    }
+    });
   });
 
   it('drops a last frame whose header landed but whose payload is zeros (the file grew before its data reached the disk)', () => {
-    const { journal, store } = fixture();
-    try {
+    withFixture(({ journal, store }) => {
       const f1 = encodeFrame([started('s-a')]);
       const f2 = encodeFrame([operation('s-a', 2, 'SELECT 1')]);
       const torn = Buffer.from(f2);
@@ -374,14 +347,11 @@ describe('replayJournal', () => {
       expect(replayJournal(store, journal, logs.logger).frames).toBe(1);
       expect(store.journalPosition()).toEqual({ segment: 1, offset: f1.length });
       expect(warnings(logs.lines)).toHaveLength(1);
-    } finally {
-      store.close();
-    }
+    });
   });
 
   it('refuses a last frame whose checksums match but which holds no recording batch (forged, not torn)', () => {
-    const { journal, store } = fixture();
-    try {
+    withFixture(({ journal, store }) => {
       const f1 = encodeFrame([started('s-a')]);
       // A payload the store does not take, with checksums that match.
       const payload = Buffer.from('[{"op":"deleteSession","sessionId":7}]');
@@ -393,14 +363,11 @@ describe('replayJournal', () => {
       const error = caught(() => replayJournal(store, journal, captureLogs().logger));
       expect(error.message).toContain('does not hold a recording batch');
       expect(sessionIds(store)).toEqual([]);
-    } finally {
-      store.close();
-    }
+    });
   });
 
   it('refuses damage in the last segment that has whole frames after it', () => {
-    const { journal, store } = fixture();
-    try {
+    withFixture(({ journal, store }) => {
       const f1 = encodeFrame([started('s-a')]);
       const f2 = encodeFrame([operation('s-a', 2, 'SELECT 1')]);
       const f3 = encodeFrame([operation('s-a', 3, 'SELECT 2')]);
@@ -410,14 +377,11 @@ describe('replayJournal', () => {
       expect(error.message).toContain('at byte 0');
       expect(sessionIds(store)).toEqual([]);
       expect(listSegments(journal)).toEqual([1]);
-    } finally {
-      store.close();
-    }
+    });
   });
 
   it('refuses a position beyond the end of its segment, naming the file', () => {
-    const { journal, store } = fixture();
-    try {
+    withFixture(({ journal, store }) => {
       const f1 = encodeFrame([started('s-a')]);
       const bytes = writeSegment(journal, 3, f1);
       store.transaction(() => store.setJournalPosition({ segment: 3, offset: bytes.length + 10 }));
@@ -430,23 +394,18 @@ describe('replayJournal', () => {
       expect(sessionIds(store)).toEqual([]);
       expect(store.journalPosition()).toEqual({ segment: 3, offset: bytes.length + 10 });
       expect(listSegments(journal)).toEqual([3]);
-    } finally {
-      store.close();
-    }
+    });
   });
 
   it('accepts a position exactly at the end of its segment (nothing to apply)', () => {
-    const { journal, store } = fixture();
-    try {
+    withFixture(({ journal, store }) => {
       const bytes = writeSegment(journal, 3, encodeFrame([started('s-a')]));
       store.transaction(() => store.setJournalPosition({ segment: 3, offset: bytes.length }));
       expect(replayJournal(store, journal, captureLogs().logger)).toEqual({ frames: 0, nextSegment: 4 });
       expect(sessionIds(store)).toEqual([]);
       expect(store.journalPosition()).toEqual({ segment: 3, offset: bytes.length });
       expect(listSegments(journal)).toEqual([]);
-    } finally {
-      store.close();
-    }
+    });
   });
 
   it('creates a missing journal directory (0700) and returns no frames, the next segment after the position', () => {
@@ -471,8 +430,7 @@ describe('replayJournal', () => {
   });
 
   it('ignores files in the journal directory that are not segments', () => {
-    const { journal, store } = fixture();
-    try {
+    withFixture(({ journal, store }) => {
       writeFileSync(join(journal, 'notes.txt'), 'not a segment');
       writeFileSync(join(journal, '1.log'), 'not a segment either');
       writeSegment(journal, 1, encodeFrame([started('s-a')]));
@@ -480,8 +438,6 @@ describe('replayJournal', () => {
       expect(sessionIds(store)).toEqual(['s-a']);
       expect(existsSync(join(journal, 'notes.txt'))).toBe(true);
       expect(existsSync(join(journal, '1.log'))).toBe(true);
-    } finally {
-      store.close();
-    }
+    });
   });
 });

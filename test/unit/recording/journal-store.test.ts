@@ -303,7 +303,7 @@ describe('the recording journal', () => {
     expect(verify(dir).ok).toBe(true);
   });
 
-  it('durability fsync: the journal is synced on every append, and the recording is the same', async () => {
+  it('durability fsync: appends synced (and the segment\'s directory entry) record as usual', async () => {
     const dir = tempDataDir();
     const recorder = open(dir, { groupCommit: true, writer: 'thread', durability: 'fsync' });
     startSession(recorder, 's1');

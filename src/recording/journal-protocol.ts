@@ -51,7 +51,7 @@ export interface WriterData {
   readonly intervalMs: number;
 }
 
-/** Performs one write on a store (applying a journal frame, or committing inline). */
+/** Performs one write of a journal frame on a store. */
 export function applyWrite(store: RecordingStore, write: StoreWrite): void {
   switch (write.op) {
     case 'insertSession':
